@@ -1,0 +1,92 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+
+// Migrate applies, in order and each in its own transaction, the files
+// NNNN_name.sql of migrations that this database has not applied yet, and
+// records them in schema_migrations.
+//
+// The SQL is written once for both engines. Its only dialect difference is
+// the timestamp type: write TIMESTAMPTZ; on SQLite it becomes DATETIME, the
+// type the driver reads back as time.
+func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
+	names, err := fs.Glob(migrations, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	g := db.gorm.WithContext(ctx)
+	if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + db.timestampType() + ` NOT NULL)`).Error; err != nil {
+		return fmt.Errorf("storage: create schema_migrations: %w", err)
+	}
+	for _, name := range names {
+		m := migrationName.FindStringSubmatch(name)
+		if m == nil {
+			return fmt.Errorf("storage: migration %q is not named NNNN_name.sql", name)
+		}
+		version, _ := strconv.Atoi(m[1])
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		err = g.Transaction(func(tx *gorm.DB) error {
+			if db.dialect == Postgres {
+				// One migrator per schema at a time, across replicas.
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockID(db.schema)).Error; err != nil {
+					return err
+				}
+			}
+			var n int64
+			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := tx.Exec(db.dialectSQL(string(body))).Error; err != nil {
+				return err
+			}
+			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				version, name, time.Now().UTC()).Error
+		})
+		if err != nil {
+			return fmt.Errorf("storage: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) timestampType() string {
+	if db.dialect == SQLite {
+		return "DATETIME"
+	}
+	return "TIMESTAMPTZ"
+}
+
+func (db *DB) dialectSQL(sql string) string {
+	if db.dialect == SQLite {
+		return strings.ReplaceAll(sql, "TIMESTAMPTZ", "DATETIME")
+	}
+	return sql
+}
+
+func lockID(schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("meterplane-migrate:" + schema))
+	return int64(h.Sum64() >> 1)
+}

@@ -1,0 +1,159 @@
+// Package storage opens a service's database through gorm, on PostgreSQL or
+// on an embedded SQLite file, applies the service's versioned migrations,
+// and carries transactions in the context.
+//
+// Each service owns its tables: in PostgreSQL each service lives in its own
+// schema (named after the service, set as the connection's search_path); in
+// SQLite each service has its own database file.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is one service's database.
+type DB struct {
+	gorm    *gorm.DB
+	dialect Dialect
+	schema  string
+}
+
+// Options says where a service's database is.
+type Options struct {
+	// Service names the owning service: the PostgreSQL schema or the SQLite
+	// file name. Lower case letters and underscores.
+	Service string
+	// URL is a PostgreSQL URL (postgres://…). Empty selects SQLite in Dir.
+	URL string
+	// Dir is the directory of the SQLite files.
+	Dir string
+}
+
+var serviceName = regexp.MustCompile(`^[a-z][a-z_]*$`)
+
+// Open connects to the service's database, creating its schema or file if
+// needed. It does not migrate; call Migrate.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if !serviceName.MatchString(o.Service) {
+		return nil, fmt.Errorf("storage: bad service name %q", o.Service)
+	}
+	cfg := &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
+	if o.URL == "" {
+		if err := os.MkdirAll(o.Dir, 0o750); err != nil {
+			return nil, fmt.Errorf("storage: create data dir: %w", err)
+		}
+		path := filepath.Join(o.Dir, o.Service+".db")
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		g, err := gorm.Open(sqlite.Open(dsn), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("storage: open sqlite %s: %w", path, err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		// SQLite has one writer; one connection turns lock contention into
+		// queueing instead of SQLITE_BUSY errors.
+		sqlDB.SetMaxOpenConns(1)
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return nil, fmt.Errorf("storage: open sqlite %s: %w", path, err)
+		}
+		return &DB{gorm: g, dialect: SQLite}, nil
+	}
+
+	dsn, err := withSearchPath(o.URL, o.Service)
+	if err != nil {
+		return nil, err
+	}
+	g, err := gorm.Open(postgres.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open postgres: %w", err)
+	}
+	if err := g.WithContext(ctx).Exec("CREATE SCHEMA IF NOT EXISTS " + o.Service).Error; err != nil {
+		return nil, fmt.Errorf("storage: create schema %s: %w", o.Service, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(20)
+	return &DB{gorm: g, dialect: Postgres, schema: o.Service}, nil
+}
+
+// withSearchPath adds search_path=<schema> to a PostgreSQL URL; pgx sends
+// unknown URL parameters as run-time parameters of every connection.
+func withSearchPath(raw, schema string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("storage: DATABASE_URL must be a postgres:// URL")
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// Dialect reports the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Close closes the connection pool.
+func (db *DB) Close() error {
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	sqlDB, err := db.gorm.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+type txKey struct{ db *DB }
+
+// Conn returns the transaction carried by ctx for this database, or the
+// database itself when ctx carries none. Stores run every query on it.
+func (db *DB) Conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{db}).(*gorm.DB); ok {
+		return tx
+	}
+	return db.gorm.WithContext(ctx)
+}
+
+// InTx runs fn in a transaction carried by the context it is given. If ctx
+// already carries a transaction of this database, fn joins it. The
+// transaction commits when fn returns nil and rolls back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{db}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	return db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{db}, tx))
+	})
+}
