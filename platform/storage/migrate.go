@@ -20,9 +20,11 @@ var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
 // NNNN_name.sql of migrations that this database has not applied yet, and
 // records them in schema_migrations.
 //
-// The SQL is written once for both engines. Its only dialect difference is
-// the timestamp type: write TIMESTAMPTZ; on SQLite it becomes DATETIME, the
-// type the driver reads back as time.
+// The SQL is written once for both engines. On SQLite two types are
+// rewritten: TIMESTAMPTZ becomes DATETIME, the type the driver reads back as
+// time, BYTEA becomes BLOB, and NUMERIC (with or without precision) becomes TEXT, because
+// SQLite's NUMERIC affinity would turn "12345678901234567.89" into a lossy
+// float. Decimal arithmetic on SQLite therefore happens in Go, not in SQL.
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
@@ -78,9 +80,12 @@ func (db *DB) timestampType() string {
 	return "TIMESTAMPTZ"
 }
 
+var numericType = regexp.MustCompile(`\bNUMERIC(\s*\(\s*\d+\s*(,\s*\d+\s*)?\))?`)
+
 func (db *DB) dialectSQL(sql string) string {
 	if db.dialect == SQLite {
-		return strings.ReplaceAll(sql, "TIMESTAMPTZ", "DATETIME")
+		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB").Replace(sql)
+		return numericType.ReplaceAllString(sql, "TEXT")
 	}
 	return sql
 }
@@ -89,4 +94,11 @@ func lockID(schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("meterplane-migrate:" + schema))
 	return int64(h.Sum64() >> 1)
+}
+
+// Exec runs one schema statement written as for Migrate, outside the
+// versioned migrations. The platform uses it for the tables it keeps in
+// every service's database, created with IF NOT EXISTS.
+func (db *DB) Exec(ctx context.Context, sql string) error {
+	return db.Conn(ctx).Exec(db.dialectSQL(sql)).Error
 }

@@ -1,0 +1,141 @@
+// Package config reads the settings every Meterplane binary shares from the
+// environment and flags, with defaults that run the embedded system with
+// nothing configured.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the shared configuration. Flags override the environment.
+type Config struct {
+	GRPCAddr        string        // MP_GRPC_ADDR, --grpc-addr
+	HTTPAddr        string        // MP_HTTP_ADDR, --http-addr
+	DataDir         string        // MP_DATA_DIR, --data-dir: SQLite files when DatabaseURL is empty
+	DatabaseURL     string        // DATABASE_URL: PostgreSQL; empty for embedded SQLite
+	RedisURL        string        // REDIS_URL: Redis; empty for the in-process server
+	LogLevel        slog.Level    // MP_LOG_LEVEL, --log-level
+	ShutdownTimeout time.Duration // MP_SHUTDOWN_TIMEOUT, --shutdown-timeout
+	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: traces and metrics over OTLP when set
+	Demo            bool          // --demo: seed demo data at start
+}
+
+// Load reads the configuration from getenv and args (without the program
+// name) and validates it.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var level, timeout string
+	fs := flag.NewFlagSet("meterplane", flag.ContinueOnError)
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", env("MP_GRPC_ADDR", "127.0.0.1:9090"), "gRPC listen address")
+	fs.StringVar(&c.HTTPAddr, "http-addr", env("MP_HTTP_ADDR", "127.0.0.1:8080"), "HTTP gateway listen address")
+	fs.StringVar(&c.DataDir, "data-dir", env("MP_DATA_DIR", "data"), "directory of the embedded SQLite files")
+	fs.StringVar(&level, "log-level", env("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.StringVar(&timeout, "shutdown-timeout", env("MP_SHUTDOWN_TIMEOUT", "15s"), "longest graceful shutdown")
+	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	c.DatabaseURL = getenv("DATABASE_URL")
+	c.RedisURL = getenv("REDIS_URL")
+	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+
+	var errs []error
+	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", level))
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown timeout %q: want a positive duration such as 15s", timeout))
+	}
+	c.ShutdownTimeout = d
+	errs = append(errs, c.Validate())
+	return c, errors.Join(errs...)
+}
+
+// Validate checks the values that Load cannot check while parsing.
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
+		}
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("data dir: must be set when DATABASE_URL is empty"))
+	}
+	if c.DatabaseURL != "" && !hasScheme(c.DatabaseURL, "postgres", "postgresql") {
+		errs = append(errs, errors.New("DATABASE_URL: want postgres://user:password@host:port/database"))
+	}
+	if c.RedisURL != "" && !hasScheme(c.RedisURL, "redis", "rediss") {
+		errs = append(errs, errors.New("REDIS_URL: want redis://host:port/db"))
+	}
+	return errors.Join(errs...)
+}
+
+func hasScheme(raw string, schemes ...string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return true
+		}
+	}
+	return false
+}
+
+// LogValue prints the configuration with passwords in URLs masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("grpc_addr", c.GRPCAddr),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("database", orDefault(mask(c.DatabaseURL), "sqlite in "+c.DataDir)),
+		slog.String("redis", orDefault(mask(c.RedisURL), "in-process")),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("otlp_endpoint", orDefault(c.OTLPEndpoint, "off")),
+		slog.Bool("demo", c.Demo),
+	)
+}
+
+func mask(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

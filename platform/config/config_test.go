@@ -1,0 +1,62 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if c.GRPCAddr != "127.0.0.1:9090" || c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "data" || c.ShutdownTimeout != 15*time.Second {
+		t.Errorf("defaults = %+v", c)
+	}
+
+	c, err = Load([]string{"--grpc-addr", "127.0.0.1:1", "--demo"}, env(map[string]string{"MP_GRPC_ADDR": "127.0.0.1:2", "MP_HTTP_ADDR": "127.0.0.1:3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GRPCAddr != "127.0.0.1:1" || c.HTTPAddr != "127.0.0.1:3" || !c.Demo {
+		t.Errorf("flags must override env, env must override defaults: %+v", c)
+	}
+
+	for _, tc := range []struct {
+		name, want string
+		env        map[string]string
+		args       []string
+	}{
+		{name: "a database URL that is not PostgreSQL is refused", env: map[string]string{"DATABASE_URL": "mysql://x"}, want: "DATABASE_URL"},
+		{name: "a Redis URL that is not redis:// is refused", env: map[string]string{"REDIS_URL": "http://x"}, want: "REDIS_URL"},
+		{name: "a listen address without port is refused", args: []string{"--http-addr", "localhost"}, want: "HTTP address"},
+		{name: "an unknown log level is refused", args: []string{"--log-level", "loud"}, want: "log level"},
+		{name: "a negative shutdown timeout is refused", args: []string{"--shutdown-timeout", "-1s"}, want: "shutdown timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(tc.args, env(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLogValueMasksSecrets(t *testing.T) {
+	t.Parallel()
+	c := Config{DatabaseURL: "postgres://app:s3cret@db:5432/mp?password=other", RedisURL: "redis://:hunter2@redis:6379/0"}
+	out := c.LogValue().String()
+	for _, secret := range []string{"s3cret", "other", "hunter2"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logged config shows secret %q: %s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "app:xxxxx@db:5432") {
+		t.Errorf("logged config lost the host: %s", out)
+	}
+}

@@ -1,0 +1,239 @@
+// Package server is the one gRPC and HTTP server every Meterplane binary
+// runs: it binds its listeners in New, hosts one or more services with
+// health, reflection, error mapping, panic recovery, idempotent replay,
+// request logging and OpenTelemetry, serves the grpc-gateway HTTP/JSON API
+// with /healthz, /readyz and /metrics beside it, and shuts down in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/meterplane/meterplane/platform/config"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/telemetry"
+)
+
+// Check is a readiness check of a dependency, such as a Redis ping.
+type Check func(context.Context) error
+
+// Server hosts services over gRPC and HTTP.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	tel      *telemetry.Telemetry
+	services []Service
+	checks   []Check
+	closers  []func() error
+
+	grpcLis, httpLis net.Listener
+	grpc             *grpc.Server
+	health           *health.Server
+	http             *http.Server
+	conn             *grpc.ClientConn
+	stopping         atomic.Bool
+}
+
+// New binds the listeners and registers the services. checks are run by
+// /readyz besides each service's database; closers run at shutdown after
+// the databases are closed (for example the Redis client).
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetry.Telemetry, services []Service, checks []Check, closers []func() error) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, tel: tel, services: services, checks: checks, closers: closers}
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("listen gRPC: %w", err)
+	}
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		s.grpcLis.Close()
+		return nil, fmt.Errorf("listen HTTP: %w", err)
+	}
+
+	dbOf := map[string]*storage.DB{}
+	for _, svc := range services {
+		if err := svc.DB.Exec(ctx, idempotencyTable); err != nil {
+			s.closeListeners()
+			return nil, fmt.Errorf("%s: idempotency table: %w", svc.Name, err)
+		}
+		dbOf[svc.GRPCName] = svc.DB
+	}
+
+	s.grpc = grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(unaryLog(log), unaryErrors(log), unaryIdempotency(dbOf)),
+		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log)),
+	)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	for _, svc := range services {
+		svc.Register(s.grpc)
+		s.health.SetServingStatus(svc.GRPCName, healthpb.HealthCheckResponse_SERVING)
+	}
+
+	s.conn, err = grpc.NewClient(s.grpcLis.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		s.closeListeners()
+		return nil, fmt.Errorf("gateway client: %w", err)
+	}
+	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+		Marshaler: &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{},
+		},
+	}))
+	for _, svc := range services {
+		if err := svc.RegisterGateway(ctx, gw, s.conn); err != nil {
+			s.closeListeners()
+			return nil, fmt.Errorf("%s gateway: %w", svc.Name, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", gw)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", tel.Metrics)
+	s.http = &http.Server{Handler: otelhttp.NewHandler(mux, "http"), ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+// GRPCAddr is the bound gRPC address.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// HTTPAddr is the bound HTTP address.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// Conn is a client connection to this server's gRPC listener.
+func (s *Server) Conn() *grpc.ClientConn { return s.conn }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var errs []error
+	if s.stopping.Load() {
+		errs = append(errs, errors.New("shutting down"))
+	}
+	for _, svc := range s.services {
+		if err := svc.DB.Ping(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s database: %w", svc.Name, err))
+		}
+	}
+	for _, c := range s.checks {
+		errs = append(errs, c(ctx))
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// Serve serves until ctx is done, then shuts down in order: health and
+// readiness report NOT_SERVING, HTTP drains, gRPC stops gracefully within
+// the shutdown timeout, databases and other resources close, telemetry
+// flushes with a fresh timeout.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
+	go func() { errc <- s.http.Serve(s.httpLis) }()
+	s.log.InfoContext(ctx, "serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	s.log.Info("shutting down")
+	s.stopping.Store(true)
+	s.health.Shutdown()
+
+	stopCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.http.Shutdown(stopCtx); err != nil {
+		s.log.Warn("HTTP shutdown", "err", err)
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-stopCtx.Done():
+		s.log.Warn("gRPC graceful stop timed out; stopping")
+		s.grpc.Stop()
+	}
+	s.conn.Close()
+	for _, svc := range s.services {
+		if err := svc.DB.Close(); err != nil {
+			s.log.Warn("close database", "service", svc.Name, "err", err)
+		}
+	}
+	for _, c := range s.closers {
+		if err := c(); err != nil {
+			s.log.Warn("close", "err", err)
+		}
+	}
+	flushCtx, cancelFlush := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelFlush()
+	if err := s.tel.Shutdown(flushCtx); err != nil {
+		s.log.Warn("flush telemetry", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && !errors.Is(serveErr, grpc.ErrServerStopped) {
+		return serveErr
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.grpcLis.Close()
+	s.httpLis.Close()
+}
+
+func unaryLog(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		logCall(ctx, log, info.FullMethod, start, err)
+		return resp, err
+	}
+}
+
+func streamLog(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		logCall(ss.Context(), log, info.FullMethod, start, err)
+		return err
+	}
+}
+
+// logCall logs successful calls at debug level and failed ones at info.
+func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error) {
+	level := slog.LevelDebug
+	if err != nil {
+		level = slog.LevelInfo
+	}
+	log.LogAttrs(ctx, level, "rpc",
+		slog.String("method", method),
+		slog.String("code", status.Code(err).String()),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("trace_id", trace.SpanContextFromContext(ctx).TraceID().String()))
+}

@@ -1,0 +1,168 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	"github.com/meterplane/meterplane/platform/config"
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/storage/storagetest"
+	"github.com/meterplane/meterplane/platform/telemetry"
+)
+
+// fakeCatalog answers CreateFeature; the key says how.
+type fakeCatalog struct {
+	catalogv1.UnimplementedCatalogServiceServer
+	db    *storage.DB
+	calls atomic.Int32
+}
+
+type featureRow struct{ Key string }
+
+func (f *fakeCatalog) CreateFeature(ctx context.Context, req *catalogv1.CreateFeatureRequest) (*catalogv1.CreateFeatureResponse, error) {
+	f.calls.Add(1)
+	switch req.GetFeature().GetKey() {
+	case "bad":
+		return nil, errs.Field("feature.key", "must be lower snake case")
+	case "panic":
+		panic("boom")
+	case "secret":
+		return nil, io.ErrUnexpectedEOF
+	}
+	// Written through the transaction the idempotency interceptor carries.
+	if err := f.db.Conn(ctx).Table("features").Create(&featureRow{Key: req.GetFeature().GetKey()}).Error; err != nil {
+		return nil, err
+	}
+	return &catalogv1.CreateFeatureResponse{Feature: req.GetFeature()}, nil
+}
+
+func start(t *testing.T, db *storage.DB) (*fakeCatalog, catalogv1.CatalogServiceClient, *server.Server) {
+	t.Helper()
+	if err := db.Exec(t.Context(), "CREATE TABLE features (key TEXT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeCatalog{db: db}
+	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	tel, err := telemetry.Setup(t.Context(), "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := server.Service{
+		Name: "catalog", GRPCName: catalogv1.CatalogService_ServiceDesc.ServiceName, DB: db,
+		Register: func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, fake) },
+		RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			return catalogv1.RegisterCatalogServiceHandler(ctx, mux, conn)
+		},
+	}
+	srv, err := server.New(t.Context(), cfg, log, tel, []server.Service{svc}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return fake, catalogv1.NewCatalogServiceClient(srv.Conn()), srv
+}
+
+func TestServer(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "catalog", fstest.MapFS{}, func(t *testing.T, db *storage.DB) {
+		fake, client, srv := start(t, db)
+		ctx := t.Context()
+		create := func(key, idem string) (*catalogv1.CreateFeatureResponse, error) {
+			return client.CreateFeature(ctx, &catalogv1.CreateFeatureRequest{Feature: &catalogv1.Feature{Key: key, Name: key}, IdempotencyKey: idem})
+		}
+
+		t.Run("a retried call with the same key runs once and answers the same", func(t *testing.T) {
+			for range 3 {
+				resp, err := create("sites", "k1")
+				if err != nil || resp.GetFeature().GetKey() != "sites" {
+					t.Fatalf("CreateFeature = %v, %v", resp, err)
+				}
+			}
+			if n := fake.calls.Load(); n != 1 {
+				t.Fatalf("handler ran %d times, want 1", n)
+			}
+		})
+		t.Run("the same key with another request is refused", func(t *testing.T) {
+			_, err := create("domains", "k1")
+			if status.Code(err) != codes.FailedPrecondition {
+				t.Fatalf("err = %v, want FailedPrecondition", err)
+			}
+		})
+		t.Run("a failed call stores nothing, so its retry runs again", func(t *testing.T) {
+			before := fake.calls.Load()
+			create("bad", "k2")
+			create("bad", "k2")
+			if n := fake.calls.Load() - before; n != 2 {
+				t.Fatalf("handler ran %d times, want 2", n)
+			}
+		})
+		t.Run("invalid input carries the field", func(t *testing.T) {
+			_, err := create("bad", "")
+			st := status.Convert(err)
+			if st.Code() != codes.InvalidArgument {
+				t.Fatalf("code = %v", st.Code())
+			}
+			br, ok := st.Details()[0].(*errdetails.BadRequest)
+			if !ok || br.GetFieldViolations()[0].GetField() != "feature.key" {
+				t.Fatalf("details = %v", st.Details())
+			}
+		})
+		t.Run("a panic is an internal error and the server lives on", func(t *testing.T) {
+			_, err := create("panic", "")
+			if status.Code(err) != codes.Internal {
+				t.Fatalf("err = %v", err)
+			}
+			if _, err := create("after_panic", ""); err != nil {
+				t.Fatalf("after panic: %v", err)
+			}
+		})
+		t.Run("internal errors leave without their cause", func(t *testing.T) {
+			_, err := create("secret", "")
+			st := status.Convert(err)
+			if st.Code() != codes.Internal || st.Message() == io.ErrUnexpectedEOF.Error() {
+				t.Fatalf("err = %v", err)
+			}
+		})
+		t.Run("health, readiness, metrics and the gateway answer", func(t *testing.T) {
+			h, err := healthpb.NewHealthClient(srv.Conn()).Check(ctx, &healthpb.HealthCheckRequest{Service: catalogv1.CatalogService_ServiceDesc.ServiceName})
+			if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				t.Fatalf("health = %v, %v", h, err)
+			}
+			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/features/nope": 501} {
+				resp, err := http.Get("http://" + srv.HTTPAddr() + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != want {
+					t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,27 @@
+package server
+
+import (
+	"context"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	"github.com/meterplane/meterplane/platform/storage"
+)
+
+// Service is one Meterplane service as the shared server hosts it. The
+// all-in-one binary hosts several in one server; a standalone binary hosts one.
+type Service struct {
+	// Name is the service's short name, for example "catalog".
+	Name string
+	// GRPCName is the full protobuf service name, for example
+	// "meterplane.catalog.v1.CatalogService"; health reports it.
+	GRPCName string
+	// DB is the service's database. The server checks it for readiness,
+	// runs idempotent calls in a transaction on it, and closes it last.
+	DB *storage.DB
+	// Register registers the gRPC implementation.
+	Register func(*grpc.Server)
+	// RegisterGateway registers the HTTP/JSON handlers that call conn.
+	RegisterGateway func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+}

@@ -1,0 +1,73 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/storage/storagetest"
+)
+
+var migrations = os.DirFS("testdata")
+
+type widget struct {
+	ID        string
+	Price     string
+	Name      string
+	CreatedAt time.Time
+}
+
+func TestStorage(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "widgets", migrations, func(t *testing.T, db *storage.DB) {
+		ctx := t.Context()
+		at := time.Date(2026, 1, 31, 23, 59, 59, 123456000, time.UTC)
+
+		// Migrating again applies nothing and fails nothing.
+		if err := db.Migrate(ctx, migrations); err != nil {
+			t.Fatalf("second migrate: %v", err)
+		}
+
+		// A transaction that fails leaves nothing behind, including writes
+		// made through Conn inside it.
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(ctx context.Context) error {
+			if err := db.Conn(ctx).Create(&widget{ID: "a", Price: "1.10", Name: "x", CreatedAt: at}).Error; err != nil {
+				return err
+			}
+			return db.InTx(ctx, func(ctx context.Context) error { return boom })
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx error = %v, want boom", err)
+		}
+		var n int64
+		db.Conn(ctx).Model(&widget{}).Count(&n)
+		if n != 0 {
+			t.Fatalf("rolled back transaction left %d rows", n)
+		}
+
+		// A committed write reads back exactly: decimals as written, times in UTC to the microsecond.
+		if err := db.Conn(ctx).Create(&widget{ID: "a", Price: "12345678901234567.123456789", Name: "x", CreatedAt: at}).Error; err != nil {
+			t.Fatal(err)
+		}
+		var got widget
+		if err := db.Conn(ctx).First(&got, "id = ?", "a").Error; err != nil {
+			t.Fatal(err)
+		}
+		if !money.MustParse(got.Price).Equal(money.MustParse("12345678901234567.123456789")) || !got.CreatedAt.Equal(at) {
+			t.Fatalf("read back %+v", got)
+		}
+
+		// Unique violations come back as gorm.ErrDuplicatedKey on both engines.
+		err = db.Conn(ctx).Create(&widget{ID: "b", Price: "12345678901234567.123456789", CreatedAt: at}).Error
+		if !errors.Is(err, gorm.ErrDuplicatedKey) {
+			t.Fatalf("duplicate insert error = %v, want ErrDuplicatedKey", err)
+		}
+	})
+}

@@ -1,0 +1,6 @@
+CREATE TABLE widgets (
+    id TEXT PRIMARY KEY,
+    price NUMERIC(38, 18) NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE UNIQUE INDEX widgets_price ON widgets (price);
