@@ -1,0 +1,89 @@
+// Package app is the body of every Meterplane binary: it loads the
+// configuration, sets up logging, telemetry, Redis and the services, serves
+// them until the context ends, and optionally seeds demo data.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"google.golang.org/grpc"
+
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/config"
+	"github.com/meterplane/meterplane/platform/redisx"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/telemetry"
+)
+
+// Deps is what a service needs to open itself.
+type Deps struct {
+	Config config.Config
+	Clock  clock.Clock
+	Redis  *redisx.Redis
+	Log    *slog.Logger
+}
+
+// Storage returns the storage options of the named service.
+func (d Deps) Storage(service string) storage.Options {
+	return storage.Options{Service: service, URL: d.Config.DatabaseURL, Dir: d.Config.DataDir}
+}
+
+// Binary describes one binary.
+type Binary struct {
+	// Name of the binary, for logs and telemetry.
+	Name string
+	// Open opens the services the binary hosts.
+	Open func(ctx context.Context, d Deps) ([]server.Service, error)
+	// Seed, if set, seeds demo data through conn when --demo is given.
+	Seed func(ctx context.Context, conn *grpc.ClientConn) error
+}
+
+// Run runs the binary with the given arguments and environment until ctx
+// ends. It returns the first error that stops it.
+func Run(ctx context.Context, b Binary, args []string, getenv func(string) string) error {
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
+	log.Info("starting "+b.Name, "config", cfg)
+
+	tel, err := telemetry.Setup(ctx, b.Name, cfg.OTLPEndpoint)
+	if err != nil {
+		return err
+	}
+	rdb, err := redisx.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	services, err := b.Open(ctx, Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log})
+	if err != nil {
+		rdb.Close()
+		return err
+	}
+	srv, err := server.New(ctx, cfg, log, tel, services,
+		[]server.Check{func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
+		[]func() error{rdb.Close})
+	if err != nil {
+		rdb.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	if cfg.Demo && b.Seed != nil {
+		if err := b.Seed(ctx, srv.Conn()); err != nil {
+			cancel()
+			<-done
+			return fmt.Errorf("demo seed: %w", err)
+		}
+		log.Info("demo data seeded")
+	}
+	return <-done
+}
