@@ -7,7 +7,7 @@ SERVICES := catalog
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test test-short generate check-generate lint tools build build-modules bench
+.PHONY: run demo test generate check-generate lint breaking tools build build-modules bench
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -46,6 +46,11 @@ lint: tools
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	go vet work
+
+## breaking: no breaking proto change against BREAKING_AGAINST (default: the previous commit)
+BREAKING_AGAINST ?= .git\#ref=HEAD~1
+breaking: tools
+	if git rev-parse -q --verify HEAD~1 >/dev/null; then $(BUF) breaking --against '$(BREAKING_AGAINST)'; fi
 
 ## build-modules: every module builds on its own (GOWORK=off)
 build-modules:
