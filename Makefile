@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane
+MODULES  := gen platform services/catalog cmd/meterplane
 SERVICES := catalog
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
@@ -29,9 +29,10 @@ $(BUF): tools/go.mod tools/go.sum
 ## generate: regenerate gen/ from proto/ with the pinned local plugins
 generate: tools
 	$(BUF) format -w
-	find gen -name '*.go' -delete
+	find gen -name '*.pb.go' -delete -o -name '*.pb.gw.go' -delete
 	rm -rf gen/openapi && mkdir -p gen/openapi
 	PATH="$(BIN):$$PATH" $(BUF) generate
+	$(BUF) build -o gen/descriptors.binpb
 	for svc in $(SERVICES); do \
 	  PATH="$(BIN):$$PATH" $(BUF) generate --path proto/meterplane/$$svc --template \
 	    '{"version":"v2","plugins":[{"local":"protoc-gen-grpc-gateway","out":"gen","opt":["paths=source_relative","grpc_api_configuration=proto/meterplane/'$$svc'/v1/'$$svc'.http.yaml"]},{"local":"protoc-gen-openapiv2","out":"gen/openapi","opt":["grpc_api_configuration=proto/meterplane/'$$svc'/v1/'$$svc'.http.yaml","allow_merge=true","merge_file_name='$$svc'","json_names_for_fields=true","disable_default_errors=false"]}]}'; \

@@ -274,17 +274,23 @@ func TestPostgresAndRedis(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	r := start(t, []string{"DATABASE_URL=", "REDIS_URL="}, "--demo")
-	code, body := r.http(t, "GET", "/v1/plans", "")
-	if code != 200 || len(body["plans"].([]any)) < 3 {
-		t.Fatalf("GET /v1/plans after --demo = %d %v", code, body)
-	}
-	code, body = r.http(t, "GET", "/v1/offerings/forgejo-cloudscale/plans", "")
-	if code != 200 || body["orderable"] != true || len(body["plans"].([]any)) < 2 {
-		t.Fatalf("forgejo plans = %d %v", code, body)
-	}
-	code, body = r.http(t, "GET", "/v1/offerings/redis-exoscale/plans", "")
-	if code != 200 || body["orderable"] != false || body["notOrderableReason"] == "" {
-		t.Fatalf("redis-exoscale plans = %d %v", code, body)
+	env := []string{"DATABASE_URL=", "REDIS_URL=", "MP_DATA_DIR=" + t.TempDir()}
+	// The second start seeds the same data again: the seed is idempotent.
+	for _, run := range []string{"first start", "second start on the same data"} {
+		t.Run(run, func(t *testing.T) {
+			r := start(t, env, "--demo")
+			code, body := r.http(t, "GET", "/v1/plans", "")
+			if code != 200 || len(body["plans"].([]any)) < 3 {
+				t.Fatalf("GET /v1/plans after --demo = %d %v", code, body)
+			}
+			code, body = r.http(t, "GET", "/v1/offerings/forgejo-cloudscale/plans", "")
+			if code != 200 || body["orderable"] != true || len(body["plans"].([]any)) < 2 {
+				t.Fatalf("forgejo plans = %d %v", code, body)
+			}
+			code, body = r.http(t, "GET", "/v1/offerings/redis-exoscale/plans", "")
+			if code != 200 || body["orderable"] != false || body["notOrderableReason"] == "" {
+				t.Fatalf("redis-exoscale plans = %d %v", code, body)
+			}
+		})
 	}
 }

@@ -24,9 +24,13 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/meterplane/meterplane/gen"
 	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/telemetry"
@@ -82,7 +86,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	if err := registerReflection(s.grpc); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
 	for _, svc := range services {
 		svc.Register(s.grpc)
 		s.health.SetServingStatus(svc.GRPCName, healthpb.HealthCheckResponse_SERVING)
@@ -114,6 +121,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	mux.Handle("GET /metrics", tel.Metrics)
 	s.http = &http.Server{Handler: otelhttp.NewHandler(mux, "http"), ReadHeaderTimeout: 10 * time.Second}
 	return s, nil
+}
+
+// registerReflection serves reflection (v1 and v1alpha) from the embedded
+// descriptors, which keep the proto comments, so `grpcurl describe`
+// documents every field.
+func registerReflection(s *grpc.Server) error {
+	files, err := gen.Files()
+	if err != nil {
+		return fmt.Errorf("reflection descriptors: %w", err)
+	}
+	opts := reflection.ServerOptions{Services: s, DescriptorResolver: files, ExtensionResolver: protoregistry.GlobalTypes}
+	reflectionv1.RegisterServerReflectionServer(s, reflection.NewServerV1(opts))
+	reflectionv1alpha.RegisterServerReflectionServer(s, reflection.NewServer(opts))
+	return nil
 }
 
 // GRPCAddr is the bound gRPC address.

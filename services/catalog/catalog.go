@@ -1,0 +1,41 @@
+// Package catalog assembles the catalog service: its database, domain and
+// gRPC API, ready for the shared server to host.
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	domain "github.com/meterplane/meterplane/services/catalog/internal/catalog"
+	"github.com/meterplane/meterplane/services/catalog/internal/grpcapi"
+	"github.com/meterplane/meterplane/services/catalog/internal/store"
+	"github.com/meterplane/meterplane/services/catalog/migrations"
+)
+
+// Open opens and migrates the catalog's database described by opts and
+// returns the catalog service, telling time with clk. The returned
+// service's DB is closed by the server that hosts it.
+func Open(ctx context.Context, opts storage.Options, clk clock.Clock) (server.Service, error) {
+	db, err := storage.Open(ctx, opts)
+	if err != nil {
+		return server.Service{}, fmt.Errorf("catalog: open database: %w", err)
+	}
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("catalog: migrate: %w", err)
+	}
+	api := grpcapi.New(domain.NewService(store.New(db), clk))
+	return server.Service{
+		Name:            "catalog",
+		GRPCName:        catalogv1.CatalogService_ServiceDesc.ServiceName,
+		DB:              db,
+		Register:        func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, api) },
+		RegisterGateway: catalogv1.RegisterCatalogServiceHandler,
+	}, nil
+}

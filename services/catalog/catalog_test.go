@@ -1,0 +1,98 @@
+package catalog_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/config"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/telemetry"
+	"github.com/meterplane/meterplane/services/catalog"
+)
+
+// serve opens the catalog on SQLite in dir and serves it with the shared
+// server, idempotency and error mapping included.
+func serve(t *testing.T, dir string) catalogv1.CatalogServiceClient {
+	t.Helper()
+	svc, err := catalog.Open(t.Context(), storage.Options{Service: "catalog", Dir: dir}, clock.NewFake(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tel, err := telemetry.Setup(t.Context(), "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	srv, err := server.New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), tel, []server.Service{svc}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return catalogv1.NewCatalogServiceClient(srv.Conn())
+}
+
+func TestSeed(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	c := serve(t, dir)
+	for i := range 2 {
+		if err := catalog.Seed(ctx, c); err != nil {
+			t.Fatalf("seed %d: %v", i+1, err)
+		}
+	}
+
+	plans, err := c.ListPlans(ctx, &catalogv1.ListPlansRequest{Status: catalogv1.PlanStatus_PLAN_STATUS_PUBLISHED, Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, p := range plans.GetPlans() {
+		keys = append(keys, p.GetKey())
+	}
+	if d := cmp.Diff([]string{"hosting_50", "hosting_payg", "hosting_single"}, keys); d != "" {
+		t.Errorf("published EUR plans (-want +got):\n%s", d)
+	}
+
+	forgejo, err := c.ListPlansForOffering(ctx, &catalogv1.ListPlansForOfferingRequest{OfferingKey: "forgejo-cloudscale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var monthly []*commonv1.Money
+	for _, p := range forgejo.GetPlans() {
+		monthly = append(monthly, p.GetMonthlyPrice())
+	}
+	want := []*commonv1.Money{{Amount: "42", Currency: "CHF"}, {Amount: "64.8", Currency: "CHF"}, {Amount: "84", Currency: "CHF"}, {Amount: "129.6", Currency: "CHF"}}
+	if d := cmp.Diff(want, monthly, protocmp.Transform()); d != "" {
+		t.Errorf("monthly prices of forgejo-cloudscale (-want +got):\n%s", d)
+	}
+	if !forgejo.GetOrderable() || forgejo.GetStoragePlan().GetKey() != "cloudscale-ssd" {
+		t.Errorf("forgejo-cloudscale = %v, want orderable with storage cloudscale-ssd", forgejo)
+	}
+
+	redis, err := c.ListPlansForOffering(ctx, &catalogv1.ListPlansForOfferingRequest{OfferingKey: "redis-exoscale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if redis.GetOrderable() || redis.GetNotOrderableReason() != "offering has no plans" {
+		t.Errorf("redis-exoscale = %v, want not orderable: offering has no plans", redis)
+	}
+}
