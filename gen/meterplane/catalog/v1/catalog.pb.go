@@ -3984,7 +3984,8 @@ type OfferedPlan struct {
 	Assignment *PlanAssignment `protobuf:"bytes,1,opt,name=assignment,proto3" json:"assignment,omitempty"`
 	// The compute plan it sizes instances with.
 	ComputePlan *ComputePlan `protobuf:"bytes,2,opt,name=compute_plan,json=computePlan,proto3" json:"compute_plan,omitempty"`
-	// The price per month (30 days, 720 hours), for comparing plans.
+	// The price per month, for comparing plans: an hourly price × 720, a daily
+	// price × 30, a yearly price ÷ 12; rounded to the currency's minor unit.
 	MonthlyPrice  *v1.Money `protobuf:"bytes,3,opt,name=monthly_price,json=monthlyPrice,proto3" json:"monthly_price,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
