@@ -68,8 +68,10 @@ func recovered(p any) error {
 	return fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 }
 
-// unaryErrors maps errors and turns panics into Internal errors.
-func unaryErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
+// UnaryErrors is the interceptor that maps every handler error to its gRPC
+// status and turns panics into Internal errors. The server installs it;
+// tests of a service's handlers install it on their own gRPC server.
+func UnaryErrors(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if p := recover(); p != nil {

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 
 	s.grpc = grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryLog(log), unaryErrors(log), unaryIdempotency(dbOf)),
+		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), unaryIdempotency(dbOf)),
 		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log)),
 	)
 	s.health = health.NewServer()

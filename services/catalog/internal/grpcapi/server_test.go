@@ -2,7 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -21,7 +21,7 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	"github.com/meterplane/meterplane/platform/clock"
-	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog/internal/catalog"
 	"github.com/meterplane/meterplane/services/catalog/internal/grpcapi"
@@ -31,33 +31,12 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
-// statusOf stands in for the shared server's error interceptor: domain
-// kinds become codes, violations a BadRequest.
-func statusOf(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	resp, err := handler(ctx, req)
-	var e *errs.Error
-	if err == nil || !errors.As(err, &e) {
-		return resp, err
-	}
-	code := map[errs.Kind]codes.Code{
-		errs.Invalid: codes.InvalidArgument, errs.NotFound: codes.NotFound, errs.AlreadyExists: codes.AlreadyExists,
-		errs.FailedPrecondition: codes.FailedPrecondition,
-	}[e.Kind]
-	st := status.New(code, e.Error())
-	br := &errdetails.BadRequest{}
-	for _, v := range e.Violations {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
-	}
-	st, _ = st.WithDetails(br)
-	return nil, st.Err()
-}
-
 // client serves a catalog on a fresh SQLite database in process and returns
 // a client of it.
 func client(t *testing.T) catalogv1.CatalogServiceClient {
 	t.Helper()
 	db := storagetest.SQLite(t, "catalog", migrations.FS)
-	srv := grpc.NewServer(grpc.UnaryInterceptor(statusOf))
+	srv := grpc.NewServer(grpc.UnaryInterceptor(server.UnaryErrors(slog.New(slog.DiscardHandler))))
 	catalogv1.RegisterCatalogServiceServer(srv, grpcapi.New(catalog.NewService(store.New(db), clock.NewFake(t0))))
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis)
