@@ -3,12 +3,10 @@ package server_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -18,12 +16,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
-	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
-	"github.com/meterplane/meterplane/platform/telemetry"
 )
 
 // fakeCatalog answers CreateFeature; the key says how.
@@ -58,12 +55,6 @@ func start(t *testing.T, db *storage.DB) (*fakeCatalog, catalogv1.CatalogService
 		t.Fatal(err)
 	}
 	fake := &fakeCatalog{db: db}
-	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
-	tel, err := telemetry.Setup(t.Context(), "test", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := server.Service{
 		Name: "catalog", GRPCName: catalogv1.CatalogService_ServiceDesc.ServiceName, DB: db,
 		Register: func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, fake) },
@@ -71,19 +62,7 @@ func start(t *testing.T, db *storage.DB) (*fakeCatalog, catalogv1.CatalogService
 			return catalogv1.RegisterCatalogServiceHandler(ctx, mux, conn)
 		},
 	}
-	srv, err := server.New(t.Context(), cfg, log, tel, []server.Service{svc}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	srv := servertest.Start(t, svc)
 	return fake, catalogv1.NewCatalogServiceClient(srv.Conn()), srv
 }
 

@@ -1,9 +1,6 @@
 package catalog_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,10 +10,8 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	"github.com/meterplane/meterplane/platform/clock"
-	"github.com/meterplane/meterplane/platform/config"
-	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
-	"github.com/meterplane/meterplane/platform/telemetry"
 	"github.com/meterplane/meterplane/services/catalog"
 )
 
@@ -28,24 +23,7 @@ func serve(t *testing.T, dir string) catalogv1.CatalogServiceClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tel, err := telemetry.Setup(t.Context(), "test", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
-	srv, err := server.New(t.Context(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), tel, []server.Service{svc}, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- srv.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
+	srv := servertest.Start(t, svc)
 	return catalogv1.NewCatalogServiceClient(srv.Conn())
 }
 
