@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"os"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/config"
@@ -25,6 +27,12 @@ type Deps struct {
 	Clock  clock.Clock
 	Redis  *redisx.Redis
 	Log    *slog.Logger
+	// Catalog is a connection to the catalog service: MP_CATALOG_ADDR, or
+	// this binary's own server.
+	Catalog grpc.ClientConnInterface
+	// Subscription is a connection to the subscription service:
+	// MP_SUBSCRIPTION_ADDR, or this binary's own server.
+	Subscription grpc.ClientConnInterface
 }
 
 // Storage returns the storage options of the named service.
@@ -61,18 +69,43 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	services, err := b.Open(ctx, Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log})
+	closers := []func() error{rdb.Close}
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	self := &selfConn{}
+	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self}
+	for _, peer := range []struct {
+		name, addr string
+		conn       *grpc.ClientConnInterface
+	}{{"catalog", cfg.CatalogAddr, &deps.Catalog}, {"subscription", cfg.SubscriptionAddr, &deps.Subscription}} {
+		if peer.addr == "" {
+			continue
+		}
+		conn, err := grpc.NewClient(peer.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("%s client: %w", peer.name, err)
+		}
+		*peer.conn = conn
+		closers = append(closers, conn.Close)
+	}
+	services, err := b.Open(ctx, deps)
 	if err != nil {
-		rdb.Close()
+		closeAll()
 		return err
 	}
 	srv, err := server.New(ctx, cfg, log, tel, services,
 		[]server.Check{func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
-		[]func() error{rdb.Close})
+		closers)
 	if err != nil {
-		rdb.Close()
+		closeAll()
 		return err
 	}
+	self.conn.Store(srv.Conn())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,15 @@ type Config struct {
 	ShutdownTimeout time.Duration // MP_SHUTDOWN_TIMEOUT, --shutdown-timeout
 	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: traces and metrics over OTLP when set
 	Demo            bool          // --demo: seed demo data at start
+	// CatalogAddr is the catalog service's gRPC address, for services that
+	// read plans; empty means the catalog in this process.
+	CatalogAddr string // MP_CATALOG_ADDR, --catalog-addr
+	// SubscriptionAddr is the subscription service's gRPC address, for
+	// services that check customers; empty means this process.
+	SubscriptionAddr string // MP_SUBSCRIPTION_ADDR, --subscription-addr
+	// RetentionMonths is how many months of raw usage events metering
+	// keeps on PostgreSQL; 0 keeps them all.
+	RetentionMonths int // MP_METERING_RETENTION_MONTHS, --metering-retention-months
 }
 
 // Load reads the configuration from getenv and args (without the program
@@ -44,6 +54,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.DataDir, "data-dir", env("MP_DATA_DIR", "data"), "directory of the embedded SQLite files")
 	fs.StringVar(&level, "log-level", env("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	fs.StringVar(&timeout, "shutdown-timeout", env("MP_SHUTDOWN_TIMEOUT", "15s"), "longest graceful shutdown")
+	fs.StringVar(&c.CatalogAddr, "catalog-addr", env("MP_CATALOG_ADDR", ""), "catalog gRPC address; empty for this process")
+	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
+	var retention string
+	fs.StringVar(&retention, "metering-retention-months", env("MP_METERING_RETENTION_MONTHS", "0"), "months of raw usage events to keep; 0 keeps all")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -61,6 +75,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("shutdown timeout %q: want a positive duration such as 15s", timeout))
 	}
 	c.ShutdownTimeout = d
+	if c.RetentionMonths, err = strconv.Atoi(retention); err != nil || c.RetentionMonths < 0 {
+		errs = append(errs, fmt.Errorf("metering retention %q: want a number of months, 0 for all", retention))
+	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
 }
@@ -68,8 +85,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // Validate checks the values that Load cannot check while parsing.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
 	}
@@ -109,6 +126,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("otlp_endpoint", orDefault(c.OTLPEndpoint, "off")),
 		slog.Bool("demo", c.Demo),
+		slog.String("catalog_addr", orDefault(c.CatalogAddr, "this process")),
+		slog.String("subscription_addr", orDefault(c.SubscriptionAddr, "this process")),
+		slog.Int("metering_retention_months", c.RetentionMonths),
 	)
 }
 

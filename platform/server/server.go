@@ -2,7 +2,8 @@
 // runs: it binds its listeners in New, hosts one or more services with
 // health, reflection, error mapping, panic recovery, idempotent replay,
 // request logging and OpenTelemetry, serves the grpc-gateway HTTP/JSON API
-// with /healthz, /readyz and /metrics beside it, and shuts down in order.
+// with /healthz, /readyz and /metrics beside it, runs the services'
+// background workers, and shuts down in order.
 package server
 
 import (
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -169,15 +171,20 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// Serve serves until ctx is done, then shuts down in order: health and
-// readiness report NOT_SERVING, HTTP drains, gRPC stops gracefully within
-// the shutdown timeout, databases and other resources close, telemetry
-// flushes with a fresh timeout.
+// Serve serves and runs the services' workers until ctx is done, then
+// shuts down in order: health and readiness report NOT_SERVING, HTTP
+// drains, gRPC stops gracefully, the workers stop, databases and other
+// resources close, telemetry flushes with a fresh timeout. The shutdown
+// timeout bounds the draining, stopping and waiting for the workers.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
 	go func() { errc <- s.http.Serve(s.httpLis) }()
 	s.log.InfoContext(ctx, "serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
+	// Not ctx: the workers stop after gRPC, whose calls may rely on them.
+	workCtx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	workers := s.startWorkers(workCtx)
 
 	var serveErr error
 	select {
@@ -201,6 +208,10 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.log.Warn("gRPC graceful stop timed out; stopping")
 		s.grpc.Stop()
 	}
+	stopWorkers()
+	if !wait(stopCtx, workers) {
+		s.log.Warn("workers did not stop within the shutdown timeout; closing the databases under them")
+	}
 	s.conn.Close()
 	for _, svc := range s.services {
 		if err := svc.DB.Close(); err != nil {
@@ -221,6 +232,40 @@ func (s *Server) Serve(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// startWorkers starts each service's workers with ctx and returns a group
+// that is done when they have all returned.
+func (s *Server) startWorkers(ctx context.Context) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for _, svc := range s.services {
+		for i, work := range svc.Workers {
+			wg.Go(func() {
+				err := work(ctx)
+				switch {
+				case ctx.Err() == nil && err != nil:
+					s.log.Error("worker failed", "service", svc.Name, "worker", i, "err", err)
+				case ctx.Err() == nil:
+					s.log.Info("worker finished", "service", svc.Name, "worker", i)
+				case err != nil && !errors.Is(err, context.Canceled):
+					s.log.Warn("worker failed at shutdown", "service", svc.Name, "worker", i, "err", err)
+				}
+			})
+		}
+	}
+	return &wg
+}
+
+// wait waits for wg until ctx is done and reports whether wg is done.
+func wait(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (s *Server) closeListeners() {

@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -16,11 +21,13 @@ import (
 	"google.golang.org/grpc/status"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
+	"github.com/meterplane/meterplane/platform/telemetry"
 )
 
 // fakeCatalog answers CreateFeature; the key says how.
@@ -144,4 +151,68 @@ func TestServer(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestWorkers(t *testing.T) {
+	t.Parallel()
+	db := storagetest.SQLite(t, "catalog", fstest.MapFS{})
+	started := make(chan struct{})
+	var stopped atomic.Bool
+	var pingAtStop error
+	svc := server.Service{
+		Name: "catalog", GRPCName: catalogv1.CatalogService_ServiceDesc.ServiceName, DB: db,
+		Register: func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, &fakeCatalog{db: db}) },
+		RegisterGateway: func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+			return catalogv1.RegisterCatalogServiceHandler(ctx, mux, conn)
+		},
+		Workers: []func(context.Context) error{
+			func(ctx context.Context) error {
+				close(started)
+				<-ctx.Done()
+				time.Sleep(100 * time.Millisecond) // finishing its last round
+				pingAtStop = db.Ping(context.Background())
+				stopped.Store(true)
+				return ctx.Err()
+			},
+			func(ctx context.Context) error { return errors.New("worker boom") },
+		},
+	}
+	tel, err := telemetry.Setup(context.Background(), "test", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), tel, []server.Service{svc}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- srv.Serve(ctx) }()
+
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker did not start")
+	}
+	// A failed worker does not stop the server.
+	h, err := healthpb.NewHealthClient(srv.Conn()).Check(t.Context(), &healthpb.HealthCheckRequest{Service: svc.GRPCName})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health = %v, %v", h, err)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if !stopped.Load() {
+		t.Fatal("Serve returned before the worker stopped")
+	}
+	if pingAtStop != nil {
+		t.Errorf("the database was closed before the worker stopped: %v", pingAtStop)
+	}
+	if !strings.Contains(logs.String(), "worker boom") {
+		t.Errorf("the failed worker was not logged:\n%s", logs.String())
+	}
 }

@@ -24,4 +24,9 @@ type Service struct {
 	Register func(*grpc.Server)
 	// RegisterGateway registers the HTTP/JSON handlers that call conn.
 	RegisterGateway func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	// Workers run while the server serves, each in its own goroutine, for
+	// example an outbox relay or a bus consumer; their context is cancelled
+	// at shutdown before the databases close. A worker should return when
+	// its context is done; an error it returns is logged.
+	Workers []func(ctx context.Context) error
 }

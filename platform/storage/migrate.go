@@ -25,6 +25,8 @@ var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
 // time, BYTEA becomes BLOB, and NUMERIC (with or without precision) becomes TEXT, because
 // SQLite's NUMERIC affinity would turn "12345678901234567.89" into a lossy
 // float. Decimal arithmetic on SQLite therefore happens in Go, not in SQL.
+// A table's PARTITION BY RANGE (…) clause is dropped: SQLite tables are not
+// partitioned.
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
@@ -80,11 +82,15 @@ func (db *DB) timestampType() string {
 	return "TIMESTAMPTZ"
 }
 
-var numericType = regexp.MustCompile(`\bNUMERIC(\s*\(\s*\d+\s*(,\s*\d+\s*)?\))?`)
+var (
+	numericType = regexp.MustCompile(`\bNUMERIC(\s*\(\s*\d+\s*(,\s*\d+\s*)?\))?`)
+	partitionBy = regexp.MustCompile(`\s*PARTITION BY RANGE\s*\([^)]*\)`)
+)
 
 func (db *DB) dialectSQL(sql string) string {
 	if db.dialect == SQLite {
 		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB").Replace(sql)
+		sql = partitionBy.ReplaceAllString(sql, "")
 		return numericType.ReplaceAllString(sql, "TEXT")
 	}
 	return sql

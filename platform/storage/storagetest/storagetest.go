@@ -183,3 +183,28 @@ func randomSuffix() string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// EmptyPostgres creates an empty PostgreSQL database, returns its URL for
+// services to open and migrate themselves, and drops it when the test ends.
+func EmptyPostgres(t testing.TB) string {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", AdminURL())
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	defer admin.Close()
+	name := "t_empty_" + randomSuffix()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("postgres at %s: create database (start it; tests never skip): %v", AdminURL(), err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", AdminURL())
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return databaseURL(name)
+}
