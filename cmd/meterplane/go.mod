@@ -6,6 +6,8 @@ replace (
 	github.com/meterplane/meterplane/gen => ../../gen
 	github.com/meterplane/meterplane/platform => ../../platform
 	github.com/meterplane/meterplane/services/catalog => ../../services/catalog
+	github.com/meterplane/meterplane/services/metering => ../../services/metering
+	github.com/meterplane/meterplane/services/subscription => ../../services/subscription
 )
 
 require (
@@ -13,7 +15,12 @@ require (
 	github.com/meterplane/meterplane/gen v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/platform v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/services/catalog v0.0.0-00010101000000-000000000000
+	github.com/meterplane/meterplane/services/metering v0.0.0-00010101000000-000000000000
+	github.com/meterplane/meterplane/services/subscription v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8
 	google.golang.org/grpc v1.85.0
+	google.golang.org/protobuf v1.36.12
 )
 
 require (
@@ -41,7 +48,6 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	github.com/shopspring/decimal v1.6.0 // indirect
 	github.com/yuin/gopher-lua v1.1.1 // indirect
@@ -65,8 +71,6 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261012220534-4341edf3f941 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 	gorm.io/driver/postgres v1.6.3 // indirect
 	gorm.io/gorm v1.31.2 // indirect
 	modernc.org/libc v1.22.5 // indirect

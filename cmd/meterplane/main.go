@@ -9,13 +9,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
+	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/services/catalog"
+	"github.com/meterplane/meterplane/services/metering"
+	"github.com/meterplane/meterplane/services/subscription"
 )
 
 func main() {
@@ -36,9 +41,29 @@ var binary = app.Binary{
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
-		return []server.Service{cat}, nil
+		sub, err := subscription.Open(ctx, subscription.Deps{
+			Storage: d.Storage("subscription"), Clock: d.Clock, Redis: d.Redis, Catalog: d.Catalog, Log: d.Log,
+		})
+		if err != nil {
+			cat.DB.Close()
+			return nil, fmt.Errorf("subscription: %w", err)
+		}
+		met, err := metering.Open(ctx, metering.DepsFrom(d))
+		if err != nil {
+			cat.DB.Close()
+			sub.DB.Close()
+			return nil, fmt.Errorf("metering: %w", err)
+		}
+		return []server.Service{cat, sub, met}, nil
 	},
 	Seed: func(ctx context.Context, conn *grpc.ClientConn) error {
-		return catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(conn))
+		if err := catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(conn)); err != nil {
+			return err
+		}
+		subs := subscriptionv1.NewSubscriptionServiceClient(conn)
+		if err := subscription.Seed(ctx, subs); err != nil {
+			return err
+		}
+		return metering.Seed(ctx, meteringv1.NewMeteringServiceClient(conn), subs, time.Now().UTC())
 	},
 }

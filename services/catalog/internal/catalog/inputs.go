@@ -98,7 +98,7 @@ func (in ListPlansInput) Validate() error {
 	if in.Currency != "" {
 		checkCurrency(&v, "currency", in.Currency)
 	}
-	in.Page.check(&v)
+	checkPage(in.Page, &v)
 	return v.Err()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/page"
 )
 
 // wantViolation checks that err is an Invalid error with exactly one
@@ -473,7 +474,7 @@ func TestListPlansInputValidate(t *testing.T) {
 		{"a negative page size is refused", ListPlansInput{Page: PageRequest{Size: -1}}, "page_size", "negative"},
 		{"a page size above 500 is valid and clamped", ListPlansInput{Page: PageRequest{Size: 10000}}, "", ""},
 		{"a token that is not base64 is refused", ListPlansInput{Page: PageRequest{Token: "!!"}}, "page_token", "not a token"},
-		{"a token that is not a key is refused", ListPlansInput{Page: PageRequest{Token: encodeToken("' OR 1=1")}}, "page_token", "not a token"},
+		{"a token that is not a key is refused", ListPlansInput{Page: PageRequest{Token: page.Token("' OR 1=1")}}, "page_token", "not a token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,12 +495,12 @@ func TestPageCursor(t *testing.T) {
 		{"no size means 50", PageRequest{}, "", 50},
 		{"size 7 means 7", PageRequest{Size: 7}, "", 7},
 		{"size 501 is clamped to 500", PageRequest{Size: 501}, "", 500},
-		{"a token continues after its key", PageRequest{Token: encodeToken("hosting_50")}, "hosting_50", 50},
+		{"a token continues after its key", PageRequest{Token: page.Token("hosting_50")}, "hosting_50", 50},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			after, limit := tt.page.cursor()
+			after, limit := tt.page.Cursor()
 			if after != tt.after || limit != tt.wantLimit {
 				t.Fatalf("cursor() = %q, %d; want %q, %d", after, limit, tt.after, tt.wantLimit)
 			}
@@ -510,11 +511,11 @@ func TestPageCursor(t *testing.T) {
 func TestNewPage(t *testing.T) {
 	t.Parallel()
 	key := func(s string) string { return s }
-	if p := newPage([]string{"a", "b"}, 2, key); p.NextToken != "" || len(p.Items) != 2 {
+	if p := page.New([]string{"a", "b"}, 2, key); p.NextToken != "" || len(p.Items) != 2 {
 		t.Errorf("a full last page = %+v, want 2 items and no token", p)
 	}
-	p := newPage([]string{"a", "b", "c"}, 2, key)
-	if len(p.Items) != 2 || p.NextToken != encodeToken("b") {
+	p := page.New([]string{"a", "b", "c"}, 2, key)
+	if len(p.Items) != 2 || p.NextToken != page.Token("b") {
 		t.Errorf("a page with more = %+v, want 2 items and a token after b", p)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/page"
 )
 
 // Service implements the catalog's calls on a Store.
@@ -46,16 +47,16 @@ func (s *Service) GetFeature(ctx context.Context, key string) (Feature, error) {
 }
 
 // ListFeatures returns one page of features, by key.
-func (s *Service) ListFeatures(ctx context.Context, page PageRequest) (Page[Feature], error) {
-	if err := page.Validate(); err != nil {
+func (s *Service) ListFeatures(ctx context.Context, pr PageRequest) (Page[Feature], error) {
+	if err := validatePage(pr); err != nil {
 		return Page[Feature]{}, err
 	}
-	after, limit := page.cursor()
+	after, limit := pr.Cursor()
 	fs, err := s.store.ListFeatures(ctx, after, limit+1)
 	if err != nil {
 		return Page[Feature]{}, err
 	}
-	return newPage(fs, limit, func(f Feature) string { return f.Key }), nil
+	return page.New(fs, limit, func(f Feature) string { return f.Key }), nil
 }
 
 // CreatePlan creates a plan in status draft with draft version 1 holding
@@ -125,13 +126,13 @@ func (s *Service) ListPlans(ctx context.Context, in ListPlansInput) (Page[Plan],
 	if err := in.Validate(); err != nil {
 		return Page[Plan]{}, err
 	}
-	after, limit := in.Page.cursor()
+	after, limit := in.Page.Cursor()
 	f := PlanFilter{Status: in.Status, Currency: in.Currency, OfferingKey: in.OfferingKey}
 	ps, err := s.store.ListPlans(ctx, f, after, limit+1)
 	if err != nil {
 		return Page[Plan]{}, err
 	}
-	return newPage(ps, limit, func(p Plan) string { return p.Key }), nil
+	return page.New(ps, limit, func(p Plan) string { return p.Key }), nil
 }
 
 // UpdatePlanVersion replaces the content of a draft version. Published
@@ -312,16 +313,16 @@ func (s *Service) CreateComputePlan(ctx context.Context, in CreateComputePlanInp
 }
 
 // ListComputePlans returns one page of compute plans, by key.
-func (s *Service) ListComputePlans(ctx context.Context, page PageRequest) (Page[ComputePlan], error) {
-	if err := page.Validate(); err != nil {
+func (s *Service) ListComputePlans(ctx context.Context, pr PageRequest) (Page[ComputePlan], error) {
+	if err := validatePage(pr); err != nil {
 		return Page[ComputePlan]{}, err
 	}
-	after, limit := page.cursor()
+	after, limit := pr.Cursor()
 	cs, err := s.store.ListComputePlans(ctx, after, limit+1)
 	if err != nil {
 		return Page[ComputePlan]{}, err
 	}
-	return newPage(cs, limit, func(c ComputePlan) string { return c.Key }), nil
+	return page.New(cs, limit, func(c ComputePlan) string { return c.Key }), nil
 }
 
 // CreateStoragePlan stores a new storage plan.
@@ -336,16 +337,16 @@ func (s *Service) CreateStoragePlan(ctx context.Context, in CreateStoragePlanInp
 }
 
 // ListStoragePlans returns one page of storage plans, by key.
-func (s *Service) ListStoragePlans(ctx context.Context, page PageRequest) (Page[StoragePlan], error) {
-	if err := page.Validate(); err != nil {
+func (s *Service) ListStoragePlans(ctx context.Context, pr PageRequest) (Page[StoragePlan], error) {
+	if err := validatePage(pr); err != nil {
 		return Page[StoragePlan]{}, err
 	}
-	after, limit := page.cursor()
+	after, limit := pr.Cursor()
 	ss, err := s.store.ListStoragePlans(ctx, after, limit+1)
 	if err != nil {
 		return Page[StoragePlan]{}, err
 	}
-	return newPage(ss, limit, func(s StoragePlan) string { return s.Key }), nil
+	return page.New(ss, limit, func(s StoragePlan) string { return s.Key }), nil
 }
 
 // CreateOffering stores a new offering with its assignments.
@@ -378,16 +379,16 @@ func (s *Service) GetOffering(ctx context.Context, key string) (Offering, error)
 }
 
 // ListOfferings returns one page of offerings, by key.
-func (s *Service) ListOfferings(ctx context.Context, page PageRequest) (Page[Offering], error) {
-	if err := page.Validate(); err != nil {
+func (s *Service) ListOfferings(ctx context.Context, pr PageRequest) (Page[Offering], error) {
+	if err := validatePage(pr); err != nil {
 		return Page[Offering]{}, err
 	}
-	after, limit := page.cursor()
+	after, limit := pr.Cursor()
 	offerings, err := s.store.ListOfferings(ctx, after, limit+1)
 	if err != nil {
 		return Page[Offering]{}, err
 	}
-	return newPage(offerings, limit, func(o Offering) string { return o.Key }), nil
+	return page.New(offerings, limit, func(o Offering) string { return o.Key }), nil
 }
 
 // SetOfferingAssignments replaces the assignments of an offering.

@@ -1,0 +1,260 @@
+// Package grpcapi serves the metering service's gRPC API and reads
+// customers and features from their services over gRPC: it translates
+// protobuf to domain calls and back, nothing else.
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
+	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/page"
+	"github.com/meterplane/meterplane/services/metering/internal/metering"
+	"github.com/meterplane/meterplane/services/metering/internal/report"
+)
+
+// Server implements meteringv1.MeteringServiceServer.
+type Server struct {
+	meteringv1.UnimplementedMeteringServiceServer
+	svc *metering.Service
+}
+
+// New returns a Server calling svc.
+func New(svc *metering.Service) *Server { return &Server{svc: svc} }
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func timeIn(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime().UTC()
+}
+
+func periodIn(p *commonv1.Period) metering.Period {
+	return metering.Period{Start: timeIn(p.GetStart()), End: timeIn(p.GetEnd())}
+}
+
+func meterOut(m metering.Meter) *meteringv1.Meter {
+	return &meteringv1.Meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: meteringv1.Aggregation(m.Aggregation),
+		Description: m.Description, CreateTime: ts(m.CreateTime)}
+}
+
+// CreateMeter creates a meter.
+func (s *Server) CreateMeter(ctx context.Context, req *meteringv1.CreateMeterRequest) (*meteringv1.CreateMeterResponse, error) {
+	m := req.GetMeter()
+	out, err := s.svc.CreateMeter(ctx, metering.Meter{Key: m.GetKey(), Feature: m.GetFeatureKey(),
+		Aggregation: metering.Aggregation(m.GetAggregation()), Description: m.GetDescription()})
+	if err != nil {
+		return nil, err
+	}
+	return &meteringv1.CreateMeterResponse{Meter: meterOut(out)}, nil
+}
+
+// GetMeter returns a meter.
+func (s *Server) GetMeter(ctx context.Context, req *meteringv1.GetMeterRequest) (*meteringv1.GetMeterResponse, error) {
+	m, err := s.svc.GetMeter(ctx, req.GetMeterKey())
+	if err != nil {
+		return nil, err
+	}
+	return &meteringv1.GetMeterResponse{Meter: meterOut(m)}, nil
+}
+
+// ListMeters lists meters.
+func (s *Server) ListMeters(ctx context.Context, req *meteringv1.ListMetersRequest) (*meteringv1.ListMetersResponse, error) {
+	p, err := s.svc.ListMeters(ctx, page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.ListMetersResponse{NextPageToken: p.NextToken}
+	for _, m := range p.Items {
+		res.Meters = append(res.Meters, meterOut(m))
+	}
+	return res, nil
+}
+
+func eventIn(e *meteringv1.UsageEvent) metering.EventInput {
+	return metering.EventInput{CustomerID: e.GetCustomerId(), Meter: e.GetMeterKey(), Quantity: e.GetQuantity(),
+		Time: timeIn(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
+		Source: e.GetSource(), Properties: e.GetProperties()}
+}
+
+func resultOut(r metering.Result) *meteringv1.EventResult {
+	return &meteringv1.EventResult{Index: int32(r.Index), Status: meteringv1.EventStatus(r.Status), EventId: r.EventID,
+		Error: meteringv1.EventError(r.Reason), Field: r.Field, Message: r.Message}
+}
+
+// Ingest stores one event; a rejected event is an error of the call.
+func (s *Server) Ingest(ctx context.Context, req *meteringv1.IngestRequest) (*meteringv1.IngestResponse, error) {
+	rs, err := s.svc.Ingest(ctx, "event", []metering.EventInput{eventIn(req.GetEvent())})
+	if err != nil {
+		return nil, err
+	}
+	r := rs[0]
+	if r.Status == metering.Rejected {
+		return nil, rejection(r)
+	}
+	return &meteringv1.IngestResponse{Result: resultOut(r)}, nil
+}
+
+// rejection is the error of a rejected single event.
+func rejection(r metering.Result) error {
+	switch r.Reason {
+	case metering.UnknownMeter, metering.UnknownCustomer:
+		return errs.New(errs.NotFound, "%s: %s", r.Field, r.Message)
+	case metering.LatePeriodClosed, metering.KeyConflict:
+		return errs.New(errs.FailedPrecondition, "%s: %s", r.Field, r.Message)
+	}
+	return errs.Field(r.Field, "%s", r.Message)
+}
+
+// IngestBatch stores events, each with its own result.
+func (s *Server) IngestBatch(ctx context.Context, req *meteringv1.IngestBatchRequest) (*meteringv1.IngestBatchResponse, error) {
+	return s.batch(ctx, req.GetEvents())
+}
+
+func (s *Server) batch(ctx context.Context, events []*meteringv1.UsageEvent) (*meteringv1.IngestBatchResponse, error) {
+	in := make([]metering.EventInput, len(events))
+	for i, e := range events {
+		in[i] = eventIn(e)
+	}
+	rs, err := s.svc.Ingest(ctx, "events", in)
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.IngestBatchResponse{Results: make([]*meteringv1.EventResult, len(rs))}
+	for i, r := range rs {
+		res.Results[i] = resultOut(r)
+		switch r.Status {
+		case metering.Accepted:
+			res.Accepted++
+		case metering.Duplicate:
+			res.Duplicates++
+		default:
+			res.Rejected++
+		}
+	}
+	return res, nil
+}
+
+// IngestStream answers each batch of a stream with its results.
+func (s *Server) IngestStream(stream meteringv1.MeteringService_IngestStreamServer) error {
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		res, err := s.batch(stream.Context(), req.GetEvents())
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&meteringv1.IngestStreamResponse{Results: res.GetResults()}); err != nil {
+			return err
+		}
+	}
+}
+
+// QueryUsage returns usage from the rollups.
+func (s *Server) QueryUsage(ctx context.Context, req *meteringv1.QueryUsageRequest) (*meteringv1.QueryUsageResponse, error) {
+	u, err := s.svc.Query(ctx, metering.QueryInput{CustomerID: req.GetCustomerId(), Meter: req.GetMeterKey(), Feature: req.GetFeatureKey(),
+		Period: periodIn(req.GetPeriod()), Window: metering.Window(req.GetWindow()), GroupBySubject: req.GetGroupBySubject()})
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.QueryUsageResponse{Meter: meterOut(u.Meter), Total: u.Total.String()}
+	for _, v := range u.Values {
+		res.Values = append(res.Values, &meteringv1.UsageValue{
+			Window: &commonv1.Period{Start: ts(v.Window.Start), End: ts(v.Window.End)}, Subject: v.Subject, Quantity: v.Quantity.String()})
+	}
+	return res, nil
+}
+
+func formatIn(s string) (report.Format, error) {
+	f, ok := report.ParseFormat(s)
+	if !ok {
+		return 0, errs.Field("format", "must be json or xml")
+	}
+	return f, nil
+}
+
+// ExportReport writes a usage report.
+func (s *Server) ExportReport(ctx context.Context, req *meteringv1.ExportReportRequest) (*meteringv1.ExportReportResponse, error) {
+	f, err := formatIn(req.GetFormat())
+	if err != nil {
+		return nil, err
+	}
+	content, n, err := s.svc.Export(ctx, req.GetCustomerId(), req.GetSource(), periodIn(req.GetPeriod()), f)
+	if err != nil {
+		return nil, err
+	}
+	ct := "application/json"
+	if f == report.XML {
+		ct = "application/xml"
+	}
+	return &meteringv1.ExportReportResponse{Content: content, ContentType: ct, Events: int32(n)}, nil
+}
+
+// ImportReport ingests a usage report.
+func (s *Server) ImportReport(ctx context.Context, req *meteringv1.ImportReportRequest) (*meteringv1.ImportReportResponse, error) {
+	f, err := formatIn(req.GetFormat())
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.svc.Import(ctx, req.GetContent(), f)
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.ImportReportResponse{}
+	for _, r := range rs {
+		switch r.Status {
+		case metering.Accepted:
+			res.Accepted++
+		case metering.Duplicate:
+			res.Duplicates++
+		default:
+			res.Rejected++
+			res.Rejections = append(res.Rejections, resultOut(r))
+		}
+	}
+	return res, nil
+}
+
+// MarkComplete records a completeness mark.
+func (s *Server) MarkComplete(ctx context.Context, req *meteringv1.MarkCompleteRequest) (*meteringv1.MarkCompleteResponse, error) {
+	if err := s.svc.MarkComplete(ctx, req.GetSource(), req.GetCustomerId(), periodIn(req.GetPeriod())); err != nil {
+		return nil, err
+	}
+	return &meteringv1.MarkCompleteResponse{}, nil
+}
+
+// GetCompleteness says whether a period's usage is complete.
+func (s *Server) GetCompleteness(ctx context.Context, req *meteringv1.GetCompletenessRequest) (*meteringv1.GetCompletenessResponse, error) {
+	c, err := s.svc.Completeness(ctx, req.GetCustomerId(), periodIn(req.GetPeriod()))
+	if err != nil {
+		return nil, err
+	}
+	return &meteringv1.GetCompletenessResponse{Complete: c.Complete, Sources: c.Sources, Pending: c.Pending}, nil
+}
+
+// ClosePeriod refuses a customer's events before a time.
+func (s *Server) ClosePeriod(ctx context.Context, req *meteringv1.ClosePeriodRequest) (*meteringv1.ClosePeriodResponse, error) {
+	t, err := s.svc.ClosePeriod(ctx, req.GetCustomerId(), timeIn(req.GetClosedBefore()))
+	if err != nil {
+		return nil, err
+	}
+	return &meteringv1.ClosePeriodResponse{ClosedBefore: ts(t)}, nil
+}

@@ -1,0 +1,439 @@
+package metering
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/money"
+)
+
+// Limits of ingestion.
+const (
+	MaxBatch        = 10_000
+	MaxFuture       = 5 * time.Minute
+	MaxText         = 255
+	MaxProperties   = 32
+	MaxPropertyText = 1024
+)
+
+// EventInput is one event as a collector sends it.
+type EventInput struct {
+	CustomerID string
+	Meter      string
+	Quantity   string
+	Time       time.Time
+	Key        string
+	Subject    string
+	Delta      bool
+	Source     string
+	Properties map[string]string
+}
+
+// ParseQuantity reads an event quantity: a decimal string with at most 20
+// integer and 18 fraction digits, no exponent.
+func ParseQuantity(s string) (money.Decimal, error) { return money.Parse(s) }
+
+// Ingest stores events exactly once per customer and idempotency key. Each
+// event gets a result; a bad event is rejected alone and nothing of it is
+// stored. prefix names the events in field paths, for example "events".
+// The error is for the batch as a whole: too many events, or a failure of
+// the store, in which case nothing is stored.
+func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([]Result, error) {
+	if len(in) > MaxBatch {
+		return nil, errs.Field(prefix, "must hold at most %d events", MaxBatch)
+	}
+	now := s.clock.Now()
+	results := make([]Result, len(in))
+	events := make([]Event, len(in))
+	meters := map[string]Meter{}
+	var valid []int
+	for i, e := range in {
+		results[i] = Result{Index: i}
+		field := func(name string) string { return fmt.Sprintf("%s[%d].%s", prefix, i, name) }
+		if prefix == "event" {
+			field = func(name string) string { return "event." + name }
+		}
+		ev, reason, f, msg := s.check(ctx, e, now, meters, field)
+		if reason != 0 {
+			results[i] = Result{Index: i, Status: Rejected, Reason: reason, Field: f, Message: msg}
+			continue
+		}
+		events[i] = ev
+		valid = append(valid, i)
+	}
+	if err := s.checkCustomers(ctx, events, results, &valid, prefix); err != nil {
+		return nil, err
+	}
+
+	// Within the batch, the first event of a key goes to the store; the
+	// others are answered like it.
+	firstOf := map[[2]string]int{}
+	var batch []int
+	dupOf := map[int]int{}
+	for _, i := range valid {
+		k := [2]string{events[i].CustomerID, events[i].Key}
+		if j, ok := firstOf[k]; ok {
+			dupOf[i] = j
+			continue
+		}
+		firstOf[k] = i
+		batch = append(batch, i)
+	}
+	if len(batch) > 0 {
+		times := make([]time.Time, len(batch))
+		for n, i := range batch {
+			times[n] = events[i].Time
+		}
+		if err := s.store.Prepare(ctx, times); err != nil {
+			return nil, err
+		}
+		err := s.store.InTx(ctx, func(ctx context.Context) error {
+			toClaim := make([]Event, len(batch))
+			for n, i := range batch {
+				toClaim[n] = events[i]
+			}
+			claims, err := s.store.ClaimKeys(ctx, toClaim)
+			if err != nil {
+				return err
+			}
+			var accepted []Event
+			for n, i := range batch {
+				c := claims[n]
+				switch {
+				case c.New:
+					results[i] = Result{Index: i, Status: Accepted, EventID: events[i].ID}
+					accepted = append(accepted, events[i])
+				case bytes.Equal(c.Hash, events[i].Hash):
+					results[i] = Result{Index: i, Status: Duplicate, EventID: c.EventID}
+				default:
+					results[i] = conflict(i, prefix, c.EventID)
+				}
+			}
+			return s.record(ctx, accepted, now)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for i, j := range dupOf {
+		switch {
+		case !bytes.Equal(events[i].Hash, events[j].Hash):
+			results[i] = conflict(i, prefix, results[j].EventID)
+		case results[j].Status == Rejected:
+			results[i] = results[j]
+			results[i].Index = i
+		default:
+			results[i] = Result{Index: i, Status: Duplicate, EventID: results[j].EventID}
+		}
+	}
+	return results, nil
+}
+
+func conflict(i int, prefix, eventID string) Result {
+	field := fmt.Sprintf("%s[%d].idempotency_key", prefix, i)
+	if prefix == "event" {
+		field = "event.idempotency_key"
+	}
+	return Result{Index: i, Status: Rejected, Reason: KeyConflict, Field: field,
+		Message: fmt.Sprintf("idempotency key was used for event %s with a different payload", eventID)}
+}
+
+// check validates one event and completes it with an id and hash, or says
+// why it is rejected.
+func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters map[string]Meter, field func(string) string) (Event, Reason, string, string) {
+	text := func(name, v string, required bool) (Reason, string, string) {
+		switch {
+		case required && v == "":
+			return Invalid, field(name), "is required"
+		case len(v) > MaxText:
+			return Invalid, field(name), fmt.Sprintf("must be at most %d bytes", MaxText)
+		}
+		return 0, "", ""
+	}
+	for _, t := range []struct {
+		name, v  string
+		required bool
+	}{{"customer_id", e.CustomerID, true}, {"meter_key", e.Meter, true}, {"idempotency_key", e.Key, true},
+		{"subject", e.Subject, false}, {"source", e.Source, false}} {
+		if r, f, m := text(t.name, t.v, t.required); r != 0 {
+			return Event{}, r, f, m
+		}
+	}
+	if e.Quantity == "" {
+		return Event{}, Invalid, field("quantity"), "is required"
+	}
+	q, err := ParseQuantity(e.Quantity)
+	if err != nil {
+		return Event{}, InvalidQuantity, field("quantity"), err.Error()
+	}
+	switch {
+	case e.Time.IsZero():
+		return Event{}, Invalid, field("time"), "is required"
+	case e.Time.After(now.Add(MaxFuture)):
+		return Event{}, FutureTime, field("time"), fmt.Sprintf("is more than %v in the future", MaxFuture)
+	}
+	if len(e.Properties) > MaxProperties {
+		return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("must be at most %d", MaxProperties)
+	}
+	for k, v := range e.Properties {
+		if k == "" || len(k) > MaxText || len(v) > MaxPropertyText {
+			return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("keys must be 1 to %d bytes and values at most %d", MaxText, MaxPropertyText)
+		}
+	}
+	m, ok := meters[e.Meter]
+	if !ok {
+		m, err = s.meter(ctx, e.Meter)
+		if err != nil {
+			return Event{}, UnknownMeter, field("meter_key"), fmt.Sprintf("no meter %q", e.Meter)
+		}
+		meters[e.Meter] = m
+	}
+	switch {
+	case m.Aggregation.Gauge() && e.Subject == "":
+		return Event{}, Invalid, field("subject"), "is required for a gauge: the level is a subject's"
+	case m.Aggregation == UniqueCount && e.Subject == "":
+		return Event{}, Invalid, field("subject"), "is required: the meter counts distinct subjects"
+	case !m.Aggregation.Gauge() && e.Delta:
+		return Event{}, Invalid, field("delta"), "is only for gauges"
+	case q.IsNegative() && !e.Delta:
+		return Event{}, NegativeQuantity, field("quantity"), "must not be negative"
+	}
+	ev := Event{
+		ID: "evt_" + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", ""), CustomerID: e.CustomerID,
+		Meter: e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key, Subject: e.Subject, Delta: e.Delta,
+		Source: e.Source, Properties: e.Properties,
+	}
+	ev.Hash = hashEvent(ev)
+	return ev, 0, "", ""
+}
+
+// checkCustomers rejects events of unknown customers and of closed
+// periods, removing them from valid.
+func (s *Service) checkCustomers(ctx context.Context, events []Event, results []Result, valid *[]int, prefix string) error {
+	var ids []string
+	for _, i := range *valid {
+		if !slices.Contains(ids, events[i].CustomerID) {
+			ids = append(ids, events[i].CustomerID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	known, err := s.customers.Known(ctx, ids)
+	if err != nil {
+		return err
+	}
+	closed, err := s.store.ClosedBefore(ctx, ids)
+	if err != nil {
+		return err
+	}
+	field := func(i int, name string) string {
+		if prefix == "event" {
+			return "event." + name
+		}
+		return fmt.Sprintf("%s[%d].%s", prefix, i, name)
+	}
+	*valid = slices.DeleteFunc(*valid, func(i int) bool {
+		e := events[i]
+		switch {
+		case !known[e.CustomerID]:
+			results[i] = Result{Index: i, Status: Rejected, Reason: UnknownCustomer, Field: field(i, "customer_id"), Message: fmt.Sprintf("no customer %q", e.CustomerID)}
+		case e.Time.Before(closed[e.CustomerID]):
+			results[i] = Result{Index: i, Status: Rejected, Reason: LatePeriodClosed, Field: field(i, "time"),
+				Message: fmt.Sprintf("usage before %s is invoiced and closed", closed[e.CustomerID].Format(time.RFC3339))}
+		default:
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
+// hashEvent fingerprints an event's payload: everything but its id.
+func hashEvent(e Event) []byte {
+	h := sha256.New()
+	write := func(s string) {
+		binary.Write(h, binary.BigEndian, int64(len(s)))
+		h.Write([]byte(s))
+	}
+	write(e.CustomerID)
+	write(e.Meter)
+	write(e.Quantity.String())
+	write(e.Time.Format(time.RFC3339Nano))
+	write(e.Key)
+	write(e.Subject)
+	write(fmt.Sprint(e.Delta))
+	write(e.Source)
+	keys := make([]string, 0, len(e.Properties))
+	for k := range e.Properties {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		write(k)
+		write(e.Properties[k])
+	}
+	return h.Sum(nil)
+}
+
+// record stores accepted events with their effects: rollups or gauge
+// levels, the sources seen, and usage.recorded events.
+func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) error {
+	if len(accepted) == 0 {
+		return nil
+	}
+	if err := s.store.InsertEvents(ctx, accepted, now); err != nil {
+		return err
+	}
+	type group struct {
+		customer, meter, subject string
+		hour                     time.Time
+	}
+	rollups := map[group]*Rollup{}
+	var seen []SourceDay
+	var gauges []Event
+	for _, e := range accepted {
+		if e.Source != "" {
+			sd := SourceDay{CustomerID: e.CustomerID, Source: e.Source, Day: e.Time.Truncate(24 * time.Hour)}
+			if !slices.Contains(seen, sd) {
+				seen = append(seen, sd)
+			}
+		}
+		m, err := s.meter(ctx, e.Meter)
+		if err != nil {
+			return err
+		}
+		if m.Aggregation.Gauge() {
+			gauges = append(gauges, e)
+			continue
+		}
+		g := group{e.CustomerID, e.Meter, e.Subject, e.Time.Truncate(time.Hour)}
+		r := rollups[g]
+		if r == nil {
+			r = &Rollup{Hour: g.hour, Subject: e.Subject, Total: money.Decimal{}, Max: e.Quantity, LatestTime: e.Time, Latest: e.Quantity}
+			rollups[g] = r
+		}
+		r.add(e)
+	}
+	deltas := make([]RollupDelta, 0, len(rollups))
+	for g, r := range rollups {
+		deltas = append(deltas, RollupDelta{CustomerID: g.customer, Meter: g.meter, Rollup: *r})
+	}
+	// One order for every writer, so concurrent batches do not deadlock.
+	slices.SortFunc(deltas, func(a, b RollupDelta) int {
+		return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), strings.Compare(a.Meter, b.Meter),
+			a.Hour.Compare(b.Hour), strings.Compare(a.Subject, b.Subject))
+	})
+	if err := s.store.AddRollups(ctx, deltas); err != nil {
+		return err
+	}
+	if err := s.store.NoteSources(ctx, seen); err != nil {
+		return err
+	}
+	// One usage.recorded per customer, meter and hour: deltas are sorted
+	// so that the subjects of one hour are adjacent.
+	out := make([]Outgoing, 0, len(gauges)+1)
+	for i := 0; i < len(deltas); {
+		d := deltas[i]
+		sum := RecordedEvent{Hour: d.Hour, Count: 0}
+		total := money.Decimal{}
+		for ; i < len(deltas) && deltas[i].CustomerID == d.CustomerID && deltas[i].Meter == d.Meter && deltas[i].Hour.Equal(d.Hour); i++ {
+			total = total.Add(deltas[i].Total)
+			sum.Count += deltas[i].Count
+		}
+		sum.Quantity = total.String()
+		msg, err := s.recorded(ctx, d.CustomerID, d.Meter, sum)
+		if err != nil {
+			return err
+		}
+		out = append(out, msg)
+	}
+	for _, e := range gauges {
+		level, err := s.applyGauge(ctx, e)
+		if err != nil {
+			return err
+		}
+		msg, err := s.recorded(ctx, e.CustomerID, e.Meter, RecordedEvent{Hour: e.Time.Truncate(time.Hour), Quantity: e.Quantity.String(), Count: 1, Subject: e.Subject, Level: level.String()})
+		if err != nil {
+			return err
+		}
+		out = append(out, msg)
+	}
+	return s.store.Publish(ctx, TopicRecorded, out, now)
+}
+
+// add adds an event to the rollup of its hour.
+func (r *Rollup) add(e Event) {
+	r.Total = r.Total.Add(e.Quantity)
+	r.Count++
+	if e.Quantity.GreaterThan(r.Max) {
+		r.Max = e.Quantity
+	}
+	if !e.Time.Before(r.LatestTime) {
+		r.LatestTime, r.Latest = e.Time, e.Quantity
+	}
+}
+
+// recorded completes and encodes a usage.recorded event.
+func (s *Service) recorded(ctx context.Context, customerID, meterKey string, ev RecordedEvent) (Outgoing, error) {
+	m, err := s.meter(ctx, meterKey)
+	if err != nil {
+		return Outgoing{}, err
+	}
+	ev.CustomerID, ev.MeterKey, ev.FeatureKey = customerID, m.Key, m.Feature
+	ev.Aggregation = "AGGREGATION_" + strings.ToUpper(m.Aggregation.String())
+	payload, err := json.Marshal(ev)
+	return Outgoing{Key: customerID, Payload: payload}, err
+}
+
+// applyGauge inserts a gauge event as a point of its subject and updates
+// the levels it changes; it returns the subject's level at the event.
+func (s *Service) applyGauge(ctx context.Context, e Event) (money.Decimal, error) {
+	run, err := s.store.GaugeRun(ctx, e.CustomerID, e.Meter, e.Subject, e.Time)
+	if err != nil {
+		return money.Decimal{}, err
+	}
+	p := GaugePoint{Subject: e.Subject, Time: e.Time, EventID: e.ID, Value: e.Quantity, Delta: e.Delta}
+	at, _ := slices.BinarySearchFunc(run, p, comparePoints)
+	run = slices.Insert(run, at, p)
+	var update []GaugePoint
+	var newPoint GaugePoint
+	level := money.Decimal{}
+	for i := range run {
+		if run[i].Delta {
+			level = level.Add(run[i].Value)
+		} else {
+			level = run[i].Value
+		}
+		switch {
+		case i == at:
+			run[i].Level = level
+			newPoint = run[i]
+		case !run[i].Level.Equal(level):
+			run[i].Level = level
+			update = append(update, run[i])
+		}
+	}
+	if err := s.store.PutGaugePoints(ctx, e.CustomerID, e.Meter, []GaugePoint{newPoint}, update); err != nil {
+		return money.Decimal{}, err
+	}
+	return newPoint.Level, nil
+}
+
+func comparePoints(a, b GaugePoint) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EventID, b.EventID)
+}

@@ -1,0 +1,173 @@
+package metering
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/page"
+)
+
+// Service is the metering service's domain logic.
+type Service struct {
+	store     Store
+	customers Customers
+	features  Features
+	clock     clock.Clock
+
+	// meters caches meters: they never change once created.
+	meters sync.Map // key → Meter
+}
+
+// NewService returns a service on store that checks customers and features
+// with the given directories and tells time with clk.
+func NewService(store Store, customers Customers, features Features, clk clock.Clock) *Service {
+	return &Service{store: store, customers: customers, features: features, clock: clk}
+}
+
+var meterKey = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
+
+// CreateMeter creates a meter for a catalog feature: TIME_WEIGHTED for a
+// gauge feature, a counter aggregation for a counter feature.
+func (s *Service) CreateMeter(ctx context.Context, m Meter) (Meter, error) {
+	var v errs.Violations
+	if !meterKey.MatchString(m.Key) {
+		v.Add("meter.key", "must be 1 to 63 lower-case letters, digits, '_', '.' or '-', starting with a letter")
+	}
+	if m.Feature == "" {
+		v.Add("meter.feature_key", "is required")
+	}
+	if _, ok := aggregationNames[m.Aggregation]; !ok {
+		v.Add("meter.aggregation", "is required")
+	}
+	if len(m.Description) > 1000 {
+		v.Add("meter.description", "must be at most 1000 characters")
+	}
+	if err := v.Err(); err != nil {
+		return Meter{}, err
+	}
+	gauge, err := s.features.IsGauge(ctx, m.Feature)
+	if errs.Is(err, errs.NotFound) {
+		return Meter{}, errs.Field("meter.feature_key", "feature %q does not exist", m.Feature)
+	} else if err != nil {
+		return Meter{}, err
+	}
+	if gauge != m.Aggregation.Gauge() {
+		if gauge {
+			return Meter{}, errs.Field("meter.aggregation", "must be TIME_WEIGHTED: %s is a gauge", m.Feature)
+		}
+		return Meter{}, errs.Field("meter.aggregation", "must not be TIME_WEIGHTED: %s is a counter", m.Feature)
+	}
+	m.CreateTime = s.clock.Now()
+	if err := s.store.CreateMeter(ctx, m); err != nil {
+		return Meter{}, err
+	}
+	return m, nil
+}
+
+// GetMeter returns a meter.
+func (s *Service) GetMeter(ctx context.Context, key string) (Meter, error) { return s.meter(ctx, key) }
+
+// meter returns a meter from the cache or the store.
+func (s *Service) meter(ctx context.Context, key string) (Meter, error) {
+	if m, ok := s.meters.Load(key); ok {
+		return m.(Meter), nil
+	}
+	m, err := s.store.GetMeter(ctx, key)
+	if err != nil {
+		return Meter{}, err
+	}
+	s.meters.Store(key, m)
+	return m, nil
+}
+
+// ListMeters lists meters by key.
+func (s *Service) ListMeters(ctx context.Context, pr page.Request) (page.Page[Meter], error) {
+	var v errs.Violations
+	pr.Check(&v)
+	if err := v.Err(); err != nil {
+		return page.Page[Meter]{}, err
+	}
+	after, limit := pr.Cursor()
+	ms, err := s.store.ListMeters(ctx, after, limit+1)
+	if err != nil {
+		return page.Page[Meter]{}, err
+	}
+	return page.New(ms, limit, func(m Meter) string { return m.Key }), nil
+}
+
+// checkPeriod checks a period given by a caller.
+func checkPeriod(field string, p Period) error {
+	switch {
+	case p.Start.IsZero() || p.End.IsZero() || !p.Start.Before(p.End):
+		return errs.Field(field, "must have a start before its end")
+	case p.End.Sub(p.Start) > 10*366*24*time.Hour:
+		return errs.Field(field, "must be at most 10 years long")
+	}
+	return nil
+}
+
+// MarkComplete records that source sent all of a customer's usage of p.
+func (s *Service) MarkComplete(ctx context.Context, source, customerID string, p Period) error {
+	var v errs.Violations
+	if source == "" || len(source) > MaxText {
+		v.Add("source", "must be 1 to %d bytes", MaxText)
+	}
+	if customerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	if err := checkPeriod("period", p); err != nil {
+		return err
+	}
+	return s.store.MarkComplete(ctx, source, customerID, p, s.clock.Now())
+}
+
+// Completeness tells whether every source that reported usage of the
+// customer in p has marked all of p complete. Events without a source are
+// not tracked.
+func (s *Service) Completeness(ctx context.Context, customerID string, p Period) (Completeness, error) {
+	if err := checkPeriod("period", p); err != nil {
+		return Completeness{}, err
+	}
+	reported, marked, err := s.store.Completeness(ctx, customerID, p)
+	if err != nil {
+		return Completeness{}, err
+	}
+	c := Completeness{Sources: reported}
+	for _, src := range reported {
+		if !slices.Contains(marked, src) {
+			c.Pending = append(c.Pending, src)
+		}
+	}
+	c.Complete = len(reported) > 0 && len(c.Pending) == 0
+	return c, nil
+}
+
+// ClosePeriod refuses, from now on, the customer's events before before.
+func (s *Service) ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error) {
+	var v errs.Violations
+	if customerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if before.IsZero() {
+		v.Add("closed_before", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return time.Time{}, err
+	}
+	known, err := s.customers.Known(ctx, []string{customerID})
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !known[customerID] {
+		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", customerID)
+	}
+	return s.store.ClosePeriod(ctx, customerID, before.UTC())
+}

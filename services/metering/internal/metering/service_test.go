@@ -1,0 +1,414 @@
+package metering_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/outbox"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/storage/storagetest"
+	"github.com/meterplane/meterplane/services/metering/internal/metering"
+	"github.com/meterplane/meterplane/services/metering/internal/store"
+	"github.com/meterplane/meterplane/services/metering/migrations"
+)
+
+// now is the fake clock's time in every test: May 2026.
+var now = time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+
+func at(month time.Month, day, hour int) time.Time {
+	return time.Date(2026, month, day, hour, 0, 0, 0, time.UTC)
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// customers knows every id that starts with "cus_" but "cus_x".
+type customers struct{}
+
+func (customers) Known(_ context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = strings.HasPrefix(id, "cus_") && id != "cus_x"
+	}
+	return out, nil
+}
+
+type features map[string]bool
+
+func (f features) IsGauge(_ context.Context, key string) (bool, error) {
+	g, ok := f[key]
+	if !ok {
+		return false, errs.New(errs.NotFound, "feature %q not found", key)
+	}
+	return g, nil
+}
+
+type env struct {
+	svc *metering.Service
+	db  *storage.DB
+}
+
+// newEnv returns a service with customers cus_a and cus_b and a meter per
+// aggregation: sum, count, max, unique, latest (counters) and sites
+// (time-weighted).
+func newEnv(t *testing.T, db *storage.DB) env {
+	t.Helper()
+	must(t, outbox.Init(t.Context(), db))
+	svc := metering.NewService(store.New(db), customers{},
+		features{"bandwidth_gib": false, "api_calls": false, "peak": false, "users": false, "level": false, "sites": true, "disk_gib": true},
+		clock.NewFake(now))
+	for _, m := range []metering.Meter{
+		{Key: "sum", Feature: "bandwidth_gib", Aggregation: metering.Sum},
+		{Key: "count", Feature: "api_calls", Aggregation: metering.Count},
+		{Key: "max", Feature: "peak", Aggregation: metering.Max},
+		{Key: "unique", Feature: "users", Aggregation: metering.UniqueCount},
+		{Key: "latest", Feature: "level", Aggregation: metering.Latest},
+		{Key: "sites", Feature: "sites", Aggregation: metering.TimeWeighted},
+	} {
+		_, err := svc.CreateMeter(t.Context(), m)
+		must(t, err)
+	}
+	return env{svc: svc, db: db}
+}
+
+func ev(meter, quantity string, t time.Time, key string) metering.EventInput {
+	return metering.EventInput{CustomerID: "cus_a", Meter: meter, Quantity: quantity, Time: t, Key: key}
+}
+
+func subj(e metering.EventInput, subject string) metering.EventInput {
+	e.Subject = subject
+	return e
+}
+
+func delta(e metering.EventInput) metering.EventInput {
+	e.Delta = true
+	return e
+}
+
+func (e env) ingest(t *testing.T, in ...metering.EventInput) []metering.Result {
+	t.Helper()
+	rs, err := e.svc.Ingest(t.Context(), "events", in)
+	must(t, err)
+	for _, r := range rs {
+		if r.Status == metering.Rejected {
+			t.Fatalf("event %d rejected: %s: %s", r.Index, r.Field, r.Message)
+		}
+	}
+	return rs
+}
+
+func (e env) query(t *testing.T, in metering.QueryInput) (string, []string) {
+	t.Helper()
+	if in.CustomerID == "" {
+		in.CustomerID = "cus_a"
+	}
+	u, err := e.svc.Query(t.Context(), in)
+	must(t, err)
+	var values []string
+	for _, v := range u.Values {
+		values = append(values, fmt.Sprintf("%s %s %s", v.Window.Start.Format("01-02T15"), v.Subject, v.Quantity))
+	}
+	return u.Total.String(), values
+}
+
+var april = metering.Period{Start: at(4, 1, 0), End: at(5, 1, 0)}
+
+func TestAggregations(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		e.ingest(t,
+			// Counters in April, with events exactly at both ends.
+			subj(ev("sum", "1.5", at(4, 1, 0), "s1"), "site-1"), // at the period's start: counts
+			subj(ev("sum", "2.25", at(4, 1, 0).Add(30*time.Minute), "s2"), "site-2"),
+			subj(ev("sum", "10", at(4, 20, 5), "s3"), "site-1"),
+			subj(ev("sum", "99", at(5, 1, 0), "s4"), "site-1"), // at the period's end: does not
+			ev("count", "7", at(4, 2, 0), "c1"), ev("count", "7", at(4, 2, 1), "c2"), ev("count", "0", at(4, 3, 0), "c3"),
+			ev("max", "3", at(4, 2, 0), "m1"), ev("max", "12.5", at(4, 9, 0), "m2"), ev("max", "4", at(4, 30, 23), "m3"),
+			subj(ev("unique", "1", at(4, 2, 0), "u1"), "alice"), subj(ev("unique", "1", at(4, 2, 3), "u2"), "bob"),
+			subj(ev("unique", "1", at(4, 5, 0), "u3"), "alice"), subj(ev("unique", "1", at(3, 31, 23), "u4"), "carol"),
+			ev("latest", "5", at(4, 2, 0), "l1"), ev("latest", "8", at(4, 28, 0), "l2"), ev("latest", "6", at(4, 10, 0), "l3"),
+		)
+		for _, tt := range []struct {
+			name   string
+			in     metering.QueryInput
+			total  string
+			values []string
+		}{
+			{"a sum adds the quantities in the half-open period", metering.QueryInput{Meter: "sum", Period: april}, "13.75", nil},
+			{"a sum per day", metering.QueryInput{Meter: "sum", Period: april, Window: metering.WindowDay}, "13.75",
+				[]string{"04-01T00  3.75", "04-20T00  10"}},
+			{"a sum per hour and subject", metering.QueryInput{Meter: "sum", Period: april, Window: metering.WindowHour, GroupBySubject: true}, "13.75",
+				[]string{"04-01T00 site-1 1.5", "04-01T00 site-2 2.25", "04-20T05 site-1 10"}},
+			{"a sum per subject over the whole period", metering.QueryInput{Meter: "sum", Period: april, GroupBySubject: true}, "13.75",
+				[]string{"04-01T00 site-1 11.5", "04-01T00 site-2 2.25"}},
+			{"a sum by feature key", metering.QueryInput{Feature: "bandwidth_gib", Period: april}, "13.75", nil},
+			{"the period's end belongs to the next period", metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(5, 1, 0), End: at(6, 1, 0)}}, "99", nil},
+			{"a count counts events, whatever their quantity", metering.QueryInput{Meter: "count", Period: april}, "3", nil},
+			{"a max is the largest quantity", metering.QueryInput{Meter: "max", Period: april}, "12.5", nil},
+			{"a max per month", metering.QueryInput{Meter: "max", Period: april, Window: metering.WindowMonth}, "12.5", []string{"04-01T00  12.5"}},
+			{"a unique count counts distinct subjects in the period", metering.QueryInput{Meter: "unique", Period: april}, "2", nil},
+			{"a unique count per day", metering.QueryInput{Meter: "unique", Period: april, Window: metering.WindowDay}, "2",
+				[]string{"04-02T00  2", "04-05T00  1"}},
+			{"latest is the quantity of the latest event, not the last ingested", metering.QueryInput{Meter: "latest", Period: april}, "8", nil},
+			{"no usage is zero", metering.QueryInput{Meter: "sum", Period: april, CustomerID: "cus_b"}, "0", nil},
+		} {
+			total, values := e.query(t, tt.in)
+			t.Run(tt.name, func(t *testing.T) {
+				if total != tt.total {
+					t.Errorf("total %s, want %s", total, tt.total)
+				}
+				if diff := cmp.Diff(tt.values, values); diff != "" {
+					t.Errorf("values (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+func TestTimeWeighted(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		n := 0
+		for _, tt := range []struct {
+			name   string
+			events []metering.EventInput
+			in     metering.QueryInput
+			total  string
+			values []string
+		}{
+			{"2 sites from April 1 to 15 and 4 from April 16 to 30 are 3 site-months (Commerce's gauge example)",
+				[]metering.EventInput{subj(ev("sites", "2", at(4, 1, 0), "a"), "account"), subj(ev("sites", "4", at(4, 16, 0), "b"), "account")},
+				metering.QueryInput{Meter: "sites", Period: april}, "3", nil},
+			{"the same with four subjects of one site each",
+				[]metering.EventInput{subj(ev("sites", "1", at(4, 1, 0), "a"), "s1"), subj(ev("sites", "1", at(4, 1, 0), "b"), "s2"),
+					subj(ev("sites", "1", at(4, 16, 0), "c"), "s3"), subj(ev("sites", "1", at(4, 16, 0), "d"), "s4")},
+				metering.QueryInput{Meter: "sites", Period: april}, "3", nil},
+			{"the same with a delta of +2 on April 16",
+				[]metering.EventInput{subj(ev("sites", "2", at(4, 1, 0), "a"), "account"), delta(subj(ev("sites", "2", at(4, 16, 0), "b"), "account"))},
+				metering.QueryInput{Meter: "sites", Period: april}, "3", nil},
+			{"a delta that arrives late, before a later one, shifts the later level",
+				[]metering.EventInput{subj(ev("sites", "2", at(4, 1, 0), "a"), "account"), delta(subj(ev("sites", "1", at(4, 21, 0), "c"), "account")),
+					delta(subj(ev("sites", "1", at(4, 11, 0), "b"), "account"))},
+				// 2 × 10 days + 3 × 10 days + 4 × 10 days = 90 site-days.
+				metering.QueryInput{Meter: "sites", Period: april}, "3", nil},
+			{"a level set before the period carries into it; a site deleted mid-month stops counting",
+				[]metering.EventInput{subj(ev("sites", "3", at(3, 20, 0), "a"), "account"), subj(ev("sites", "0", at(4, 11, 0), "b"), "account")},
+				metering.QueryInput{Meter: "sites", Period: april}, "1", nil},
+			{"per subject and per month window",
+				[]metering.EventInput{subj(ev("sites", "1", at(4, 1, 0), "a"), "s1"), subj(ev("sites", "1", at(4, 16, 0), "b"), "s2")},
+				metering.QueryInput{Meter: "sites", Period: april, Window: metering.WindowMonth, GroupBySubject: true}, "1.5",
+				[]string{"04-01T00 s1 1", "04-01T00 s2 0.5"}},
+			{"a running month counts up to now (May 10, 12:00), not to its end",
+				[]metering.EventInput{subj(ev("sites", "1", at(5, 1, 0), "a"), "s1")},
+				// 9.5 days of a 31-day month.
+				metering.QueryInput{Meter: "sites", Period: metering.Period{Start: at(5, 1, 0), End: at(6, 1, 0)}}, "0.306451612903225806", nil},
+			{"one site for a third of a 30-day month keeps 18 places",
+				[]metering.EventInput{subj(ev("sites", "1", at(4, 1, 0), "a"), "s1"), subj(ev("sites", "0", at(4, 11, 0), "b"), "s1")},
+				metering.QueryInput{Meter: "sites", Period: april}, "0.333333333333333333", nil},
+		} {
+			customer := fmt.Sprintf("cus_%d", n)
+			n++
+			t.Run(tt.name, func(t *testing.T) {
+				for _, in := range tt.events {
+					in.CustomerID = customer
+					e.ingest(t, in)
+				}
+				tt.in.CustomerID = customer
+				total, values := e.query(t, tt.in)
+				if total != tt.total {
+					t.Errorf("total %s, want %s", total, tt.total)
+				}
+				if diff := cmp.Diff(tt.values, values); diff != "" {
+					t.Errorf("values (-want +got):\n%s", diff)
+				}
+			})
+		}
+	})
+}
+
+func TestBadEvents(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		_, err := e.svc.ClosePeriod(t.Context(), "cus_a", at(4, 1, 0))
+		must(t, err)
+		many := map[string]string{}
+		for i := range 33 {
+			many[fmt.Sprint(i)] = "x"
+		}
+		good := ev("sum", "1", at(5, 2, 0), "good")
+		tests := []struct {
+			name   string
+			in     metering.EventInput
+			reason metering.Reason
+			field  string
+		}{
+			{"an unknown meter", ev("nope", "1", at(5, 2, 0), "k1"), metering.UnknownMeter, "events[0].meter_key"},
+			{"an unknown customer", func() metering.EventInput { x := ev("sum", "1", at(5, 2, 0), "k2"); x.CustomerID = "cus_x"; return x }(), metering.UnknownCustomer, "events[1].customer_id"},
+			{"a negative counter quantity", ev("sum", "-1", at(5, 2, 0), "k3"), metering.NegativeQuantity, "events[2].quantity"},
+			{"a quantity that is not a decimal", ev("sum", "1e3", at(5, 2, 0), "k4"), metering.InvalidQuantity, "events[3].quantity"},
+			{"a quantity out of range", ev("sum", "123456789012345678901", at(5, 2, 0), "k5"), metering.InvalidQuantity, "events[4].quantity"},
+			{"a time more than 5 minutes ahead", ev("sum", "1", now.Add(6*time.Minute), "k6"), metering.FutureTime, "events[5].time"},
+			{"a time in a closed period", ev("sum", "1", at(3, 31, 23), "k7"), metering.LatePeriodClosed, "events[6].time"},
+			{"too many properties", func() metering.EventInput { x := ev("sum", "1", at(5, 2, 0), "k8"); x.Properties = many; return x }(), metering.PropertiesTooLarge, "events[7].properties"},
+			{"a missing key", ev("sum", "1", at(5, 2, 0), ""), metering.Invalid, "events[8].idempotency_key"},
+			{"a gauge without a subject", ev("sites", "1", at(5, 2, 0), "k9"), metering.Invalid, "events[9].subject"},
+			{"a delta on a counter", delta(ev("sum", "1", at(5, 2, 0), "k10")), metering.Invalid, "events[10].delta"},
+		}
+		in := make([]metering.EventInput, 0, len(tests)+1)
+		for _, tt := range tests {
+			in = append(in, tt.in)
+		}
+		in = append(in, good)
+		rs, err := e.svc.Ingest(t.Context(), "events", in)
+		must(t, err)
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				r := rs[i]
+				if r.Status != metering.Rejected || r.Reason != tt.reason || r.Field != tt.field {
+					t.Errorf("got %+v, want reason %d on %s", r, tt.reason, tt.field)
+				}
+			})
+		}
+		if rs[len(tests)].Status != metering.Accepted {
+			t.Errorf("the good event: %+v", rs[len(tests)])
+		}
+		// Only the good event counts; an event inside the grace period (after
+		// the period's end, before it is closed) is accepted.
+		total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(3, 1, 0), End: at(6, 1, 0)}})
+		if total != "1" {
+			t.Errorf("stored total %s, want only the good event's 1", total)
+		}
+		_, err = e.svc.Ingest(t.Context(), "events", make([]metering.EventInput, metering.MaxBatch+1))
+		if !errs.Is(err, errs.Invalid) {
+			t.Errorf("an oversized batch: %v", err)
+		}
+	})
+}
+
+func TestExactlyOnce(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		first := e.ingest(t, ev("sum", "2", at(5, 1, 1), "a"), ev("sum", "3", at(5, 1, 2), "b"))
+		rs, err := e.svc.Ingest(t.Context(), "events", []metering.EventInput{
+			ev("sum", "2", at(5, 1, 1), "a"),   // a retry
+			ev("sum", "2.0", at(5, 1, 2), "b"), // same key, other payload
+			ev("sum", "4", at(5, 1, 3), "c"),
+			ev("sum", "4", at(5, 1, 3), "c"), // the same event twice in one batch
+			ev("sum", "5", at(5, 1, 3), "c"), // and a conflicting one
+		})
+		must(t, err)
+		want := []metering.Status{metering.Duplicate, metering.Rejected, metering.Accepted, metering.Duplicate, metering.Rejected}
+		for i, r := range rs {
+			if r.Status != want[i] {
+				t.Errorf("event %d: %+v, want status %d", i, r, want[i])
+			}
+		}
+		if rs[0].EventID != first[0].EventID || rs[3].EventID != rs[2].EventID || rs[1].Reason != metering.KeyConflict {
+			t.Errorf("results %+v", rs)
+		}
+		total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}})
+		if total != "9" {
+			t.Errorf("total %s, want 9", total)
+		}
+	})
+}
+
+// TestConcurrentSameBatch sends one batch from 100 goroutines at once on
+// PostgreSQL: every event is stored once.
+func TestConcurrentSameBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storagetest.Postgres(t, "metering", migrations.FS))
+	var batch []metering.EventInput
+	for i := range 50 {
+		c := "cus_a"
+		if i%2 == 1 {
+			c = "cus_b"
+		}
+		x := subj(ev("sum", "1.5", at(5, 1, i%24), fmt.Sprint("k", i)), fmt.Sprint("site-", i%3))
+		x.CustomerID = c
+		batch = append(batch, x)
+	}
+	var wg sync.WaitGroup
+	accepted := make([]int, 100)
+	for g := range 100 {
+		wg.Go(func() {
+			rs, err := e.svc.Ingest(context.Background(), "events", batch)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, r := range rs {
+				if r.Status == metering.Accepted {
+					accepted[g]++
+				} else if r.Status != metering.Duplicate {
+					t.Errorf("%+v", r)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sum := 0
+	for _, n := range accepted {
+		sum += n
+	}
+	if sum != len(batch) {
+		t.Errorf("%d events accepted in all, want %d", sum, len(batch))
+	}
+	day := metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}
+	for _, c := range []string{"cus_a", "cus_b"} {
+		if total, _ := e.query(t, metering.QueryInput{CustomerID: c, Meter: "sum", Period: day}); total != "37.5" {
+			t.Errorf("%s total %s, want 37.5", c, total)
+		}
+	}
+	var stored int64
+	must(t, e.db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM events").Scan(&stored).Error)
+	if stored != int64(len(batch)) {
+		t.Errorf("%d events stored, want %d", stored, len(batch))
+	}
+}
+
+func TestCompleteness(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		ctx := t.Context()
+		c, err := e.svc.Completeness(ctx, "cus_a", april)
+		must(t, err)
+		if c.Complete {
+			t.Errorf("complete without any usage: %+v", c)
+		}
+		x := ev("sum", "1", at(4, 3, 0), "a")
+		x.Source = "collector-1"
+		y := ev("sum", "1", at(4, 4, 0), "b")
+		y.Source = "collector-2"
+		e.ingest(t, x, y)
+		must(t, e.svc.MarkComplete(ctx, "collector-1", "cus_a", april))
+		c, err = e.svc.Completeness(ctx, "cus_a", april)
+		must(t, err)
+		if c.Complete || !cmp.Equal(c.Pending, []string{"collector-2"}) {
+			t.Errorf("one source pending: %+v", c)
+		}
+		must(t, e.svc.MarkComplete(ctx, "collector-2", "cus_a", metering.Period{Start: at(3, 1, 0), End: at(5, 1, 0)}))
+		c, err = e.svc.Completeness(ctx, "cus_a", april)
+		must(t, err)
+		if !c.Complete || !cmp.Equal(c.Sources, []string{"collector-1", "collector-2"}) {
+			t.Errorf("all marked: %+v", c)
+		}
+	})
+}

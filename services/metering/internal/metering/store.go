@@ -1,0 +1,121 @@
+package metering
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps meters, events, rollups, gauge points, completeness marks and
+// closed periods. Every method runs in the transaction carried by ctx, if
+// any.
+type Store interface {
+	// InTx runs fn in a transaction carried by the context fn gets.
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+
+	// CreateMeter stores a meter; a key or feature in use is an
+	// errs.AlreadyExists error.
+	CreateMeter(ctx context.Context, m Meter) error
+	// GetMeter returns a meter, or an errs.NotFound error.
+	GetMeter(ctx context.Context, key string) (Meter, error)
+	// MeterOf returns the meter of a feature, or an errs.NotFound error.
+	MeterOf(ctx context.Context, feature string) (Meter, error)
+	// ListMeters returns up to limit meters with keys after after, by key.
+	ListMeters(ctx context.Context, after string, limit int) ([]Meter, error)
+
+	// ClaimKeys claims the idempotency keys of events (distinct per
+	// customer) in the order given; for each event it says whether the key
+	// is new, and if not, the event id and hash stored with it.
+	ClaimKeys(ctx context.Context, events []Event) ([]Claim, error)
+	// InsertEvents stores events whose keys were claimed.
+	InsertEvents(ctx context.Context, events []Event, received time.Time) error
+	// AddRollups adds hourly aggregates to the stored ones.
+	AddRollups(ctx context.Context, rs []RollupDelta) error
+	// GaugeRun locks a gauge subject until the transaction ends and
+	// returns its points that a new point at t can change, by time and
+	// event id: from the last level (not delta) point at or before t, or
+	// the first point, up to the first level point after t.
+	GaugeRun(ctx context.Context, customerID, meter, subject string, t time.Time) ([]GaugePoint, error)
+	// PutGaugePoints inserts new points and updates the level of existing
+	// ones.
+	PutGaugePoints(ctx context.Context, customerID, meter string, insert, update []GaugePoint) error
+	// NoteSources records which sources reported usage of which customers
+	// on which days.
+	NoteSources(ctx context.Context, seen []SourceDay) error
+	// Publish writes events to the outbox.
+	Publish(ctx context.Context, topic string, msgs []Outgoing, at time.Time) error
+	// Prepare readies the store for events at the given times (monthly
+	// partitions on PostgreSQL). It runs outside transactions.
+	Prepare(ctx context.Context, times []time.Time) error
+
+	// Rollups returns a customer's rollups of a meter in a period, by hour.
+	// A store may combine them (summing subjects unless q.PerSubject, and
+	// hours into q.Window's windows, with Hour the first hour combined),
+	// and may leave Latest unset unless q.Latest.
+	Rollups(ctx context.Context, customerID, meter string, p Period, q RollupQuery) ([]Rollup, error)
+	// GaugePoints returns, per subject, the last point before p.Start and
+	// the points in p, by subject, time and event id.
+	GaugePoints(ctx context.Context, customerID, meter string, p Period) ([]GaugePoint, error)
+	// Events returns the events of a customer, or of a source, in p, by
+	// time, customer, meter and key.
+	Events(ctx context.Context, customerID, source string, p Period) ([]Event, error)
+
+	// ClosedBefore returns the closing time of each customer that has one.
+	ClosedBefore(ctx context.Context, customerIDs []string) (map[string]time.Time, error)
+	// ClosePeriod moves a customer's closing time to before, unless it is
+	// later already, and returns it.
+	ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error)
+	// MarkComplete records that a source sent all of a customer's usage of
+	// p.
+	MarkComplete(ctx context.Context, source, customerID string, p Period, at time.Time) error
+	// Completeness returns the sources that reported usage of the customer
+	// on the days overlapping p, and those that marked a period covering p
+	// complete.
+	Completeness(ctx context.Context, customerID string, p Period) (reported, marked []string, err error)
+}
+
+// Outgoing is an event for the bus, keyed by customer.
+type Outgoing struct {
+	Key     string
+	Payload []byte
+}
+
+// RollupQuery says how a caller will combine rollups.
+type RollupQuery struct {
+	PerSubject bool
+	Window     Window
+	Latest     bool
+}
+
+// Claim is the outcome of claiming an event's key.
+type Claim struct {
+	New     bool
+	EventID string
+	Hash    []byte
+}
+
+// RollupDelta is an hourly aggregate to add to a customer's meter.
+type RollupDelta struct {
+	CustomerID string
+	Meter      string
+	Rollup
+}
+
+// SourceDay says a source reported usage of a customer on a day.
+type SourceDay struct {
+	CustomerID string
+	Source     string
+	Day        time.Time
+}
+
+// Customers tells which customers exist.
+type Customers interface {
+	// Known returns the ids among ids of customers that exist.
+	Known(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+// Features tells what the catalog's features are.
+type Features interface {
+	// IsGauge reports whether the feature is a gauge; an unknown feature is
+	// an errs.NotFound error.
+	IsGauge(ctx context.Context, feature string) (bool, error)
+}

@@ -1,0 +1,637 @@
+// Package store keeps the metering service's data in its SQL database. It
+// implements metering.Store on PostgreSQL, where the hot paths are single
+// array statements with decimal arithmetic in SQL, and on SQLite, where
+// decimals are text and arithmetic happens in Go.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/outbox"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/services/metering/internal/metering"
+)
+
+// Store is the metering service's database.
+type Store struct {
+	db *storage.DB
+	pg bool
+	// months holds the first instants of the months whose event partition
+	// exists.
+	months sync.Map
+}
+
+var _ metering.Store = (*Store)(nil)
+
+// New returns a Store on db, which must be migrated with the service's
+// migrations and have the outbox tables.
+func New(db *storage.DB) *Store { return &Store{db: db, pg: db.Dialect() == storage.Postgres} }
+
+// InTx runs fn in a transaction carried by its context.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}
+
+// exec runs a statement with PostgreSQL placeholders ($1…), passing slices
+// as arrays, in the transaction of ctx if any.
+func (s *Store) exec(ctx context.Context, sql string, args ...any) error {
+	_, err := s.db.Conn(ctx).Statement.ConnPool.ExecContext(ctx, sql, args...)
+	return err
+}
+
+// CreateMeter inserts a meter.
+func (s *Store) CreateMeter(ctx context.Context, m metering.Meter) error {
+	err := s.db.Conn(ctx).Create(&meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: m.Aggregation.String(),
+		Description: m.Description, CreateTime: m.CreateTime}).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return errs.New(errs.AlreadyExists, "meter %q, or a meter of feature %q, exists", m.Key, m.Feature)
+	}
+	return err
+}
+
+// GetMeter returns a meter.
+func (s *Store) GetMeter(ctx context.Context, key string) (metering.Meter, error) {
+	return s.findMeter(ctx, "key = ?", key)
+}
+
+// MeterOf returns the meter of a feature.
+func (s *Store) MeterOf(ctx context.Context, feature string) (metering.Meter, error) {
+	return s.findMeter(ctx, "feature_key = ?", feature)
+}
+
+func (s *Store) findMeter(ctx context.Context, where, arg string) (metering.Meter, error) {
+	var row meter
+	err := s.db.Conn(ctx).Where(where, arg).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return metering.Meter{}, errs.New(errs.NotFound, "no meter for %q", arg)
+	}
+	if err != nil {
+		return metering.Meter{}, fmt.Errorf("store: get meter: %w", err)
+	}
+	return row.toDomain(), nil
+}
+
+// ListMeters returns up to limit meters after after, by key.
+func (s *Store) ListMeters(ctx context.Context, after string, limit int) ([]metering.Meter, error) {
+	var rows []meter
+	if err := s.db.Conn(ctx).Where("key > ?", after).Order("key").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list meters: %w", err)
+	}
+	out := make([]metering.Meter, len(rows))
+	for i, r := range rows {
+		out[i] = r.toDomain()
+	}
+	return out, nil
+}
+
+// Prepare creates the monthly event partitions the times need.
+func (s *Store) Prepare(ctx context.Context, times []time.Time) error {
+	if !s.pg {
+		return nil
+	}
+	for _, t := range times {
+		month := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if _, ok := s.months.Load(month); ok {
+			continue
+		}
+		if err := s.createPartition(ctx, month); err != nil {
+			return err
+		}
+		s.months.Store(month, true)
+	}
+	return nil
+}
+
+// partitionName names the events partition of a month.
+func partitionName(month time.Time) string { return "events_" + month.Format("2006_01") }
+
+func (s *Store) createPartition(ctx context.Context, month time.Time) error {
+	sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')",
+		partitionName(month), month.Format(time.RFC3339), month.AddDate(0, 1, 0).Format(time.RFC3339))
+	// Its own statement, outside any transaction: a concurrent creator of
+	// the same partition makes this fail harmlessly.
+	if err := s.db.Exec(context.WithoutCancel(ctx), sql); err != nil && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("store: create partition %s: %w", partitionName(month), err)
+	}
+	return nil
+}
+
+// DropPartitionsBefore drops the monthly event partitions that end at or
+// before t, and reports their names.
+func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) ([]string, error) {
+	if !s.pg {
+		return nil, nil
+	}
+	var names []string
+	err := s.db.Conn(ctx).Raw(`SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+		JOIN pg_namespace n ON n.oid = p.relnamespace
+		WHERE p.relname = 'events' AND n.nspname = current_schema() ORDER BY c.relname`).Scan(&names).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: list partitions: %w", err)
+	}
+	var dropped []string
+	for _, name := range names {
+		month, err := time.Parse("events_2006_01", name)
+		if err != nil || month.AddDate(0, 1, 0).After(t) {
+			continue
+		}
+		if err := s.db.Exec(ctx, "DROP TABLE "+name); err != nil {
+			return dropped, fmt.Errorf("store: drop partition %s: %w", name, err)
+		}
+		s.months.Delete(month)
+		dropped = append(dropped, name)
+	}
+	return dropped, nil
+}
+
+// ClaimKeys claims the events' keys, in key order so that concurrent
+// batches lock rows in one order.
+func (s *Store) ClaimKeys(ctx context.Context, events []metering.Event) ([]metering.Claim, error) {
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(events[a].CustomerID, events[b].CustomerID); c != 0 {
+			return c
+		}
+		return strings.Compare(events[a].Key, events[b].Key)
+	})
+	customers, keys, ids := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+	hashes := make([][]byte, len(events))
+	for n, i := range order {
+		customers[n], keys[n], ids[n], hashes[n] = events[i].CustomerID, events[i].Key, events[i].ID, events[i].Hash
+	}
+	claims := make([]metering.Claim, len(events))
+	if s.pg {
+		err := s.exec(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) ON CONFLICT DO NOTHING`,
+			customers, keys, ids, hashes)
+		if err != nil {
+			return nil, fmt.Errorf("store: claim keys: %w", err)
+		}
+	} else {
+		for n := range order {
+			err := s.db.Conn(ctx).Exec(`INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, customers[n], keys[n], ids[n], hashes[n]).Error
+			if err != nil {
+				return nil, fmt.Errorf("store: claim keys: %w", err)
+			}
+		}
+	}
+	// Whose key holds another event id was there before.
+	type stored struct {
+		CustomerID     string
+		IdempotencyKey string
+		EventID        string
+		PayloadHash    []byte
+	}
+	var rows []stored
+	if s.pg {
+		res, err := s.db.Conn(ctx).Statement.ConnPool.QueryContext(ctx, `SELECT customer_id, idempotency_key, event_id, payload_hash
+			FROM event_keys WHERE (customer_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, customers, keys)
+		if err != nil {
+			return nil, fmt.Errorf("store: read keys: %w", err)
+		}
+		defer res.Close()
+		for res.Next() {
+			var r stored
+			if err := res.Scan(&r.CustomerID, &r.IdempotencyKey, &r.EventID, &r.PayloadHash); err != nil {
+				return nil, fmt.Errorf("store: read keys: %w", err)
+			}
+			rows = append(rows, r)
+		}
+		if err := res.Err(); err != nil {
+			return nil, fmt.Errorf("store: read keys: %w", err)
+		}
+	} else {
+		pairs := make([][]any, len(events))
+		for n := range customers {
+			pairs[n] = []any{customers[n], keys[n]}
+		}
+		err := s.db.Conn(ctx).Table("event_keys").Select("customer_id, idempotency_key, event_id, payload_hash").
+			Where("(customer_id, idempotency_key) IN ?", pairs).Find(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("store: read keys: %w", err)
+		}
+	}
+	byKey := make(map[[2]string]stored, len(rows))
+	for _, r := range rows {
+		byKey[[2]string{r.CustomerID, r.IdempotencyKey}] = r
+	}
+	for i, e := range events {
+		r := byKey[[2]string{e.CustomerID, e.Key}]
+		claims[i] = metering.Claim{New: r.EventID == e.ID, EventID: r.EventID, Hash: r.PayloadHash}
+	}
+	return claims, nil
+}
+
+// InsertEvents stores events.
+func (s *Store) InsertEvents(ctx context.Context, events []metering.Event, received time.Time) error {
+	n := len(events)
+	ids, customers, meters, quantities, keys, subjects, sources, props := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	times, deltas := make([]time.Time, n), make([]bool, n)
+	for i, e := range events {
+		ids[i], customers[i], meters[i], quantities[i], keys[i] = e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Key
+		subjects[i], sources[i], times[i], deltas[i] = e.Subject, e.Source, e.Time, e.Delta
+		if len(e.Properties) > 0 {
+			b, err := json.Marshal(e.Properties)
+			if err != nil {
+				return err
+			}
+			props[i] = string(b)
+		}
+	}
+	if s.pg {
+		err := s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
+			SELECT e.*, $10::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $11::text[])
+			AS e(event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties)`,
+			ids, customers, meters, quantities, times, keys, subjects, deltas, sources, received, props)
+		if err != nil {
+			return fmt.Errorf("store: insert events: %w", err)
+		}
+		return nil
+	}
+	rows := make([]event, n)
+	for i := range events {
+		rows[i] = event{EventID: ids[i], CustomerID: customers[i], MeterKey: meters[i], Quantity: quantities[i], Time: times[i],
+			IdempotencyKey: keys[i], Subject: subjects[i], Delta: deltas[i], Source: sources[i], Properties: props[i], ReceivedTime: received}
+	}
+	if err := s.db.Conn(ctx).CreateInBatches(rows, 500).Error; err != nil {
+		return fmt.Errorf("store: insert events: %w", err)
+	}
+	return nil
+}
+
+// AddRollups adds hourly aggregates to the stored ones.
+func (s *Store) AddRollups(ctx context.Context, rs []metering.RollupDelta) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	if !s.pg {
+		return s.addRollupsInGo(ctx, rs)
+	}
+	if err := s.upsertRollups(ctx, "rollups", "hour", rs); err != nil {
+		return err
+	}
+	return s.upsertRollups(ctx, "daily_rollups", "day", daily(rs))
+}
+
+// daily sums hourly deltas over subjects into days, keeping their order
+// (customer, meter, time).
+func daily(rs []metering.RollupDelta) []metering.RollupDelta {
+	var out []metering.RollupDelta
+	for _, r := range rs {
+		day := r.Hour.Truncate(24 * time.Hour)
+		n := len(out)
+		if n > 0 && out[n-1].CustomerID == r.CustomerID && out[n-1].Meter == r.Meter && out[n-1].Hour.Equal(day) {
+			d := &out[n-1]
+			d.Total, d.Count = d.Total.Add(r.Total), d.Count+r.Count
+			if r.Max.GreaterThan(d.Max) {
+				d.Max = r.Max
+			}
+			if !r.LatestTime.Before(d.LatestTime) {
+				d.LatestTime, d.Latest = r.LatestTime, r.Latest
+			}
+			continue
+		}
+		r.Hour, r.Subject = day, ""
+		out = append(out, r)
+	}
+	return out
+}
+
+// upsertRollups adds deltas to a PostgreSQL rollup table keyed by
+// customer, meter, the time column and, for hourly rollups, subject, with
+// the decimal arithmetic in SQL.
+func (s *Store) upsertRollups(ctx context.Context, table, timeColumn string, rs []metering.RollupDelta) error {
+	n := len(rs)
+	customers, meters, subjects, totals, maxes, latests := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	times, latestTimes, counts := make([]time.Time, n), make([]time.Time, n), make([]int64, n)
+	for i, r := range rs {
+		customers[i], meters[i], subjects[i], times[i] = r.CustomerID, r.Meter, r.Subject, r.Hour
+		totals[i], counts[i], maxes[i], latestTimes[i], latests[i] = r.Total.String(), r.Count, r.Max.String(), r.LatestTime, r.Latest.String()
+	}
+	key, subject, subjectArg := "customer_id, meter_key, "+timeColumn, "", ""
+	if table == "rollups" {
+		key, subject, subjectArg = key+", subject", "subject, ", "s, "
+	}
+	sql := fmt.Sprintf(`INSERT INTO %[1]s (customer_id, meter_key, %[2]s, %[3]stotal, count, max, latest_time, latest)
+		SELECT c, m, t, %[4]stotal, count, max, latest_time, latest
+		FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::numeric[], $6::bigint[], $7::numeric[], $8::timestamptz[], $9::numeric[])
+			AS x(c, m, t, s, total, count, max, latest_time, latest)
+		ON CONFLICT (%[5]s) DO UPDATE SET
+			total = %[1]s.total + EXCLUDED.total,
+			count = %[1]s.count + EXCLUDED.count,
+			max = GREATEST(%[1]s.max, EXCLUDED.max),
+			latest = CASE WHEN EXCLUDED.latest_time >= %[1]s.latest_time THEN EXCLUDED.latest ELSE %[1]s.latest END,
+			latest_time = GREATEST(%[1]s.latest_time, EXCLUDED.latest_time)`, table, timeColumn, subject, subjectArg, key)
+	if err := s.exec(ctx, sql, customers, meters, times, subjects, totals, counts, maxes, latestTimes, latests); err != nil {
+		return fmt.Errorf("store: add %s: %w", table, err)
+	}
+	return nil
+}
+
+// addRollupsInGo reads, adds and writes rollups: SQLite has one writer, so
+// nobody changes them in between.
+func (s *Store) addRollupsInGo(ctx context.Context, rs []metering.RollupDelta) error {
+	for _, d := range rs {
+		var row rollup
+		err := s.db.Conn(ctx).Where("customer_id = ? AND meter_key = ? AND hour = ? AND subject = ?", d.CustomerID, d.Meter, d.Hour, d.Subject).
+			Limit(1).Find(&row).Error
+		if err != nil {
+			return fmt.Errorf("store: read rollup: %w", err)
+		}
+		next := d.Rollup
+		if row.CustomerID != "" {
+			old, err := row.toDomain()
+			if err != nil {
+				return err
+			}
+			next.Total = old.Total.Add(d.Total)
+			next.Count = old.Count + d.Count
+			if old.Max.GreaterThan(d.Max) {
+				next.Max = old.Max
+			}
+			if old.LatestTime.After(d.LatestTime) {
+				next.LatestTime, next.Latest = old.LatestTime, old.Latest
+			}
+		}
+		key := []clause.Column{{Name: "customer_id"}, {Name: "meter_key"}, {Name: "hour"}, {Name: "subject"}}
+		err = s.db.Conn(ctx).Clauses(clause.OnConflict{Columns: key, UpdateAll: true}).Create(fromRollup(d.CustomerID, d.Meter, next)).Error
+		if err != nil {
+			return fmt.Errorf("store: write rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+// GaugeRun locks the subject and returns the points a new point at t can
+// change.
+func (s *Store) GaugeRun(ctx context.Context, customerID, meter, subject string, t time.Time) ([]metering.GaugePoint, error) {
+	conn := s.db.Conn(ctx)
+	if s.pg {
+		if err := conn.Exec("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", customerID+"\x1f"+meter+"\x1f"+subject).Error; err != nil {
+			return nil, fmt.Errorf("store: lock gauge: %w", err)
+		}
+	}
+	where := "customer_id = ? AND meter_key = ? AND subject = ?"
+	var base, next []gaugePoint
+	if err := conn.Where(where+" AND delta = ? AND time <= ?", customerID, meter, subject, false, t).
+		Order("time DESC, event_id DESC").Limit(1).Find(&base).Error; err != nil {
+		return nil, fmt.Errorf("store: gauge base: %w", err)
+	}
+	if err := conn.Where(where+" AND delta = ? AND time > ?", customerID, meter, subject, false, t).
+		Order("time, event_id").Limit(1).Find(&next).Error; err != nil {
+		return nil, fmt.Errorf("store: gauge next: %w", err)
+	}
+	q := conn.Where(where, customerID, meter, subject)
+	if len(base) == 1 {
+		q = q.Where("(time > ? OR (time = ? AND event_id >= ?))", base[0].Time, base[0].Time, base[0].EventID)
+	}
+	if len(next) == 1 {
+		q = q.Where("time < ?", next[0].Time)
+	}
+	var rows []gaugePoint
+	if err := q.Order("time, event_id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: gauge run: %w", err)
+	}
+	return gaugePoints(rows)
+}
+
+// PutGaugePoints inserts points and updates levels.
+func (s *Store) PutGaugePoints(ctx context.Context, customerID, meter string, insert, update []metering.GaugePoint) error {
+	for _, p := range insert {
+		if err := s.db.Conn(ctx).Create(fromGaugePoint(customerID, meter, p)).Error; err != nil {
+			return fmt.Errorf("store: insert gauge point: %w", err)
+		}
+	}
+	for _, p := range update {
+		err := s.db.Conn(ctx).Model(&gaugePoint{}).
+			Where("customer_id = ? AND meter_key = ? AND subject = ? AND time = ? AND event_id = ?", customerID, meter, p.Subject, p.Time, p.EventID).
+			Update("level", p.Level.String()).Error
+		if err != nil {
+			return fmt.Errorf("store: update gauge level: %w", err)
+		}
+	}
+	return nil
+}
+
+// NoteSources records sources seen.
+func (s *Store) NoteSources(ctx context.Context, seen []metering.SourceDay) error {
+	if len(seen) == 0 {
+		return nil
+	}
+	rows := make([]sourceDay, len(seen))
+	for i, sd := range seen {
+		rows[i] = sourceDay{CustomerID: sd.CustomerID, Source: sd.Source, Day: sd.Day}
+	}
+	slices.SortFunc(rows, func(a, b sourceDay) int { return strings.Compare(a.CustomerID+a.Source, b.CustomerID+b.Source) })
+	if err := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+		return fmt.Errorf("store: note sources: %w", err)
+	}
+	return nil
+}
+
+// Publish writes events to the outbox.
+func (s *Store) Publish(ctx context.Context, topic string, msgs []metering.Outgoing, at time.Time) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	out := make([]outbox.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = outbox.Message{Topic: topic, Key: m.Key, Payload: m.Payload}
+	}
+	_, err := outbox.AddAll(ctx, s.db, out, at)
+	return err
+}
+
+// Rollups returns a customer's rollups of a meter in p. On PostgreSQL
+// they are combined in SQL into the caller's windows (and over subjects
+// unless asked per subject), so a month is one row; SQLite returns the
+// hourly rows and the caller combines them.
+func (s *Store) Rollups(ctx context.Context, customerID, meter string, p metering.Period, rq metering.RollupQuery) ([]metering.Rollup, error) {
+	var rows []rollup
+	table, column := "rollups", "hour"
+	if s.pg && !rq.PerSubject && rq.Window != metering.WindowHour && wholeDays(p) {
+		table, column = "daily_rollups", "day"
+	}
+	q := s.db.Conn(ctx).Table(table).Where("customer_id = ? AND meter_key = ? AND "+column+" >= ? AND "+column+" < ?", customerID, meter, p.Start, p.End)
+	if s.pg {
+		bucket := map[metering.Window]string{
+			metering.WindowHour:  "hour",
+			metering.WindowDay:   "date_trunc('day', " + column + ", 'UTC')",
+			metering.WindowMonth: "date_trunc('month', " + column + ", 'UTC')",
+		}[rq.Window]
+		if table == "daily_rollups" && rq.Window == metering.WindowDay {
+			bucket = "day"
+		}
+		group := "customer_id"
+		if bucket != "" {
+			group += ", " + bucket
+		} else {
+			bucket = "MIN(" + column + ")"
+		}
+		subject := "''"
+		if rq.PerSubject {
+			subject, group = "subject", group+", subject"
+		}
+		latest := "'0'"
+		if rq.Latest {
+			latest = "(array_agg(latest ORDER BY latest_time DESC))[1]"
+		}
+		q = q.Select(bucket + " AS hour, " + subject + ` AS subject, SUM(total) AS total, SUM(count) AS count,
+			MAX(max) AS max, MAX(latest_time) AS latest_time, ` + latest + " AS latest").Group(group)
+	}
+	if err := q.Order("hour").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: rollups: %w", err)
+	}
+	out := make([]metering.Rollup, len(rows))
+	for i, r := range rows {
+		var err error
+		if out[i], err = r.toDomain(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// wholeDays reports whether p starts and ends at midnight UTC.
+func wholeDays(p metering.Period) bool {
+	return p.Start.Equal(p.Start.Truncate(24*time.Hour)) && p.End.Equal(p.End.Truncate(24*time.Hour))
+}
+
+// GaugePoints returns per subject the last point before p and the points
+// in p.
+func (s *Store) GaugePoints(ctx context.Context, customerID, meter string, p metering.Period) ([]metering.GaugePoint, error) {
+	var before, in []gaugePoint
+	err := s.db.Conn(ctx).Raw(`SELECT customer_id, meter_key, subject, time, event_id, value, delta, level FROM (
+			SELECT g.*, ROW_NUMBER() OVER (PARTITION BY subject ORDER BY time DESC, event_id DESC) AS rn
+			FROM gauge_points g WHERE customer_id = ? AND meter_key = ? AND time < ?) b WHERE rn = 1`,
+		customerID, meter, p.Start).Scan(&before).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: gauge points before: %w", err)
+	}
+	err = s.db.Conn(ctx).Where("customer_id = ? AND meter_key = ? AND time >= ? AND time < ?", customerID, meter, p.Start, p.End).
+		Find(&in).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: gauge points: %w", err)
+	}
+	rows := append(before, in...)
+	slices.SortFunc(rows, func(a, b gaugePoint) int {
+		if c := strings.Compare(a.Subject, b.Subject); c != 0 {
+			return c
+		}
+		if c := a.Time.Compare(b.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.EventID, b.EventID)
+	})
+	return gaugePoints(rows)
+}
+
+// Events returns the events of a customer or a source in p.
+func (s *Store) Events(ctx context.Context, customerID, source string, p metering.Period) ([]metering.Event, error) {
+	q := s.db.Conn(ctx).Where("time >= ? AND time < ?", p.Start, p.End)
+	if customerID != "" {
+		q = q.Where("customer_id = ?", customerID)
+	} else {
+		q = q.Where("source = ?", source)
+	}
+	var rows []event
+	if err := q.Order("time, customer_id, meter_key, idempotency_key").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: events: %w", err)
+	}
+	out := make([]metering.Event, len(rows))
+	for i, r := range rows {
+		var err error
+		if out[i], err = r.toDomain(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ClosedBefore returns the closing times of the customers that have one.
+func (s *Store) ClosedBefore(ctx context.Context, customerIDs []string) (map[string]time.Time, error) {
+	var rows []closedPeriod
+	if err := s.db.Conn(ctx).Where("customer_id IN ?", customerIDs).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: closed periods: %w", err)
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.CustomerID] = r.ClosedBefore.UTC()
+	}
+	return out, nil
+}
+
+// ClosePeriod moves a customer's closing time forward.
+func (s *Store) ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error) {
+	var out time.Time
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		var rows []closedPeriod
+		if err := s.db.Conn(ctx).Clauses(clause.Locking{Strength: "UPDATE"}).Where("customer_id = ?", customerID).Find(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 1 && !rows[0].ClosedBefore.Before(before) {
+			out = rows[0].ClosedBefore.UTC()
+			return nil
+		}
+		out = before
+		return s.db.Conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "customer_id"}}, UpdateAll: true}).Create(&closedPeriod{CustomerID: customerID, ClosedBefore: before}).Error
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: close period: %w", err)
+	}
+	return out, nil
+}
+
+// MarkComplete records a completeness mark.
+func (s *Store) MarkComplete(ctx context.Context, source, customerID string, p metering.Period, at time.Time) error {
+	err := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+		Create(&completenessMark{Source: source, CustomerID: customerID, StartTime: p.Start, EndTime: p.End, CreateTime: at}).Error
+	if err != nil {
+		return fmt.Errorf("store: mark complete: %w", err)
+	}
+	return nil
+}
+
+// Completeness returns the sources that reported usage of the customer on
+// the days overlapping p and those that marked a period covering p.
+func (s *Store) Completeness(ctx context.Context, customerID string, p metering.Period) (reported, marked []string, err error) {
+	err = s.db.Conn(ctx).Model(&sourceDay{}).Distinct("source").
+		Where("customer_id = ? AND day >= ? AND day < ?", customerID, p.Start.Truncate(24*time.Hour), p.End).
+		Order("source").Pluck("source", &reported).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: sources: %w", err)
+	}
+	err = s.db.Conn(ctx).Model(&completenessMark{}).Distinct("source").
+		Where("customer_id = ? AND start_time <= ? AND end_time >= ?", customerID, p.Start, p.End).
+		Order("source").Pluck("source", &marked).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: marks: %w", err)
+	}
+	return reported, marked, nil
+}
+
+func parse(s string) (money.Decimal, error) {
+	d, err := money.Parse(s)
+	if err != nil {
+		return money.Decimal{}, fmt.Errorf("store: stored decimal %q: %w", s, err)
+	}
+	return d, nil
+}

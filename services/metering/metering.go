@@ -1,0 +1,123 @@
+// Package metering assembles the metering service: its database, domain,
+// gRPC API, the customer and feature directories it asks over gRPC, the
+// outbox relay and the partition keeper, ready for the shared server to
+// host.
+package metering
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+
+	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/bus"
+	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/outbox"
+	"github.com/meterplane/meterplane/platform/redisx"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/services/metering/internal/grpcapi"
+	domain "github.com/meterplane/meterplane/services/metering/internal/metering"
+	"github.com/meterplane/meterplane/services/metering/internal/store"
+	"github.com/meterplane/meterplane/services/metering/migrations"
+)
+
+// TopicRecorded is the bus topic of the usage.recorded events; the payload
+// is the JSON form of meteringv1.UsageRecorded.
+const TopicRecorded = domain.TopicRecorded
+
+// Deps is what the service needs.
+type Deps struct {
+	Storage storage.Options
+	Clock   clock.Clock
+	// Redis carries the bus the service publishes its events on.
+	Redis *redisx.Redis
+	// Catalog is a connection to the catalog service (features).
+	Catalog grpc.ClientConnInterface
+	// Subscription is a connection to the subscription service (customers).
+	Subscription grpc.ClientConnInterface
+	Log          *slog.Logger
+	// RetentionMonths is how many months of raw events to keep on
+	// PostgreSQL; 0 keeps them all. Rollups and gauge points are kept.
+	RetentionMonths int
+}
+
+// Open opens and migrates the service's database and returns the service,
+// with the outbox relay and the partition keeper as background workers.
+func Open(ctx context.Context, d Deps) (server.Service, error) {
+	db, err := storage.Open(ctx, d.Storage)
+	if err != nil {
+		return server.Service{}, fmt.Errorf("metering: open database: %w", err)
+	}
+	if err := db.Migrate(ctx, migrations.FS); err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("metering: migrate: %w", err)
+	}
+	if err := outbox.Init(ctx, db); err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("metering: outbox: %w", err)
+	}
+	st := store.New(db)
+	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock)
+	api := grpcapi.New(svc)
+	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
+	keeper := partitionKeeper{store: st, clock: d.Clock, log: d.Log, retention: d.RetentionMonths}
+	return server.Service{
+		Name:            "metering",
+		GRPCName:        meteringv1.MeteringService_ServiceDesc.ServiceName,
+		DB:              db,
+		Register:        func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) },
+		RegisterGateway: meteringv1.RegisterMeteringServiceHandler,
+		Workers:         []func(context.Context) error{relay.Run, keeper.run},
+	}, nil
+}
+
+// partitionKeeper creates the event partitions of this month and the next
+// ahead of time and drops those older than the retention, hourly.
+type partitionKeeper struct {
+	store     *store.Store
+	clock     clock.Clock
+	log       *slog.Logger
+	retention int
+}
+
+func (k partitionKeeper) run(ctx context.Context) error {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		k.once(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func (k partitionKeeper) once(ctx context.Context) {
+	now := k.clock.Now()
+	if err := k.store.Prepare(ctx, []time.Time{now, now.AddDate(0, 1, 0)}); err != nil {
+		k.log.WarnContext(ctx, "create event partitions", "err", err)
+	}
+	if k.retention == 0 {
+		return
+	}
+	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	dropped, err := k.store.DropPartitionsBefore(ctx, month.AddDate(0, -k.retention, 0))
+	if err != nil {
+		k.log.WarnContext(ctx, "drop old event partitions", "err", err)
+	}
+	for _, name := range dropped {
+		k.log.InfoContext(ctx, "dropped event partition past the retention", "partition", name)
+	}
+}
+
+// DepsFrom takes the service's dependencies from a binary's.
+func DepsFrom(d app.Deps) Deps {
+	return Deps{Storage: d.Storage("metering"), Clock: d.Clock, Redis: d.Redis, Catalog: d.Catalog,
+		Subscription: d.Subscription, Log: d.Log, RetentionMonths: d.Config.RetentionMonths}
+}

@@ -1,0 +1,108 @@
+package grpcapi
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
+	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/services/subscription/internal/subscription"
+)
+
+// ts converts a time, zero to unset.
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// timeIn converts a timestamp, unset to zero.
+func timeIn(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime().UTC()
+}
+
+func intervalIn(iv *catalogv1.BillingInterval) subscription.Interval {
+	return subscription.Interval{Unit: subscription.IntervalUnit(iv.GetUnit()), Count: int(iv.GetCount())}
+}
+
+func intervalOut(iv subscription.Interval) *catalogv1.BillingInterval {
+	return &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit(iv.Unit), Count: int32(iv.Count)}
+}
+
+func periodIn(p *commonv1.Period) subscription.Period {
+	return subscription.Period{Start: timeIn(p.GetStart()), End: timeIn(p.GetEnd())}
+}
+
+func periodOut(p subscription.Period) *commonv1.Period {
+	return &commonv1.Period{Start: ts(p.Start), End: ts(p.End)}
+}
+
+func anchorIn(a subscriptionv1.BillingAnchor) subscription.AnchorKind {
+	return subscription.AnchorKind(a)
+}
+
+func customerOut(c subscription.Customer) *subscriptionv1.Customer {
+	return &subscriptionv1.Customer{
+		CustomerId: c.ID, ExternalId: c.ExternalID, Name: c.Name, Email: c.Email, Currency: c.Currency,
+		BillingAnchor: subscriptionv1.BillingAnchor(c.Anchor.Kind), AnchorTime: ts(c.Anchor.Date),
+		ParentCustomerId: c.ParentID, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+	}
+}
+
+func subscriptionOut(v subscription.View) *subscriptionv1.Subscription {
+	return &subscriptionv1.Subscription{
+		SubscriptionId: v.ID, CustomerId: v.CustomerID, PlanId: v.Terms.PlanID, PlanKey: v.Terms.PlanKey,
+		PlanVersion: v.Terms.Version, Quantity: v.Terms.Quantity, Status: subscriptionv1.SubscriptionStatus(v.Status),
+		StartTime: ts(v.Start), TrialEndTime: ts(v.TrialEnd), EndTime: ts(v.End), BillSeparately: v.BillSeparately,
+		Currency: v.Plan.Currency, BillingInterval: intervalOut(v.Plan.Interval), CreateTime: ts(v.CreateTime),
+	}
+}
+
+func changeOut(c subscription.Change) *subscriptionv1.Change {
+	return &subscriptionv1.Change{
+		ChangeId: c.ID, SubscriptionId: c.SubscriptionID, Kind: subscriptionv1.ChangeKind(c.Kind),
+		PlanId: c.PlanID, PlanKey: c.PlanKey, PlanVersion: c.Version, Quantity: c.Quantity,
+		EffectiveTime: ts(c.Effective), CreateTime: ts(c.CreateTime), BackdateReason: c.BackdateReason,
+	}
+}
+
+func segmentOut(s subscription.SegmentTerms) *subscriptionv1.Segment {
+	return &subscriptionv1.Segment{
+		SubscriptionId: s.SubscriptionID, CustomerId: s.CustomerID, PlanId: s.PlanID, PlanKey: s.PlanKey,
+		PlanVersion: s.Version, Quantity: s.Quantity, StartTime: ts(s.Start), EndTime: ts(s.End), Trial: s.Trial,
+		Currency: s.Plan.Currency, BillingInterval: intervalOut(s.Plan.Interval), BillSeparately: s.BillSeparately,
+	}
+}
+
+func priceOut(p *money.Decimal, currency string) *commonv1.Money {
+	if p == nil {
+		return nil
+	}
+	return &commonv1.Money{Amount: money.Format(*p), Currency: currency}
+}
+
+func entitlementOut(e subscription.Entitlement) *subscriptionv1.Entitlement {
+	out := &subscriptionv1.Entitlement{
+		FeatureKey: e.Feature, IncludedQuantity: money.Format(e.Included), LimitPolicy: catalogv1.LimitPolicy(e.Policy),
+		OveragePrice: priceOut(e.Overage, e.Currency), ResetPeriod: catalogv1.ResetPeriod(e.Reset),
+	}
+	for _, s := range e.Sources {
+		out.Sources = append(out.Sources, &subscriptionv1.EntitlementSource{
+			SubscriptionId: s.SubscriptionID, PlanKey: s.PlanKey, PlanVersion: s.Version, Quantity: s.Quantity,
+			IncludedQuantity: money.Format(s.Included), LimitPolicy: catalogv1.LimitPolicy(s.Policy),
+			OveragePrice: priceOut(s.Overage, e.Currency),
+		})
+	}
+	return out
+}
+
+func whenIn(timing subscriptionv1.ChangeTiming, at *timestamppb.Timestamp, reason string) subscription.When {
+	return subscription.When{Timing: subscription.Timing(timing), At: timeIn(at), BackdateReason: reason}
+}

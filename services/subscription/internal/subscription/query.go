@@ -1,0 +1,237 @@
+package subscription
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/page"
+)
+
+// days is the interval's average length in days, to compare prices per day
+// of plans with different intervals.
+func (iv Interval) days() money.Decimal {
+	perUnit := map[IntervalUnit]string{Day: "1", Week: "7", Month: "30.4375", Quarter: "91.3125", Year: "365.25"}[iv.Unit]
+	if perUnit == "" {
+		return decimal.Zero
+	}
+	return money.MustParse(perUnit).Mul(decimal.NewFromInt(int64(iv.Count)))
+}
+
+// monthly is the interval of a customer without subscriptions.
+var monthly = Interval{Unit: Month, Count: 1}
+
+// forever is a period holding every time the service deals with.
+var forever = Period{Start: time.Unix(0, 0).UTC(), End: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+
+// checkPeriod checks a period given by a caller.
+func checkPeriod(p Period) error {
+	if p.Start.IsZero() || p.End.IsZero() || !p.Start.Before(p.End) {
+		return errs.Field("period", "must have a start before its end")
+	}
+	return nil
+}
+
+// SegmentTerms is a segment with the plan version it bills.
+type SegmentTerms struct {
+	Segment
+	Plan PlanVersion
+}
+
+// Segments returns the customer's segments that overlap p, only those of
+// one subscription if subscriptionID is set.
+func (s *Service) Segments(ctx context.Context, customerID, subscriptionID string, p Period) ([]SegmentTerms, error) {
+	if err := checkPeriod(p); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetCustomer(ctx, customerID); err != nil {
+		return nil, err
+	}
+	segs, err := s.store.SegmentsIn(ctx, customerID, subscriptionID, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.withTerms(ctx, segs)
+}
+
+func (s *Service) withTerms(ctx context.Context, segs []Segment) ([]SegmentTerms, error) {
+	refs := make([]VersionRef, len(segs))
+	for i, sg := range segs {
+		refs[i] = sg.Ref()
+	}
+	pvs, err := s.planVersions(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SegmentTerms, len(segs))
+	for i, sg := range segs {
+		out[i] = SegmentTerms{Segment: sg, Plan: pvs[sg.Ref()]}
+	}
+	return out, nil
+}
+
+// Entitlements is what a customer may use at a time.
+type Entitlements struct {
+	At time.Time
+	// Active is how many subscriptions are active or trialing at At.
+	Active int
+	// Items, by feature key.
+	Items []Entitlement
+}
+
+// Entitlements returns the customer's effective limits per feature at at
+// (now if zero): each plan's grants times the subscription's quantity,
+// summed over the subscriptions active then.
+func (s *Service) Entitlements(ctx context.Context, customerID string, at time.Time) (Entitlements, error) {
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	segs, err := s.store.SegmentsAt(ctx, customerID, at)
+	if err != nil {
+		return Entitlements{}, err
+	}
+	if len(segs) == 0 {
+		// Tell an unknown customer from one without a plan.
+		if _, err := s.store.GetCustomer(ctx, customerID); err != nil {
+			return Entitlements{}, err
+		}
+	}
+	terms, err := s.withTerms(ctx, segs)
+	if err != nil {
+		return Entitlements{}, err
+	}
+	return Entitlements{At: at, Active: len(terms), Items: sumGrants(terms)}, nil
+}
+
+// sumGrants adds up the grants of the segments per feature. The policy is
+// the most permissive, the overage price the lowest on offer.
+func sumGrants(terms []SegmentTerms) []Entitlement {
+	byFeature := map[string]*Entitlement{}
+	var keys []string
+	for _, t := range terms {
+		qty := decimal.NewFromInt(t.Quantity)
+		for _, g := range t.Plan.Grants {
+			e := byFeature[g.Feature]
+			if e == nil {
+				e = &Entitlement{Feature: g.Feature, Included: decimal.Zero, Currency: t.Plan.Currency, Reset: g.Reset}
+				byFeature[g.Feature] = e
+				keys = append(keys, g.Feature)
+			}
+			src := Source{SubscriptionID: t.SubscriptionID, PlanKey: t.PlanKey, Version: t.Version, Quantity: t.Quantity,
+				Included: g.Included.Mul(qty), Policy: g.Policy, Overage: g.Overage}
+			e.Sources = append(e.Sources, src)
+			e.Included = e.Included.Add(src.Included)
+			e.Policy = max(e.Policy, g.Policy)
+			if g.Overage != nil && (e.Overage == nil || g.Overage.LessThan(*e.Overage)) {
+				e.Overage = g.Overage
+			}
+		}
+	}
+	slices.Sort(keys)
+	out := make([]Entitlement, len(keys))
+	for i, k := range keys {
+		out[i] = *byFeature[k]
+	}
+	return out
+}
+
+// BillingPeriod returns the customer's billing period containing at (now
+// if zero) and its interval: the shortest interval of the customer's
+// subscriptions active at at, or else of any of its subscriptions, or one
+// month.
+func (s *Service) BillingPeriod(ctx context.Context, customerID string, at time.Time) (Period, Interval, error) {
+	if at.IsZero() {
+		at = s.clock.Now()
+	}
+	c, err := s.store.GetCustomer(ctx, customerID)
+	if err != nil {
+		return Period{}, Interval{}, err
+	}
+	segs, err := s.store.SegmentsIn(ctx, customerID, "", forever)
+	if err != nil {
+		return Period{}, Interval{}, err
+	}
+	iv, err := s.customerInterval(ctx, segs, at)
+	if err != nil {
+		return Period{}, Interval{}, err
+	}
+	return PeriodAt(c.Anchor, iv, at), iv, nil
+}
+
+// customerInterval picks the billing interval of a customer with the given
+// segments at at.
+func (s *Service) customerInterval(ctx context.Context, segs []Segment, at time.Time) (Interval, error) {
+	active := slices.DeleteFunc(slices.Clone(segs), func(sg Segment) bool { return !sg.Contains(at) })
+	if len(active) > 0 {
+		segs = active
+	}
+	terms, err := s.withTerms(ctx, segs)
+	if err != nil {
+		return Interval{}, err
+	}
+	if len(terms) == 0 {
+		return monthly, nil
+	}
+	best := terms[0].Plan.Interval
+	for _, t := range terms[1:] {
+		if t.Plan.Interval.days().LessThan(best.days()) {
+			best = t.Plan.Interval
+		}
+	}
+	return best, nil
+}
+
+// DuePeriods lists, per customer with subscriptions, the billing periods
+// that ended in (endedAfter, asOf] and overlap one of its segments. A zero
+// endedAfter means only the latest period that ended by asOf; a zero asOf
+// means now.
+func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr page.Request) (page.Page[DuePeriod], error) {
+	var v errs.Violations
+	pr.Check(&v)
+	if !endedAfter.IsZero() && !asOf.IsZero() && !endedAfter.Before(asOf) {
+		v.Add("ended_after", "must be before as_of")
+	}
+	if err := v.Err(); err != nil {
+		return page.Page[DuePeriod]{}, err
+	}
+	if asOf.IsZero() {
+		asOf = s.clock.Now()
+	}
+	after, limit := pr.Cursor()
+	customers, segsOf, err := s.store.CustomersWithSegments(ctx, after, limit+1)
+	if err != nil {
+		return page.Page[DuePeriod]{}, err
+	}
+	more := len(customers) > limit
+	if more {
+		customers = customers[:limit]
+	}
+	var out []DuePeriod
+	for _, c := range customers {
+		segs := segsOf[c.ID]
+		last := asOf.Add(-time.Nanosecond)
+		iv, err := s.customerInterval(ctx, segs, last)
+		if err != nil {
+			return page.Page[DuePeriod]{}, err
+		}
+		from := endedAfter
+		if from.IsZero() {
+			cur := PeriodAt(c.Anchor, iv, asOf)
+			from = PeriodAt(c.Anchor, iv, cur.Start.Add(-time.Nanosecond)).Start
+		}
+		for _, p := range PeriodsEnding(c.Anchor, iv, from, asOf) {
+			if slices.ContainsFunc(segs, func(sg Segment) bool { return sg.Overlaps(p) }) {
+				out = append(out, DuePeriod{CustomerID: c.ID, Currency: c.Currency, Period: p})
+			}
+		}
+	}
+	res := page.Page[DuePeriod]{Items: out}
+	if more {
+		res.NextToken = page.Token(customers[len(customers)-1].ID)
+	}
+	return res, nil
+}
