@@ -102,10 +102,13 @@ func BenchmarkIngestBatch(b *testing.B) {
 					return nil
 				}, nil
 			})
-			// The outbox relay publishes the usage.recorded events to Redis
-			// behind ingestion; report what it had not published yet.
-			var backlog int64
+			// Folds add the batches' aggregates to the rollups, and the
+			// outbox relay publishes usage.recorded to Redis, behind
+			// ingestion; report what they had not done yet.
+			var pending, backlog int64
+			e.queryRow(b, "SELECT count(*) FROM pending_rollups", &pending)
 			e.queryRow(b, "SELECT count(*) FROM outbox", &backlog)
+			b.ReportMetric(float64(pending), "pending-batches")
 			b.ReportMetric(float64(backlog), "outbox-backlog")
 		})
 	}

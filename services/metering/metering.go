@@ -62,6 +62,10 @@ func Open(ctx context.Context, d Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("metering: outbox: %w", err)
 	}
 	st := store.New(db)
+	if err := st.Tune(ctx); err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("metering: %w", err)
+	}
 	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
@@ -72,8 +76,22 @@ func Open(ctx context.Context, d Deps) (server.Service, error) {
 		DB:              db,
 		Register:        func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) },
 		RegisterGateway: meteringv1.RegisterMeteringServiceHandler,
-		Workers:         []func(context.Context) error{relay.Run, keeper.run},
+		Workers:         []func(context.Context) error{relay.Run, keeper.run, fold(svc, d.Log)},
 	}, nil
+}
+
+// foldInterval is how often pending batches of counter aggregates are
+// folded into the rollups (and usage.recorded published) when fewer than
+// a fold's load are waiting. Queries fold what is pending first, so they
+// never wait for it.
+const foldInterval = 200 * time.Millisecond
+
+// fold returns the worker that folds pending batches into the rollups.
+func fold(svc *domain.Service, log *slog.Logger) func(context.Context) error {
+	return func(ctx context.Context) error {
+		svc.FoldEvery(ctx, foldInterval, func(err error) { log.ErrorContext(ctx, "metering: fold pending rollups; will retry", "err", err) })
+		return nil
+	}
 }
 
 // partitionKeeper creates the event partitions of this month and the next

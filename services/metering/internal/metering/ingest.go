@@ -2,7 +2,6 @@ package metering
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -210,7 +209,7 @@ func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters
 		return Event{}, NegativeQuantity, field("quantity"), "must not be negative"
 	}
 	ev := Event{
-		ID: "evt_" + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", ""), CustomerID: e.CustomerID,
+		ID: newID("evt_"), CustomerID: e.CustomerID,
 		Meter: e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key, Subject: e.Subject, Delta: e.Delta,
 		Source: e.Source, Properties: e.Properties,
 	}
@@ -287,8 +286,9 @@ func hashEvent(e Event) []byte {
 	return h.Sum(nil)
 }
 
-// record stores accepted events with their effects: rollups or gauge
-// levels, the sources seen, and usage.recorded events.
+// record stores accepted events with their effects: the batch's hourly
+// aggregates of counters, pending until a fold adds them to the rollups;
+// gauge levels and their usage.recorded events; and the sources seen.
 func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) error {
 	if len(accepted) == 0 {
 		return nil
@@ -300,7 +300,7 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 		customer, meter, subject string
 		hour                     time.Time
 	}
-	rollups := map[group]*Rollup{}
+	rollups := map[group]*RollupDelta{}
 	var seen []SourceDay
 	var gauges []Event
 	for _, e := range accepted {
@@ -318,47 +318,28 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 			gauges = append(gauges, e)
 			continue
 		}
-		g := group{e.CustomerID, e.Meter, e.Subject, e.Time.Truncate(time.Hour)}
-		r := rollups[g]
-		if r == nil {
-			r = &Rollup{Hour: g.hour, Subject: e.Subject, Total: money.Decimal{}, Max: e.Quantity, LatestTime: e.Time, Latest: e.Quantity}
-			rollups[g] = r
+		one := Rollup{Hour: e.Time.Truncate(time.Hour), Subject: e.Subject, Total: e.Quantity, Count: 1, Max: e.Quantity,
+			LatestTime: e.Time, Latest: e.Quantity}
+		g := group{e.CustomerID, e.Meter, e.Subject, one.Hour}
+		if r := rollups[g]; r != nil {
+			r.Merge(one)
+		} else {
+			rollups[g] = &RollupDelta{CustomerID: e.CustomerID, Meter: e.Meter, Rollup: one}
 		}
-		r.add(e)
 	}
-	deltas := make([]RollupDelta, 0, len(rollups))
-	for g, r := range rollups {
-		deltas = append(deltas, RollupDelta{CustomerID: g.customer, Meter: g.meter, Rollup: *r})
-	}
-	// One order for every writer, so concurrent batches do not deadlock.
-	slices.SortFunc(deltas, func(a, b RollupDelta) int {
-		return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), strings.Compare(a.Meter, b.Meter),
-			a.Hour.Compare(b.Hour), strings.Compare(a.Subject, b.Subject))
-	})
-	if err := s.store.AddRollups(ctx, deltas); err != nil {
-		return err
+	if len(rollups) > 0 {
+		deltas := make([]RollupDelta, 0, len(rollups))
+		for _, r := range rollups {
+			deltas = append(deltas, *r)
+		}
+		if err := s.store.AddPending(ctx, newID("bat_"), deltas); err != nil {
+			return err
+		}
 	}
 	if err := s.store.NoteSources(ctx, seen); err != nil {
 		return err
 	}
-	// One usage.recorded per customer, meter and hour: deltas are sorted
-	// so that the subjects of one hour are adjacent.
-	out := make([]Outgoing, 0, len(gauges)+1)
-	for i := 0; i < len(deltas); {
-		d := deltas[i]
-		sum := RecordedEvent{Hour: d.Hour, Count: 0}
-		total := money.Decimal{}
-		for ; i < len(deltas) && deltas[i].CustomerID == d.CustomerID && deltas[i].Meter == d.Meter && deltas[i].Hour.Equal(d.Hour); i++ {
-			total = total.Add(deltas[i].Total)
-			sum.Count += deltas[i].Count
-		}
-		sum.Quantity = total.String()
-		msg, err := s.recorded(ctx, d.CustomerID, d.Meter, sum)
-		if err != nil {
-			return err
-		}
-		out = append(out, msg)
-	}
+	out := make([]Outgoing, 0, len(gauges))
 	for _, e := range gauges {
 		level, err := s.applyGauge(ctx, e)
 		if err != nil {
@@ -373,16 +354,21 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 	return s.store.Publish(ctx, TopicRecorded, out, now)
 }
 
-// add adds an event to the rollup of its hour.
-func (r *Rollup) add(e Event) {
-	r.Total = r.Total.Add(e.Quantity)
-	r.Count++
-	if e.Quantity.GreaterThan(r.Max) {
-		r.Max = e.Quantity
+// Merge adds the aggregate o of the same hour (or day) to r.
+func (r *Rollup) Merge(o Rollup) {
+	r.Total = r.Total.Add(o.Total)
+	r.Count += o.Count
+	if o.Max.GreaterThan(r.Max) {
+		r.Max = o.Max
 	}
-	if !e.Time.Before(r.LatestTime) {
-		r.LatestTime, r.Latest = e.Time, e.Quantity
+	if !o.LatestTime.Before(r.LatestTime) {
+		r.LatestTime, r.Latest = o.LatestTime, o.Latest
 	}
+}
+
+// newID returns a new time-ordered id with prefix.
+func newID(prefix string) string {
+	return prefix + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
 }
 
 // recorded completes and encodes a usage.recorded event.

@@ -70,6 +70,9 @@ func (s *Service) Query(ctx context.Context, in QueryInput) (Usage, error) {
 		}
 		return timeWeighted(m, points, p, s.clock.Now(), in.Window, in.GroupBySubject), nil
 	}
+	if err := s.settle(ctx); err != nil {
+		return Usage{}, err
+	}
 	perSubject := in.GroupBySubject || m.Aggregation == UniqueCount
 	rows, err := s.store.Rollups(ctx, in.CustomerID, m.Key, p,
 		RollupQuery{PerSubject: perSubject, Window: in.Window, Latest: m.Aggregation == Latest})

@@ -2,13 +2,16 @@ package metering_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
@@ -411,4 +414,133 @@ func TestCompleteness(t *testing.T) {
 			t.Errorf("all marked: %+v", c)
 		}
 	})
+}
+
+// recordedEvents returns the usage.recorded events in the outbox.
+func (e env) recordedEvents(t *testing.T) []metering.RecordedEvent {
+	t.Helper()
+	var rows []struct{ Payload []byte }
+	must(t, e.db.Conn(t.Context()).Raw("SELECT payload FROM outbox WHERE topic = ?", metering.TopicRecorded).Scan(&rows).Error)
+	out := make([]metering.RecordedEvent, len(rows))
+	for i, r := range rows {
+		must(t, json.Unmarshal(r.Payload, &out[i]))
+	}
+	return out
+}
+
+// recorded returns the usage.recorded events in the outbox as "customer
+// meter hour quantity count", sorted.
+func (e env) recorded(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, r := range e.recordedEvents(t) {
+		out = append(out, fmt.Sprintf("%s %s %s %s %d", r.CustomerID, r.MeterKey, r.Hour.Format("01-02T15"), r.Quantity, r.Count))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (e env) pending(t *testing.T) int64 {
+	t.Helper()
+	var n int64
+	must(t, e.db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM pending_rollups").Scan(&n).Error)
+	return n
+}
+
+// TestFold checks that ingestion leaves counter aggregates pending, that a
+// fold adds each batch once and announces each customer, meter and hour
+// once, and that queries fold what is pending before reading.
+func TestFold(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		ctx := t.Context()
+		e.ingest(t, subj(ev("sum", "1.5", at(5, 1, 1), "a"), "s1"), subj(ev("sum", "2", at(5, 1, 1), "b"), "s2"),
+			subj(ev("sum", "4", at(5, 1, 2), "c"), "s1"))
+		e.ingest(t, subj(ev("sum", "0.25", at(5, 1, 1), "d"), "s1"), ev("count", "1", at(5, 1, 1), "e"))
+		if n := e.pending(t); n != 2 {
+			t.Fatalf("%d batches pending after two batches, want 2", n)
+		}
+		if got := e.recorded(t); len(got) != 0 {
+			t.Fatalf("usage.recorded before a fold: %v", got)
+		}
+		n, err := e.svc.Fold(ctx, false)
+		if n != 2 || err != nil {
+			t.Fatalf("Fold = %d, %v; want 2", n, err)
+		}
+		want := []string{"cus_a count 05-01T01 1 1", "cus_a sum 05-01T01 3.75 3", "cus_a sum 05-01T02 4 1"}
+		if diff := cmp.Diff(want, e.recorded(t)); diff != "" {
+			t.Errorf("usage.recorded after the fold (-want +got):\n%s", diff)
+		}
+		if n, err := e.svc.Fold(ctx, false); n != 0 || err != nil {
+			t.Errorf("second Fold = %d, %v; want 0", n, err)
+		}
+		day := metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}
+		_, values := e.query(t, metering.QueryInput{Meter: "sum", Period: day, GroupBySubject: true})
+		if diff := cmp.Diff([]string{"05-01T00 s1 5.75", "05-01T00 s2 2"}, values); diff != "" {
+			t.Errorf("per subject (-want +got):\n%s", diff)
+		}
+
+		// A query sees what was just ingested: it folds first.
+		e.ingest(t, subj(ev("sum", "10", at(5, 1, 3), "f"), "s2"))
+		if total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: day}); total != "17.75" {
+			t.Errorf("total right after ingestion %s, want 17.75", total)
+		}
+		if n := e.pending(t); n != 0 {
+			t.Errorf("%d batches pending after a query", n)
+		}
+		if got := e.recorded(t); len(got) != 4 {
+			t.Errorf("usage.recorded after the query's fold: %v", got)
+		}
+	})
+}
+
+// TestConcurrentFolds ingests from several goroutines on PostgreSQL while
+// two background folders and a querier fold concurrently: every event is
+// in the rollups and in usage.recorded exactly once.
+func TestConcurrentFolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storagetest.Postgres(t, "metering", migrations.FS))
+	ctx, cancel := context.WithCancel(t.Context())
+	var folders sync.WaitGroup
+	for range 2 {
+		folders.Go(func() {
+			e.svc.FoldEvery(ctx, time.Millisecond, func(err error) { t.Errorf("fold: %v", err) })
+		})
+	}
+	day := metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}
+	var writers sync.WaitGroup
+	const goroutines, batches, events = 4, 10, 40
+	for g := range goroutines {
+		writers.Go(func() {
+			for b := range batches {
+				var in []metering.EventInput
+				for i := range events {
+					in = append(in, subj(ev("sum", "0.5", at(5, 1, i%5), fmt.Sprintf("%d-%d-%d", g, b, i)), fmt.Sprint("s", i%3)))
+				}
+				if _, err := e.svc.Ingest(ctx, "events", in); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := e.svc.Query(ctx, metering.QueryInput{CustomerID: "cus_a", Meter: "sum", Period: day}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	writers.Wait()
+	want := fmt.Sprint(goroutines * batches * events / 2)
+	if total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: day}); total != want {
+		t.Errorf("total %s, want %s", total, want)
+	}
+	cancel()
+	folders.Wait()
+	sum, count := decimal.Zero, int64(0)
+	for _, r := range e.recordedEvents(t) {
+		sum, count = sum.Add(decimal.RequireFromString(r.Quantity)), count+r.Count
+	}
+	if sum.String() != want || count != goroutines*batches*events {
+		t.Errorf("usage.recorded add up to %s in %d events, want %s in %d", sum, count, want, goroutines*batches*events)
+	}
 }

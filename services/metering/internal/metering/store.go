@@ -28,7 +28,18 @@ type Store interface {
 	ClaimKeys(ctx context.Context, events []Event) ([]Claim, error)
 	// InsertEvents stores events whose keys were claimed.
 	InsertEvents(ctx context.Context, events []Event, received time.Time) error
-	// AddRollups adds hourly aggregates to the stored ones.
+	// AddPending stores the hourly aggregates of one batch until a fold
+	// takes them.
+	AddPending(ctx context.Context, batchID string, rs []RollupDelta) error
+	// TakePending deletes up to limit batches of pending aggregates and
+	// returns their aggregates and how many batches it took. Unless wait
+	// is set, it skips batches another transaction is taking; with wait,
+	// it waits for that transaction and takes what it left.
+	TakePending(ctx context.Context, limit int, wait bool) ([]RollupDelta, int, error)
+	// HasPending reports whether any batch waits for a fold.
+	HasPending(ctx context.Context) (bool, error)
+	// AddRollups adds hourly aggregates to the stored ones, in the order
+	// given.
 	AddRollups(ctx context.Context, rs []RollupDelta) error
 	// GaugeRun locks a gauge subject until the transaction ends and
 	// returns its points that a new point at t can change, by time and

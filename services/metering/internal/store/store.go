@@ -5,6 +5,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -158,83 +159,84 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) ([]string
 }
 
 // ClaimKeys claims the events' keys, in key order so that concurrent
-// batches lock rows in one order.
+// batches lock rows in one order. The keys it inserts are new; only the
+// others are read back.
 func (s *Store) ClaimKeys(ctx context.Context, events []metering.Event) ([]metering.Claim, error) {
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
-		if c := strings.Compare(events[a].CustomerID, events[b].CustomerID); c != 0 {
-			return c
-		}
-		return strings.Compare(events[a].Key, events[b].Key)
+		return cmp.Or(strings.Compare(events[a].CustomerID, events[b].CustomerID), strings.Compare(events[a].Key, events[b].Key))
 	})
-	customers, keys, ids := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
-	hashes := make([][]byte, len(events))
-	for n, i := range order {
-		customers[n], keys[n], ids[n], hashes[n] = events[i].CustomerID, events[i].Key, events[i].ID, events[i].Hash
-	}
-	claims := make([]metering.Claim, len(events))
+	type key struct{ customer, key string }
+	claimed := make(map[key]bool, len(events))
 	if s.pg {
-		err := s.exec(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) ON CONFLICT DO NOTHING`,
-			customers, keys, ids, hashes)
+		customers, keys, ids := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+		hashes := make([][]byte, len(events))
+		for n, i := range order {
+			customers[n], keys[n], ids[n], hashes[n] = events[i].CustomerID, events[i].Key, events[i].ID, events[i].Hash
+		}
+		rows, err := s.db.Conn(ctx).Statement.ConnPool.QueryContext(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) ON CONFLICT DO NOTHING
+			RETURNING customer_id, idempotency_key`, customers, keys, ids, hashes)
 		if err != nil {
 			return nil, fmt.Errorf("store: claim keys: %w", err)
 		}
-	} else {
-		for n := range order {
-			err := s.db.Conn(ctx).Exec(`INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
-				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, customers[n], keys[n], ids[n], hashes[n]).Error
-			if err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var k key
+			if err := rows.Scan(&k.customer, &k.key); err != nil {
 				return nil, fmt.Errorf("store: claim keys: %w", err)
 			}
+			claimed[k] = true
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: claim keys: %w", err)
+		}
+	} else {
+		for _, i := range order {
+			e := events[i]
+			res := s.db.Conn(ctx).Exec(`INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+				VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, e.CustomerID, e.Key, e.ID, e.Hash)
+			if res.Error != nil {
+				return nil, fmt.Errorf("store: claim keys: %w", res.Error)
+			}
+			claimed[key{e.CustomerID, e.Key}] = res.RowsAffected == 1
 		}
 	}
-	// Whose key holds another event id was there before.
-	type stored struct {
+	claims := make([]metering.Claim, len(events))
+	var taken [][]any
+	for i, e := range events {
+		if claimed[key{e.CustomerID, e.Key}] {
+			claims[i] = metering.Claim{New: true, EventID: e.ID, Hash: e.Hash}
+		} else {
+			taken = append(taken, []any{e.CustomerID, e.Key})
+		}
+	}
+	if len(taken) == 0 {
+		return claims, nil
+	}
+	// The keys claimed before: read the event each was claimed for.
+	var rows []struct {
 		CustomerID     string
 		IdempotencyKey string
 		EventID        string
 		PayloadHash    []byte
 	}
-	var rows []stored
-	if s.pg {
-		res, err := s.db.Conn(ctx).Statement.ConnPool.QueryContext(ctx, `SELECT customer_id, idempotency_key, event_id, payload_hash
-			FROM event_keys WHERE (customer_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, customers, keys)
-		if err != nil {
-			return nil, fmt.Errorf("store: read keys: %w", err)
-		}
-		defer res.Close()
-		for res.Next() {
-			var r stored
-			if err := res.Scan(&r.CustomerID, &r.IdempotencyKey, &r.EventID, &r.PayloadHash); err != nil {
-				return nil, fmt.Errorf("store: read keys: %w", err)
-			}
-			rows = append(rows, r)
-		}
-		if err := res.Err(); err != nil {
-			return nil, fmt.Errorf("store: read keys: %w", err)
-		}
-	} else {
-		pairs := make([][]any, len(events))
-		for n := range customers {
-			pairs[n] = []any{customers[n], keys[n]}
-		}
-		err := s.db.Conn(ctx).Table("event_keys").Select("customer_id, idempotency_key, event_id, payload_hash").
-			Where("(customer_id, idempotency_key) IN ?", pairs).Find(&rows).Error
-		if err != nil {
-			return nil, fmt.Errorf("store: read keys: %w", err)
-		}
+	err := s.db.Conn(ctx).Table("event_keys").Select("customer_id, idempotency_key, event_id, payload_hash").
+		Where("(customer_id, idempotency_key) IN ?", taken).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: read keys: %w", err)
 	}
-	byKey := make(map[[2]string]stored, len(rows))
+	before := make(map[key]metering.Claim, len(rows))
 	for _, r := range rows {
-		byKey[[2]string{r.CustomerID, r.IdempotencyKey}] = r
+		before[key{r.CustomerID, r.IdempotencyKey}] = metering.Claim{EventID: r.EventID, Hash: r.PayloadHash}
 	}
 	for i, e := range events {
-		r := byKey[[2]string{e.CustomerID, e.Key}]
-		claims[i] = metering.Claim{New: r.EventID == e.ID, EventID: r.EventID, Hash: r.PayloadHash}
+		if !claims[i].New {
+			claims[i] = before[key{e.CustomerID, e.Key}]
+		}
 	}
 	return claims, nil
 }
@@ -299,14 +301,7 @@ func daily(rs []metering.RollupDelta) []metering.RollupDelta {
 		day := r.Hour.Truncate(24 * time.Hour)
 		n := len(out)
 		if n > 0 && out[n-1].CustomerID == r.CustomerID && out[n-1].Meter == r.Meter && out[n-1].Hour.Equal(day) {
-			d := &out[n-1]
-			d.Total, d.Count = d.Total.Add(r.Total), d.Count+r.Count
-			if r.Max.GreaterThan(d.Max) {
-				d.Max = r.Max
-			}
-			if !r.LatestTime.Before(d.LatestTime) {
-				d.LatestTime, d.Latest = r.LatestTime, r.Latest
-			}
+			out[n-1].Merge(r.Rollup)
 			continue
 		}
 		r.Hour, r.Subject = day, ""
@@ -362,14 +357,8 @@ func (s *Store) addRollupsInGo(ctx context.Context, rs []metering.RollupDelta) e
 			if err != nil {
 				return err
 			}
-			next.Total = old.Total.Add(d.Total)
-			next.Count = old.Count + d.Count
-			if old.Max.GreaterThan(d.Max) {
-				next.Max = old.Max
-			}
-			if old.LatestTime.After(d.LatestTime) {
-				next.LatestTime, next.Latest = old.LatestTime, old.Latest
-			}
+			old.Merge(d.Rollup)
+			next = old
 		}
 		key := []clause.Column{{Name: "customer_id"}, {Name: "meter_key"}, {Name: "hour"}, {Name: "subject"}}
 		err = s.db.Conn(ctx).Clauses(clause.OnConflict{Columns: key, UpdateAll: true}).Create(fromRollup(d.CustomerID, d.Meter, next)).Error

@@ -1,0 +1,129 @@
+package metering
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meterplane/meterplane/platform/money"
+)
+
+// FoldBatches is the most ingested batches one fold takes.
+const FoldBatches = 500
+
+// Fold takes pending batches of counter aggregates, merges them, adds them
+// to the rollups and writes one usage.recorded per customer, meter and hour
+// they touch, all in one transaction, so every batch is added and announced
+// exactly once. It returns how many batches it folded. Unless wait is set,
+// it skips batches a concurrent fold holds; with wait, it waits for that
+// fold, so that every batch committed before the call is in the rollups
+// when it returns (if fewer than FoldBatches were pending).
+func (s *Service) Fold(ctx context.Context, wait bool) (int, error) {
+	var folded int
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		deltas, n, err := s.store.TakePending(ctx, FoldBatches, wait)
+		if err != nil || n == 0 {
+			return err
+		}
+		folded = n
+		deltas = mergeDeltas(deltas)
+		if err := s.store.AddRollups(ctx, deltas); err != nil {
+			return err
+		}
+		out, err := s.recordedHours(ctx, deltas)
+		if err != nil {
+			return err
+		}
+		return s.store.Publish(ctx, TopicRecorded, out, s.clock.Now())
+	})
+	if err != nil {
+		return 0, err
+	}
+	return folded, nil
+}
+
+// settle folds every batch committed before the call, so that the rollups
+// hold all accepted usage.
+func (s *Service) settle(ctx context.Context) error {
+	for {
+		pending, err := s.store.HasPending(ctx)
+		if err != nil || !pending {
+			return err
+		}
+		if n, err := s.Fold(ctx, true); err != nil || n < FoldBatches {
+			return err
+		}
+	}
+}
+
+// mergeDeltas merges the aggregates of one customer, meter, hour and
+// subject, and sorts them by those: one order for every writer, so that
+// concurrent folds do not deadlock on rollup rows.
+func mergeDeltas(ds []RollupDelta) []RollupDelta {
+	type group struct {
+		customer, meter, subject string
+		hour                     int64
+	}
+	at := make(map[group]int, len(ds))
+	out := ds[:0:0]
+	for _, d := range ds {
+		g := group{d.CustomerID, d.Meter, d.Subject, d.Hour.Unix()}
+		if i, ok := at[g]; ok {
+			out[i].Merge(d.Rollup)
+			continue
+		}
+		at[g] = len(out)
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b RollupDelta) int {
+		return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), strings.Compare(a.Meter, b.Meter),
+			a.Hour.Compare(b.Hour), strings.Compare(a.Subject, b.Subject))
+	})
+	return out
+}
+
+// recordedHours makes one usage.recorded per customer, meter and hour of
+// sorted deltas, summing their subjects.
+func (s *Service) recordedHours(ctx context.Context, deltas []RollupDelta) ([]Outgoing, error) {
+	var out []Outgoing
+	for i := 0; i < len(deltas); {
+		d := deltas[i]
+		ev := RecordedEvent{Hour: d.Hour}
+		total := money.Decimal{}
+		for ; i < len(deltas) && deltas[i].CustomerID == d.CustomerID && deltas[i].Meter == d.Meter && deltas[i].Hour.Equal(d.Hour); i++ {
+			total = total.Add(deltas[i].Total)
+			ev.Count += deltas[i].Count
+		}
+		ev.Quantity = total.String()
+		msg, err := s.recorded(ctx, d.CustomerID, d.Meter, ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// FoldEvery folds pending batches until ctx is done: at once after a fold
+// that found a full load, else every interval. A failed fold is passed to
+// fail and retried at the next interval.
+func (s *Service) FoldEvery(ctx context.Context, interval time.Duration, fail func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		n, err := s.Fold(ctx, false)
+		if err != nil && ctx.Err() == nil {
+			fail(err)
+		}
+		if n == FoldBatches {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/meterplane/meterplane/services/metering/internal/metering"
+)
+
+// Tune sets PostgreSQL storage options of pending_rollups: its rows live
+// for a fraction of a second, so autovacuum runs often, and its deltas are
+// stored uncompressed (compressing costs more than it saves).
+func (s *Store) Tune(ctx context.Context) error {
+	if !s.pg {
+		return nil
+	}
+	for _, sql := range []string{
+		"ALTER TABLE pending_rollups SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0)",
+		"ALTER TABLE pending_rollups ALTER COLUMN deltas SET STORAGE EXTERNAL",
+	} {
+		if err := s.db.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("store: tune pending_rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// AddPending stores the rollup deltas of one batch until a fold takes them.
+func (s *Store) AddPending(ctx context.Context, batchID string, deltas []metering.RollupDelta) error {
+	if err := s.db.Conn(ctx).Exec("INSERT INTO pending_rollups (batch_id, deltas) VALUES (?, ?)", batchID, encodeDeltas(deltas)).Error; err != nil {
+		return fmt.Errorf("store: add pending rollups: %w", err)
+	}
+	return nil
+}
+
+// TakePending deletes up to limit batches of pending deltas and returns
+// their deltas and how many batches it took. On PostgreSQL it skips the
+// batches another transaction holds, unless wait is set: then it waits
+// for that transaction and takes what it left.
+func (s *Store) TakePending(ctx context.Context, limit int, wait bool) ([]metering.RollupDelta, int, error) {
+	lock := ""
+	if s.pg {
+		lock = " FOR UPDATE"
+		if !wait {
+			lock += " SKIP LOCKED"
+		}
+	}
+	var batches []struct{ Deltas []byte }
+	err := s.db.Conn(ctx).Raw(`DELETE FROM pending_rollups WHERE batch_id IN
+		(SELECT batch_id FROM pending_rollups ORDER BY batch_id LIMIT ?`+lock+`) RETURNING deltas`, limit).Scan(&batches).Error
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: take pending rollups: %w", err)
+	}
+	var out []metering.RollupDelta
+	for _, b := range batches {
+		if out, err = decodeDeltas(out, b.Deltas); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, len(batches), nil
+}
+
+// HasPending reports whether any batch's deltas wait for a fold.
+func (s *Store) HasPending(ctx context.Context) (bool, error) {
+	var n int64
+	if err := s.db.Conn(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM pending_rollups LIMIT 1) p").Scan(&n).Error; err != nil {
+		return false, fmt.Errorf("store: look for pending rollups: %w", err)
+	}
+	return n > 0, nil
+}
+
+// encodeDeltas writes deltas compactly: per delta, the customer, meter and
+// subject as length-prefixed strings, the hour in Unix seconds, the count,
+// the latest time in Unix microseconds, and total, max and latest as
+// decimal strings.
+func encodeDeltas(ds []metering.RollupDelta) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(ds)))
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, d := range ds {
+		str(d.CustomerID)
+		str(d.Meter)
+		str(d.Subject)
+		b = binary.AppendVarint(b, d.Hour.Unix())
+		b = binary.AppendVarint(b, d.Count)
+		b = binary.AppendVarint(b, d.LatestTime.UnixMicro())
+		str(d.Total.String())
+		str(d.Max.String())
+		str(d.Latest.String())
+	}
+	return b
+}
+
+var errBadDeltas = errors.New("store: malformed pending rollup deltas")
+
+// decodeDeltas appends the deltas encodeDeltas wrote in b to out.
+func decodeDeltas(out []metering.RollupDelta, b []byte) ([]metering.RollupDelta, error) {
+	var bad bool
+	uvarint := func() uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	varint := func() int64 {
+		v, n := binary.Varint(b)
+		if n <= 0 {
+			bad = true
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	str := func() string {
+		n := uvarint()
+		if bad || n > uint64(len(b)) {
+			bad = true
+			return ""
+		}
+		s := string(b[:n])
+		b = b[n:]
+		return s
+	}
+	dec := func() decimal.Decimal {
+		d, err := decimal.NewFromString(str())
+		if err != nil {
+			bad = true
+		}
+		return d
+	}
+	n := uvarint()
+	for range n {
+		var d metering.RollupDelta
+		d.CustomerID, d.Meter, d.Subject = str(), str(), str()
+		d.Hour = time.Unix(varint(), 0).UTC()
+		d.Count = varint()
+		d.LatestTime = time.UnixMicro(varint()).UTC()
+		d.Total, d.Max, d.Latest = dec(), dec(), dec()
+		if bad {
+			return nil, errBadDeltas
+		}
+		out = append(out, d)
+	}
+	if bad || len(b) != 0 {
+		return nil, errBadDeltas
+	}
+	return out, nil
+}
