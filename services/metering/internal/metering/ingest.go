@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +73,9 @@ func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([
 		events[i] = ev
 		valid = append(valid, i)
 	}
+	for n, id := range newEventIDs(len(valid)) {
+		events[valid[n]].ID = id
+	}
 	if err := s.checkCustomers(ctx, events, results, &valid, prefix); err != nil {
 		return nil, err
 	}
@@ -98,11 +103,11 @@ func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([
 			return nil, err
 		}
 		err := s.store.InTx(ctx, func(ctx context.Context) error {
-			toClaim := make([]Event, len(batch))
+			toAdd := make([]Event, len(batch))
 			for n, i := range batch {
-				toClaim[n] = events[i]
+				toAdd[n] = events[i]
 			}
-			claims, err := s.store.ClaimKeys(ctx, toClaim)
+			claims, err := s.store.AddEvents(ctx, toAdd, now)
 			if err != nil {
 				return err
 			}
@@ -148,7 +153,7 @@ func conflict(i int, prefix, eventID string) Result {
 		Message: fmt.Sprintf("idempotency key was used for event %s with a different payload", eventID)}
 }
 
-// check validates one event and completes it with an id and hash, or says
+// check validates one event and completes it with its hash, or says
 // why it is rejected.
 func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters map[string]Meter, field func(string) string) (Event, Reason, string, string) {
 	text := func(name, v string, required bool) (Reason, string, string) {
@@ -209,8 +214,8 @@ func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters
 		return Event{}, NegativeQuantity, field("quantity"), "must not be negative"
 	}
 	ev := Event{
-		ID: newID("evt_"), CustomerID: e.CustomerID,
-		Meter: e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key, Subject: e.Subject, Delta: e.Delta,
+		CustomerID: e.CustomerID,
+		Meter:      e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key, Subject: e.Subject, Delta: e.Delta,
 		Source: e.Source, Properties: e.Properties,
 	}
 	ev.Hash = hashEvent(ev)
@@ -259,12 +264,13 @@ func (s *Service) checkCustomers(ctx context.Context, events []Event, results []
 	return nil
 }
 
-// hashEvent fingerprints an event's payload: everything but its id.
+// hashEvent fingerprints an event's payload: everything but its id, each
+// field as its 8-byte big-endian length and its bytes.
 func hashEvent(e Event) []byte {
-	h := sha256.New()
+	b := make([]byte, 0, 256)
 	write := func(s string) {
-		binary.Write(h, binary.BigEndian, int64(len(s)))
-		h.Write([]byte(s))
+		b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+		b = append(b, s...)
 	}
 	write(e.CustomerID)
 	write(e.Meter)
@@ -272,7 +278,7 @@ func hashEvent(e Event) []byte {
 	write(e.Time.Format(time.RFC3339Nano))
 	write(e.Key)
 	write(e.Subject)
-	write(fmt.Sprint(e.Delta))
+	write(strconv.FormatBool(e.Delta))
 	write(e.Source)
 	keys := make([]string, 0, len(e.Properties))
 	for k := range e.Properties {
@@ -283,18 +289,16 @@ func hashEvent(e Event) []byte {
 		write(k)
 		write(e.Properties[k])
 	}
-	return h.Sum(nil)
+	h := sha256.Sum256(b)
+	return h[:]
 }
 
-// record stores accepted events with their effects: the batch's hourly
+// record stores the effects of events just added: the batch's hourly
 // aggregates of counters, pending until a fold adds them to the rollups;
 // gauge levels and their usage.recorded events; and the sources seen.
 func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) error {
 	if len(accepted) == 0 {
 		return nil
-	}
-	if err := s.store.InsertEvents(ctx, accepted, now); err != nil {
-		return err
 	}
 	type group struct {
 		customer, meter, subject string
@@ -368,7 +372,21 @@ func (r *Rollup) Merge(o Rollup) {
 
 // newID returns a new time-ordered id with prefix.
 func newID(prefix string) string {
-	return prefix + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", "")
+	u := uuid.Must(uuid.NewV7())
+	return prefix + hex.EncodeToString(u[:])
+}
+
+// newEventIDs returns n new event ids (n ≤ 65,536): one UUIDv7 whose last
+// two bytes, random in a plain UUIDv7, count the events, a counter RFC 9562
+// (section 6.2) allows, so a batch reads randomness once.
+func newEventIDs(n int) []string {
+	u := uuid.Must(uuid.NewV7())
+	ids := make([]string, n)
+	for i := range ids {
+		binary.BigEndian.PutUint16(u[14:], uint16(i))
+		ids[i] = "evt_" + hex.EncodeToString(u[:])
+	}
+	return ids
 }
 
 // recorded completes and encodes a usage.recorded event.

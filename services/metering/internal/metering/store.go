@@ -22,12 +22,11 @@ type Store interface {
 	// ListMeters returns up to limit meters with keys after after, by key.
 	ListMeters(ctx context.Context, after string, limit int) ([]Meter, error)
 
-	// ClaimKeys claims the idempotency keys of events (distinct per
-	// customer) in the order given; for each event it says whether the key
-	// is new, and if not, the event id and hash stored with it.
-	ClaimKeys(ctx context.Context, events []Event) ([]Claim, error)
-	// InsertEvents stores events whose keys were claimed.
-	InsertEvents(ctx context.Context, events []Event, received time.Time) error
+	// AddEvents claims the idempotency key of each event (distinct per
+	// customer) and stores the events whose key was new. For each event it
+	// says whether its key was new, and if not, the event id and hash
+	// stored with it.
+	AddEvents(ctx context.Context, events []Event, received time.Time) ([]Claim, error)
 	// AddPending stores the hourly aggregates of one batch until a fold
 	// takes them.
 	AddPending(ctx context.Context, batchID string, rs []RollupDelta) error
