@@ -84,7 +84,7 @@ func Open(ctx context.Context, d Deps) (server.Service, error) {
 // folded into the rollups (and usage.recorded published) when fewer than
 // a fold's load are waiting. Queries fold what is pending first, so they
 // never wait for it.
-const foldInterval = 200 * time.Millisecond
+const foldInterval = time.Second
 
 // fold returns the worker that folds pending batches into the rollups.
 func fold(svc *domain.Service, log *slog.Logger) func(context.Context) error {

@@ -656,9 +656,10 @@ func (x *UsageValue) GetQuantity() string {
 
 // UsageRecorded is published, as protobuf JSON, on the bus topic
 // "usage.recorded" after events are stored: for counters one per customer,
-// meter and hour of each ingested batch, with the batch's sum and count; for
-// gauges one per event, with the subject's new level. Delivery
-// is at least once; event ids tell repeats apart.
+// meter and hour of each fold (which merges the batches ingested since the
+// last, within about a second), with their sum and count; for gauges one per
+// event, with the subject's new level. Each stored event is counted in
+// exactly one. Delivery is at least once; event ids tell repeats apart.
 type UsageRecorded struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer.

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -77,7 +79,8 @@ func (s *Store) HasPending(ctx context.Context) (bool, error) {
 // encodeDeltas writes deltas compactly: per delta, the customer, meter and
 // subject as length-prefixed strings, the hour in Unix seconds, the count,
 // the latest time in Unix microseconds, and total, max and latest as
-// decimal strings.
+// decimals: a coefficient of up to 18 digits and an exponent as varints,
+// or, flagged by an exponent above MaxInt32, a decimal string.
 func encodeDeltas(ds []metering.RollupDelta) []byte {
 	b := binary.AppendUvarint(nil, uint64(len(ds)))
 	str := func(s string) {
@@ -91,9 +94,16 @@ func encodeDeltas(ds []metering.RollupDelta) []byte {
 		b = binary.AppendVarint(b, d.Hour.Unix())
 		b = binary.AppendVarint(b, d.Count)
 		b = binary.AppendVarint(b, d.LatestTime.UnixMicro())
-		str(d.Total.String())
-		str(d.Max.String())
-		str(d.Latest.String())
+		for _, x := range []decimal.Decimal{d.Total, d.Max, d.Latest} {
+			if x.NumDigits() <= 18 {
+				b = binary.AppendVarint(b, x.CoefficientInt64())
+				b = binary.AppendVarint(b, int64(x.Exponent()))
+			} else {
+				b = binary.AppendVarint(b, 0)
+				b = binary.AppendVarint(b, math.MaxInt32+1)
+				str(x.String())
+			}
+		}
 	}
 	return b
 }
@@ -132,13 +142,18 @@ func decodeDeltas(out []metering.RollupDelta, b []byte) ([]metering.RollupDelta,
 		return s
 	}
 	dec := func() decimal.Decimal {
+		coefficient, exponent := varint(), varint()
+		if exponent >= math.MinInt32 && exponent <= math.MaxInt32 {
+			return decimal.New(coefficient, int32(exponent))
+		}
 		d, err := decimal.NewFromString(str())
-		if err != nil {
+		if err != nil || exponent != math.MaxInt32+1 {
 			bad = true
 		}
 		return d
 	}
 	n := uvarint()
+	out = slices.Grow(out, int(min(n, uint64(len(b))))) // each delta takes more than a byte
 	for range n {
 		var d metering.RollupDelta
 		d.CustomerID, d.Meter, d.Subject = str(), str(), str()

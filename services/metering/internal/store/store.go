@@ -254,25 +254,30 @@ func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props
 		return added, nil
 	}
 
-	var stored []metering.Event
-	var storedProps []string
+	// The new events, by customer and time, the key of the events index,
+	// so that inserts walk its pages in order.
+	var order []int
 	for i, e := range events {
 		if added[e.ID] {
-			stored, storedProps = append(stored, e), append(storedProps, props[i])
+			order = append(order, i)
 		}
 	}
-	n := len(stored)
-	ids, customers, meters, quantities, keys, subjects, sources := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	slices.SortFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(events[a].CustomerID, events[b].CustomerID), events[a].Time.Compare(events[b].Time))
+	})
+	n := len(order)
+	ids, customers, meters, quantities, keys, subjects, sources, texts := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	times, deltas := make([]time.Time, n), make([]bool, n)
-	for i, e := range stored {
+	for i, j := range order {
+		e := events[j]
 		ids[i], customers[i], meters[i], quantities[i], keys[i] = e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Key
-		subjects[i], sources[i], times[i], deltas[i] = e.Subject, e.Source, e.Time, e.Delta
+		subjects[i], sources[i], times[i], deltas[i], texts[i] = e.Subject, e.Source, e.Time, e.Delta, props[j]
 	}
 	err = s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
 		SELECT e.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[])
 		AS e(event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties)`,
-		ids, customers, meters, quantities, times, keys, subjects, deltas, sources, storedProps, received)
+		ids, customers, meters, quantities, times, keys, subjects, deltas, sources, texts, received)
 	if err != nil {
 		return nil, fmt.Errorf("store: insert events: %w", err)
 	}
