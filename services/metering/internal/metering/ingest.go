@@ -226,9 +226,11 @@ func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters
 // periods, removing them from valid.
 func (s *Service) checkCustomers(ctx context.Context, events []Event, results []Result, valid *[]int, prefix string) error {
 	var ids []string
+	listed := map[string]bool{}
 	for _, i := range *valid {
-		if !slices.Contains(ids, events[i].CustomerID) {
-			ids = append(ids, events[i].CustomerID)
+		if id := events[i].CustomerID; !listed[id] {
+			listed[id] = true
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) == 0 {
@@ -306,11 +308,14 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 	}
 	rollups := map[group]*RollupDelta{}
 	var seen []SourceDay
+	noted := map[SourceDay]bool{}
 	var gauges []Event
 	for _, e := range accepted {
 		if e.Source != "" {
+			// Event times are UTC, so equal days are equal keys.
 			sd := SourceDay{CustomerID: e.CustomerID, Source: e.Source, Day: e.Time.Truncate(24 * time.Hour)}
-			if !slices.Contains(seen, sd) {
+			if !noted[sd] {
+				noted[sd] = true
 				seen = append(seen, sd)
 			}
 		}

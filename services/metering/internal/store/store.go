@@ -457,12 +457,26 @@ func (s *Store) NoteSources(ctx context.Context, seen []metering.SourceDay) erro
 	if len(seen) == 0 {
 		return nil
 	}
-	rows := make([]sourceDay, len(seen))
-	for i, sd := range seen {
-		rows[i] = sourceDay{CustomerID: sd.CustomerID, Source: sd.Source, Day: sd.Day}
+	seen = slices.Clone(seen)
+	slices.SortFunc(seen, func(a, b metering.SourceDay) int {
+		return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), a.Day.Compare(b.Day), strings.Compare(a.Source, b.Source))
+	})
+	var err error
+	if s.pg {
+		customers, sources, days := make([]string, len(seen)), make([]string, len(seen)), make([]time.Time, len(seen))
+		for i, sd := range seen {
+			customers[i], sources[i], days[i] = sd.CustomerID, sd.Source, sd.Day
+		}
+		err = s.exec(ctx, `INSERT INTO source_days (customer_id, source, day)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING`, customers, sources, days)
+	} else {
+		rows := make([]sourceDay, len(seen))
+		for i, sd := range seen {
+			rows[i] = sourceDay{CustomerID: sd.CustomerID, Source: sd.Source, Day: sd.Day}
+		}
+		err = s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
 	}
-	slices.SortFunc(rows, func(a, b sourceDay) int { return strings.Compare(a.CustomerID+a.Source, b.CustomerID+b.Source) })
-	if err := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+	if err != nil {
 		return fmt.Errorf("store: note sources: %w", err)
 	}
 	return nil
