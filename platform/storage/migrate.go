@@ -26,7 +26,9 @@ var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
 // SQLite's NUMERIC affinity would turn "12345678901234567.89" into a lossy
 // float. Decimal arithmetic on SQLite therefore happens in Go, not in SQL.
 // A table's PARTITION BY RANGE (…) clause is dropped: SQLite tables are not
-// partitioned.
+// partitioned. COLLATE "C" (byte order, for identifiers: PostgreSQL then
+// compares them without the locale) becomes SQLite's COLLATE BINARY, the
+// same order.
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
@@ -89,7 +91,7 @@ var (
 
 func (db *DB) dialectSQL(sql string) string {
 	if db.dialect == SQLite {
-		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB").Replace(sql)
+		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB", `COLLATE "C"`, "COLLATE BINARY").Replace(sql)
 		sql = partitionBy.ReplaceAllString(sql, "")
 		return numericType.ReplaceAllString(sql, "TEXT")
 	}

@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -62,6 +63,20 @@ func TestStorage(t *testing.T) {
 		}
 		if !money.MustParse(got.Price).Equal(money.MustParse("12345678901234567.123456789")) || !got.CreatedAt.Equal(at) {
 			t.Fatalf("read back %+v", got)
+		}
+
+		// Identifiers declared COLLATE "C" sort by bytes on both engines.
+		for i, id := range []string{"b", "B", "é", "_"} {
+			if err := db.Conn(ctx).Create(&widget{ID: id, Price: fmt.Sprint(i + 1), CreatedAt: at}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ids []string
+		if err := db.Conn(ctx).Model(&widget{}).Order("id").Pluck("id", &ids).Error; err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ids) != "[B _ a b é]" {
+			t.Errorf("ids in order %q, want byte order [B _ a b é]", ids)
 		}
 
 		// Unique violations come back as gorm.ErrDuplicatedKey on both engines.

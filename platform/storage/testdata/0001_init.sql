@@ -1,5 +1,5 @@
 CREATE TABLE widgets (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     price NUMERIC(38, 18) NOT NULL,
     created_at TIMESTAMPTZ NOT NULL
 );

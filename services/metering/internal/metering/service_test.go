@@ -59,8 +59,9 @@ func (f features) IsGauge(_ context.Context, key string) (bool, error) {
 }
 
 type env struct {
-	svc *metering.Service
-	db  *storage.DB
+	svc   *metering.Service
+	db    *storage.DB
+	store *store.Store
 }
 
 // newEnv returns a service with customers cus_a and cus_b and a meter per
@@ -69,7 +70,8 @@ type env struct {
 func newEnv(t *testing.T, db *storage.DB) env {
 	t.Helper()
 	must(t, outbox.Init(t.Context(), db))
-	svc := metering.NewService(store.New(db), customers{},
+	st := store.New(db)
+	svc := metering.NewService(st, customers{},
 		features{"bandwidth_gib": false, "api_calls": false, "peak": false, "users": false, "level": false, "sites": true, "disk_gib": true},
 		clock.NewFake(now))
 	for _, m := range []metering.Meter{
@@ -83,7 +85,7 @@ func newEnv(t *testing.T, db *storage.DB) env {
 		_, err := svc.CreateMeter(t.Context(), m)
 		must(t, err)
 	}
-	return env{svc: svc, db: db}
+	return env{svc: svc, db: db, store: st}
 }
 
 func ev(meter, quantity string, t time.Time, key string) metering.EventInput {
@@ -542,5 +544,39 @@ func TestConcurrentFolds(t *testing.T) {
 	}
 	if sum.String() != want || count != goroutines*batches*events {
 		t.Errorf("usage.recorded add up to %s in %d events, want %s in %d", sum, count, want, goroutines*batches*events)
+	}
+}
+
+// TestRetention drops the event partitions past the retention on
+// PostgreSQL: their events and keys go, the usage stays queryable.
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	db := storagetest.Postgres(t, "metering", migrations.FS)
+	e := newEnv(t, db)
+	st := e.store
+	e.ingest(t, ev("sum", "1", at(1, 15, 0), "jan"), ev("sum", "2", at(2, 15, 0), "feb"), ev("sum", "4", at(3, 15, 0), "mar"))
+	count := func(table string) (n int64) {
+		must(t, db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM "+table).Scan(&n).Error)
+		return n
+	}
+
+	dropped, err := st.DropPartitionsBefore(t.Context(), at(3, 1, 0))
+	must(t, err)
+	if fmt.Sprint(dropped) != "[events_2026_01 events_2026_02]" {
+		t.Errorf("dropped %v, want January and February", dropped)
+	}
+	if n, k := count("events"), count("event_keys"); n != 1 || k != 1 {
+		t.Errorf("%d events and %d keys left, want March's 1 and 1", n, k)
+	}
+	if total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(1, 1, 0), End: at(4, 1, 0)}}); total != "7" {
+		t.Errorf("usage of January to March after the drop: %s, want 7", total)
+	}
+	if dropped, err := st.DropPartitionsBefore(t.Context(), at(3, 1, 0)); len(dropped) != 0 || err != nil {
+		t.Errorf("second drop = %v, %v; want nothing", dropped, err)
+	}
+	// A new event of a dropped month gets its partition back.
+	e.ingest(t, ev("sum", "8", at(1, 20, 0), "jan-2"))
+	if n := count("events_2026_01"); n != 1 {
+		t.Errorf("January holds %d events, want 1", n)
 	}
 }

@@ -130,7 +130,8 @@ func (s *Store) createPartition(ctx context.Context, month time.Time) error {
 }
 
 // DropPartitionsBefore drops the monthly event partitions that end at or
-// before t, and reports their names.
+// before t, with the idempotency keys of their events, and reports their
+// names. Rollups and gauge points stay.
 func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) ([]string, error) {
 	if !s.pg {
 		return nil, nil
@@ -149,7 +150,15 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, t time.Time) ([]string
 		if err != nil || month.AddDate(0, 1, 0).After(t) {
 			continue
 		}
-		if err := s.db.Exec(ctx, "DROP TABLE "+name); err != nil {
+		err = s.db.InTx(ctx, func(ctx context.Context) error {
+			err := s.db.Conn(ctx).Exec(`DELETE FROM event_keys k USING ` + name + ` e
+				WHERE k.customer_id = e.customer_id AND k.idempotency_key = e.idempotency_key`).Error
+			if err != nil {
+				return err
+			}
+			return s.db.Conn(ctx).Exec("DROP TABLE " + name).Error
+		})
+		if err != nil {
 			return dropped, fmt.Errorf("store: drop partition %s: %w", name, err)
 		}
 		s.months.Delete(month)
