@@ -213,11 +213,8 @@ func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters
 	case q.IsNegative() && !e.Delta:
 		return Event{}, NegativeQuantity, field("quantity"), "must not be negative"
 	}
-	ev := Event{
-		CustomerID: e.CustomerID,
-		Meter:      e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key, Subject: e.Subject, Delta: e.Delta,
-		Source: e.Source, Properties: e.Properties,
-	}
+	ev := Event{CustomerID: e.CustomerID, Meter: e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key,
+		Subject: e.Subject, Delta: e.Delta, Source: e.Source, Properties: e.Properties}
 	ev.Hash = hashEvent(ev)
 	return ev, 0, "", ""
 }
