@@ -2,14 +2,12 @@ package grpcapi
 
 import (
 	"fmt"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/catalog/internal/catalog"
 )
 
@@ -132,13 +130,6 @@ func (d *decoder) zeroIfEmpty(field, s string) money.Decimal {
 
 func (d *decoder) err() error { return d.v.Err() }
 
-func timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 func formatOptional(d *money.Decimal) string {
 	if d == nil {
 		return ""
@@ -151,7 +142,7 @@ func featureIn(f *catalogv1.Feature) catalog.Feature {
 }
 
 func featureOut(f catalog.Feature) *catalogv1.Feature {
-	return &catalogv1.Feature{Key: f.Key, Name: f.Name, Unit: f.Unit, Kind: featureKinds.out(f.Kind), CreateTime: timestamp(f.CreateTime)}
+	return &catalogv1.Feature{Key: f.Key, Name: f.Name, Unit: f.Unit, Kind: featureKinds.out(f.Kind), CreateTime: pbtime.New(f.CreateTime)}
 }
 
 func planIn(p *catalogv1.Plan) catalog.Plan {
@@ -172,7 +163,7 @@ func planOut(p catalog.Plan) *catalogv1.Plan {
 		OfferingKey:      p.OfferingKey,
 		Status:           planStatuses.out(p.Status),
 		PublishedVersion: p.PublishedVersion, DraftVersion: p.DraftVersion,
-		CreateTime: timestamp(p.CreateTime), UpdateTime: timestamp(p.UpdateTime),
+		CreateTime: pbtime.New(p.CreateTime), UpdateTime: pbtime.New(p.UpdateTime),
 	}
 }
 
@@ -236,7 +227,7 @@ func usageIn(d *decoder, p string, u *catalogv1.UsageCharge) *catalog.UsageCharg
 func versionOut(v catalog.PlanVersion) *catalogv1.PlanVersion {
 	out := &catalogv1.PlanVersion{
 		PlanId: v.PlanID, Version: v.Version, Status: versionStatuses.out(v.Status),
-		PublishTime: timestamp(v.PublishTime), CreateTime: timestamp(v.CreateTime),
+		PublishTime: pbtime.New(v.PublishTime), CreateTime: pbtime.New(v.CreateTime),
 	}
 	for _, ch := range v.Charges {
 		out.Charges = append(out.Charges, chargeOut(ch))

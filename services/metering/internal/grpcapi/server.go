@@ -7,14 +7,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/page"
+	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 	"github.com/meterplane/meterplane/services/metering/internal/report"
 )
@@ -28,27 +26,13 @@ type Server struct {
 // New returns a Server calling svc.
 func New(svc *metering.Service) *Server { return &Server{svc: svc} }
 
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-func timeIn(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime().UTC()
-}
-
 func periodIn(p *commonv1.Period) metering.Period {
-	return metering.Period{Start: timeIn(p.GetStart()), End: timeIn(p.GetEnd())}
+	return metering.Period{Start: pbtime.Time(p.GetStart()), End: pbtime.Time(p.GetEnd())}
 }
 
 func meterOut(m metering.Meter) *meteringv1.Meter {
 	return &meteringv1.Meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: meteringv1.Aggregation(m.Aggregation),
-		Description: m.Description, CreateTime: ts(m.CreateTime)}
+		Description: m.Description, CreateTime: pbtime.New(m.CreateTime)}
 }
 
 // CreateMeter creates a meter.
@@ -86,7 +70,7 @@ func (s *Server) ListMeters(ctx context.Context, req *meteringv1.ListMetersReque
 
 func eventIn(e *meteringv1.UsageEvent) metering.EventInput {
 	return metering.EventInput{CustomerID: e.GetCustomerId(), Meter: e.GetMeterKey(), Quantity: e.GetQuantity(),
-		Time: timeIn(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
+		Time: pbtime.Time(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
 		Source: e.GetSource(), Properties: e.GetProperties()}
 }
 
@@ -178,7 +162,7 @@ func (s *Server) QueryUsage(ctx context.Context, req *meteringv1.QueryUsageReque
 	res := &meteringv1.QueryUsageResponse{Meter: meterOut(u.Meter), Total: u.Total.String()}
 	for _, v := range u.Values {
 		res.Values = append(res.Values, &meteringv1.UsageValue{
-			Window: &commonv1.Period{Start: ts(v.Window.Start), End: ts(v.Window.End)}, Subject: v.Subject, Quantity: v.Quantity.String()})
+			Window: &commonv1.Period{Start: pbtime.New(v.Window.Start), End: pbtime.New(v.Window.End)}, Subject: v.Subject, Quantity: v.Quantity.String()})
 	}
 	return res, nil
 }
@@ -252,9 +236,9 @@ func (s *Server) GetCompleteness(ctx context.Context, req *meteringv1.GetComplet
 
 // ClosePeriod refuses a customer's events before a time.
 func (s *Server) ClosePeriod(ctx context.Context, req *meteringv1.ClosePeriodRequest) (*meteringv1.ClosePeriodResponse, error) {
-	t, err := s.svc.ClosePeriod(ctx, req.GetCustomerId(), timeIn(req.GetClosedBefore()))
+	t, err := s.svc.ClosePeriod(ctx, req.GetCustomerId(), pbtime.Time(req.GetClosedBefore()))
 	if err != nil {
 		return nil, err
 	}
-	return &meteringv1.ClosePeriodResponse{ClosedBefore: ts(t)}, nil
+	return &meteringv1.ClosePeriodResponse{ClosedBefore: pbtime.New(t)}, nil
 }

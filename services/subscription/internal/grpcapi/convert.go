@@ -1,32 +1,15 @@
 package grpcapi
 
 import (
-	"time"
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/subscription/internal/subscription"
 )
-
-// ts converts a time, zero to unset.
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// timeIn converts a timestamp, unset to zero.
-func timeIn(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime().UTC()
-}
 
 func intervalIn(iv *catalogv1.BillingInterval) subscription.Interval {
 	return subscription.Interval{Unit: subscription.IntervalUnit(iv.GetUnit()), Count: int(iv.GetCount())}
@@ -37,11 +20,11 @@ func intervalOut(iv subscription.Interval) *catalogv1.BillingInterval {
 }
 
 func periodIn(p *commonv1.Period) subscription.Period {
-	return subscription.Period{Start: timeIn(p.GetStart()), End: timeIn(p.GetEnd())}
+	return subscription.Period{Start: pbtime.Time(p.GetStart()), End: pbtime.Time(p.GetEnd())}
 }
 
 func periodOut(p subscription.Period) *commonv1.Period {
-	return &commonv1.Period{Start: ts(p.Start), End: ts(p.End)}
+	return &commonv1.Period{Start: pbtime.New(p.Start), End: pbtime.New(p.End)}
 }
 
 func anchorIn(a subscriptionv1.BillingAnchor) subscription.AnchorKind {
@@ -51,8 +34,8 @@ func anchorIn(a subscriptionv1.BillingAnchor) subscription.AnchorKind {
 func customerOut(c subscription.Customer) *subscriptionv1.Customer {
 	return &subscriptionv1.Customer{
 		CustomerId: c.ID, ExternalId: c.ExternalID, Name: c.Name, Email: c.Email, Currency: c.Currency,
-		BillingAnchor: subscriptionv1.BillingAnchor(c.Anchor.Kind), AnchorTime: ts(c.Anchor.Date),
-		ParentCustomerId: c.ParentID, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+		BillingAnchor: subscriptionv1.BillingAnchor(c.Anchor.Kind), AnchorTime: pbtime.New(c.Anchor.Date),
+		ParentCustomerId: c.ParentID, CreateTime: pbtime.New(c.CreateTime), UpdateTime: pbtime.New(c.UpdateTime),
 	}
 }
 
@@ -60,8 +43,8 @@ func subscriptionOut(v subscription.View) *subscriptionv1.Subscription {
 	return &subscriptionv1.Subscription{
 		SubscriptionId: v.ID, CustomerId: v.CustomerID, PlanId: v.Terms.PlanID, PlanKey: v.Terms.PlanKey,
 		PlanVersion: v.Terms.Version, Quantity: v.Terms.Quantity, Status: subscriptionv1.SubscriptionStatus(v.Status),
-		StartTime: ts(v.Start), TrialEndTime: ts(v.TrialEnd), EndTime: ts(v.End), BillSeparately: v.BillSeparately,
-		Currency: v.Plan.Currency, BillingInterval: intervalOut(v.Plan.Interval), CreateTime: ts(v.CreateTime),
+		StartTime: pbtime.New(v.Start), TrialEndTime: pbtime.New(v.TrialEnd), EndTime: pbtime.New(v.End), BillSeparately: v.BillSeparately,
+		Currency: v.Plan.Currency, BillingInterval: intervalOut(v.Plan.Interval), CreateTime: pbtime.New(v.CreateTime),
 	}
 }
 
@@ -69,14 +52,14 @@ func changeOut(c subscription.Change) *subscriptionv1.Change {
 	return &subscriptionv1.Change{
 		ChangeId: c.ID, SubscriptionId: c.SubscriptionID, Kind: subscriptionv1.ChangeKind(c.Kind),
 		PlanId: c.PlanID, PlanKey: c.PlanKey, PlanVersion: c.Version, Quantity: c.Quantity,
-		EffectiveTime: ts(c.Effective), CreateTime: ts(c.CreateTime), BackdateReason: c.BackdateReason,
+		EffectiveTime: pbtime.New(c.Effective), CreateTime: pbtime.New(c.CreateTime), BackdateReason: c.BackdateReason,
 	}
 }
 
 func segmentOut(s subscription.SegmentTerms) *subscriptionv1.Segment {
 	return &subscriptionv1.Segment{
 		SubscriptionId: s.SubscriptionID, CustomerId: s.CustomerID, PlanId: s.PlanID, PlanKey: s.PlanKey,
-		PlanVersion: s.Version, Quantity: s.Quantity, StartTime: ts(s.Start), EndTime: ts(s.End), Trial: s.Trial,
+		PlanVersion: s.Version, Quantity: s.Quantity, StartTime: pbtime.New(s.Start), EndTime: pbtime.New(s.End), Trial: s.Trial,
 		Currency: s.Plan.Currency, BillingInterval: intervalOut(s.Plan.Interval), BillSeparately: s.BillSeparately,
 	}
 }
@@ -104,5 +87,5 @@ func entitlementOut(e subscription.Entitlement) *subscriptionv1.Entitlement {
 }
 
 func whenIn(timing subscriptionv1.ChangeTiming, at *timestamppb.Timestamp, reason string) subscription.When {
-	return subscription.When{Timing: subscription.Timing(timing), At: timeIn(at), BackdateReason: reason}
+	return subscription.When{Timing: subscription.Timing(timing), At: pbtime.Time(at), BackdateReason: reason}
 }

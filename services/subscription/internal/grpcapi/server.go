@@ -9,6 +9,7 @@ import (
 
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/page"
+	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/subscription/internal/subscription"
 )
 
@@ -79,7 +80,7 @@ func (s *Server) UpdateCustomer(ctx context.Context, req *subscriptionv1.UpdateC
 func (s *Server) Subscribe(ctx context.Context, req *subscriptionv1.SubscribeRequest) (*subscriptionv1.SubscribeResponse, error) {
 	v, err := s.svc.Subscribe(ctx, subscription.SubscribeInput{
 		CustomerID: req.GetCustomerId(), Plan: req.GetPlanId(), Version: req.GetPlanVersion(), Quantity: req.GetQuantity(),
-		Start: timeIn(req.GetStartTime()), BackdateReason: req.GetBackdateReason(), TrialDays: req.GetTrialDays(),
+		Start: pbtime.Time(req.GetStartTime()), BackdateReason: req.GetBackdateReason(), TrialDays: req.GetTrialDays(),
 		BillSeparately: req.GetBillSeparately(),
 	})
 	if err != nil {
@@ -189,11 +190,11 @@ func (s *Server) ListSegments(ctx context.Context, req *subscriptionv1.ListSegme
 
 // GetEntitlements returns a customer's effective limits.
 func (s *Server) GetEntitlements(ctx context.Context, req *subscriptionv1.GetEntitlementsRequest) (*subscriptionv1.GetEntitlementsResponse, error) {
-	e, err := s.svc.Entitlements(ctx, req.GetCustomerId(), timeIn(req.GetAt()))
+	e, err := s.svc.Entitlements(ctx, req.GetCustomerId(), pbtime.Time(req.GetAt()))
 	if err != nil {
 		return nil, err
 	}
-	res := &subscriptionv1.GetEntitlementsResponse{ActiveSubscriptions: int32(e.Active), At: ts(e.At)}
+	res := &subscriptionv1.GetEntitlementsResponse{ActiveSubscriptions: int32(e.Active), At: pbtime.New(e.At)}
 	for _, item := range e.Items {
 		res.Entitlements = append(res.Entitlements, entitlementOut(item))
 	}
@@ -202,7 +203,7 @@ func (s *Server) GetEntitlements(ctx context.Context, req *subscriptionv1.GetEnt
 
 // GetBillingPeriod returns the customer's billing period at a time.
 func (s *Server) GetBillingPeriod(ctx context.Context, req *subscriptionv1.GetBillingPeriodRequest) (*subscriptionv1.GetBillingPeriodResponse, error) {
-	p, iv, err := s.svc.BillingPeriod(ctx, req.GetCustomerId(), timeIn(req.GetAt()))
+	p, iv, err := s.svc.BillingPeriod(ctx, req.GetCustomerId(), pbtime.Time(req.GetAt()))
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +212,7 @@ func (s *Server) GetBillingPeriod(ctx context.Context, req *subscriptionv1.GetBi
 
 // ListDuePeriods lists ended billing periods.
 func (s *Server) ListDuePeriods(ctx context.Context, req *subscriptionv1.ListDuePeriodsRequest) (*subscriptionv1.ListDuePeriodsResponse, error) {
-	p, err := s.svc.DuePeriods(ctx, timeIn(req.GetAsOf()), timeIn(req.GetEndedAfter()),
+	p, err := s.svc.DuePeriods(ctx, pbtime.Time(req.GetAsOf()), pbtime.Time(req.GetEndedAfter()),
 		page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
 	if err != nil {
 		return nil, err
