@@ -103,12 +103,7 @@ func Postgres(t testing.TB, service string, migrations fs.FS) *storage.DB {
 	}
 	t.Cleanup(func() {
 		db.Close()
-		a, err := sql.Open("pgx", AdminURL())
-		if err != nil {
-			return
-		}
-		defer a.Close()
-		a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		dropDatabase(name)
 	})
 	return db
 }
@@ -198,13 +193,17 @@ func EmptyPostgres(t testing.TB) string {
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("postgres at %s: create database (start it; tests never skip): %v", AdminURL(), err)
 	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", AdminURL())
-		if err != nil {
-			return
-		}
-		defer a.Close()
-		a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	t.Cleanup(func() { dropDatabase(name) })
 	return databaseURL(name)
+}
+
+// dropDatabase drops a test's database, closing its connections; a
+// failure leaves it for the server's owner, as the test is over.
+func dropDatabase(name string) {
+	admin, err := sql.Open("pgx", AdminURL())
+	if err != nil {
+		return
+	}
+	defer admin.Close()
+	admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
