@@ -10,8 +10,8 @@ import (
 	"github.com/meterplane/meterplane/platform/money"
 )
 
-// FoldBatches is the most ingested batches one fold takes.
-const FoldBatches = 500
+// foldBatches is the most ingested batches one fold takes.
+const foldBatches = 500
 
 // Fold takes pending batches of counter aggregates, merges them, adds them
 // to the rollups and writes one usage.recorded per customer, meter and hour
@@ -19,11 +19,11 @@ const FoldBatches = 500
 // exactly once. It returns how many batches it folded. Unless wait is set,
 // it skips batches a concurrent fold holds; with wait, it waits for that
 // fold, so that every batch committed before the call is in the rollups
-// when it returns (if fewer than FoldBatches were pending).
+// when it returns (if fewer than foldBatches were pending).
 func (s *Service) Fold(ctx context.Context, wait bool) (int, error) {
 	var folded int
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
-		deltas, n, err := s.store.TakePending(ctx, FoldBatches, wait)
+		deltas, n, err := s.store.TakePending(ctx, foldBatches, wait)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -52,7 +52,7 @@ func (s *Service) settle(ctx context.Context) error {
 		if err != nil || !pending {
 			return err
 		}
-		if n, err := s.Fold(ctx, true); err != nil || n < FoldBatches {
+		if n, err := s.Fold(ctx, true); err != nil || n < foldBatches {
 			return err
 		}
 	}
@@ -117,7 +117,7 @@ func (s *Service) FoldEvery(ctx context.Context, interval time.Duration, fail fu
 		if err != nil && ctx.Err() == nil {
 			fail(err)
 		}
-		if n == FoldBatches {
+		if n == foldBatches {
 			continue
 		}
 		select {
