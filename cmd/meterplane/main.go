@@ -37,18 +37,16 @@ func main() {
 var binary = app.Binary{
 	Name: "meterplane",
 	Open: func(ctx context.Context, d app.Deps) ([]server.Service, error) {
-		cat, err := catalog.Open(ctx, d.Storage("catalog"), d.Clock)
+		cat, err := catalog.Open(ctx, d)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
-		sub, err := subscription.Open(ctx, subscription.Deps{
-			Storage: d.Storage("subscription"), Clock: d.Clock, Redis: d.Redis, Catalog: d.Catalog, Log: d.Log,
-		})
+		sub, err := subscription.Open(ctx, d)
 		if err != nil {
 			cat.DB.Close()
 			return nil, fmt.Errorf("subscription: %w", err)
 		}
-		met, err := metering.Open(ctx, metering.DepsFrom(d))
+		met, err := metering.Open(ctx, d)
 		if err != nil {
 			cat.DB.Close()
 			sub.DB.Close()

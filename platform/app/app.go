@@ -75,7 +75,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 			c()
 		}
 	}
-	self := &selfConn{}
+	self := &SelfConn{}
 	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self}
 	for _, peer := range []struct {
 		name, addr string
@@ -105,7 +105,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		closeAll()
 		return err
 	}
-	self.conn.Store(srv.Conn())
+	self.Set(srv.Conn())
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

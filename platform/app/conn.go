@@ -9,17 +9,20 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// selfConn is a client connection to the binary's own server, which does
+// SelfConn is a client connection to the binary's own server, which does
 // not exist yet when the services are opened: it answers Unavailable until
-// the server is set.
-type selfConn struct {
+// Set gives it the server's connection.
+type SelfConn struct {
 	conn atomic.Pointer[grpc.ClientConn]
 }
+
+// Set points c at the server's connection.
+func (c *SelfConn) Set(conn *grpc.ClientConn) { c.conn.Store(conn) }
 
 var errNotServing = status.Error(codes.Unavailable, "server not started")
 
 // Invoke performs a unary RPC.
-func (c *selfConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+func (c *SelfConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
 	cc := c.conn.Load()
 	if cc == nil {
 		return errNotServing
@@ -28,7 +31,7 @@ func (c *selfConn) Invoke(ctx context.Context, method string, args, reply any, o
 }
 
 // NewStream begins a streaming RPC.
-func (c *selfConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+func (c *SelfConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	cc := c.conn.Load()
 	if cc == nil {
 		return nil, errNotServing

@@ -18,54 +18,6 @@ import (
 	"github.com/meterplane/meterplane/platform/storage"
 )
 
-// outboxTable holds the events to publish; %s is the engine's
-// auto-increment primary key, which orders the events.
-const outboxTable = `CREATE TABLE IF NOT EXISTS outbox (
-	id %s,
-	event_id TEXT NOT NULL UNIQUE,
-	topic TEXT NOT NULL,
-	key TEXT NOT NULL,
-	payload BYTEA NOT NULL,
-	created_at TIMESTAMPTZ NOT NULL
-)`
-
-// The auto-increment primary keys of outboxTable.
-const (
-	postgresID = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-	sqliteID   = "INTEGER PRIMARY KEY AUTOINCREMENT"
-)
-
-// inboxTable holds the events each consumer has applied.
-const inboxTable = `CREATE TABLE IF NOT EXISTS inbox (
-	consumer TEXT NOT NULL,
-	event_id TEXT NOT NULL,
-	received_at TIMESTAMPTZ NOT NULL,
-	PRIMARY KEY (consumer, event_id)
-)`
-
-// Init creates the outbox and inbox tables in db if they do not exist.
-func Init(ctx context.Context, db *storage.DB) error {
-	id := postgresID
-	if db.Dialect() == storage.SQLite {
-		id = sqliteID
-	}
-	if err := db.Exec(ctx, fmt.Sprintf(outboxTable, id)); err != nil {
-		return fmt.Errorf("outbox: create table outbox: %w", err)
-	}
-	if db.Dialect() == storage.Postgres {
-		// Rows live for milliseconds; vacuum often, or the relay's scan
-		// wades through dead rows.
-		err := db.Exec(ctx, "ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0)")
-		if err != nil {
-			return fmt.Errorf("outbox: tune autovacuum: %w", err)
-		}
-	}
-	if err := db.Exec(ctx, inboxTable); err != nil {
-		return fmt.Errorf("outbox: create table inbox: %w", err)
-	}
-	return nil
-}
-
 // Add records an event to publish on topic and returns its new, random
 // event id. It writes through db.Conn(ctx), so it joins the transaction ctx
 // carries: the event is published only if that transaction commits.

@@ -30,12 +30,7 @@ func TestOutbox(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "outbox", fstest.MapFS{}, func(t *testing.T, db *storage.DB) {
 		ctx := t.Context()
-		for range 2 { // Init is idempotent.
-			if err := outbox.Init(ctx, db); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := db.Exec(ctx, "CREATE TABLE effects (consumer TEXT NOT NULL, event_id TEXT NOT NULL)"); err != nil {
+		if err := db.Conn(ctx).Exec("CREATE TABLE effects (consumer TEXT NOT NULL, event_id TEXT NOT NULL)").Error; err != nil {
 			t.Fatal(err)
 		}
 		embedded, err := redisx.Open(ctx, "")

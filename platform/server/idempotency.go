@@ -18,17 +18,6 @@ import (
 	"github.com/meterplane/meterplane/platform/storage"
 )
 
-// idempotencyTable holds the response of every call made with an
-// idempotency key, in the database of the service that answered it.
-const idempotencyTable = `CREATE TABLE IF NOT EXISTS idempotency_keys (
-	method TEXT NOT NULL,
-	idempotency_key TEXT NOT NULL,
-	request_hash BYTEA NOT NULL,
-	response BYTEA NOT NULL,
-	created_at TIMESTAMPTZ NOT NULL,
-	PRIMARY KEY (method, idempotency_key)
-)`
-
 type idempotencyRow struct {
 	Method         string
 	IdempotencyKey string

@@ -74,10 +74,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 
 	dbOf := map[string]*storage.DB{}
 	for _, svc := range services {
-		if err := svc.DB.Exec(ctx, idempotencyTable); err != nil {
-			s.closeListeners()
-			return nil, fmt.Errorf("%s: idempotency table: %w", svc.Name, err)
-		}
 		dbOf[svc.GRPCName] = svc.DB
 	}
 
@@ -147,6 +143,9 @@ func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
 // Conn is a client connection to this server's gRPC listener.
 func (s *Server) Conn() *grpc.ClientConn { return s.conn }
+
+// Services returns the services the server hosts.
+func (s *Server) Services() []Service { return s.services }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -58,7 +58,7 @@ func (f *fakeCatalog) CreateFeature(ctx context.Context, req *catalogv1.CreateFe
 
 func start(t *testing.T, db *storage.DB) (*fakeCatalog, catalogv1.CatalogServiceClient, *server.Server) {
 	t.Helper()
-	if err := db.Exec(t.Context(), "CREATE TABLE features (key TEXT PRIMARY KEY)"); err != nil {
+	if err := db.Conn(t.Context()).Exec("CREATE TABLE features (key TEXT PRIMARY KEY)").Error; err != nil {
 		t.Fatal(err)
 	}
 	fake := &fakeCatalog{db: db}

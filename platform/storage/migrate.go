@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"embed"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -14,11 +15,42 @@ import (
 	"gorm.io/gorm"
 )
 
-var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+(\.postgres)?\.sql$`)
+
+//go:embed platform/*.sql
+var platformFS embed.FS
+
+// OpenService opens the service's database, applies the platform's own
+// migrations (outbox, inbox, idempotency keys; recorded in
+// platform_migrations) and then the service's (recorded in
+// schema_migrations). Every service opens its database this way.
+func OpenService(ctx context.Context, o Options, migrations fs.FS) (*DB, error) {
+	db, err := Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx, "platform_migrations", PlatformMigrations()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.Migrate(ctx, migrations); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// PlatformMigrations are the migrations of the tables the platform keeps
+// in every service's database.
+func PlatformMigrations() fs.FS {
+	sub, _ := fs.Sub(platformFS, "platform")
+	return sub
+}
 
 // Migrate applies, in order and each in its own transaction, the files
 // NNNN_name.sql of migrations that this database has not applied yet, and
-// records them in schema_migrations.
+// records them in schema_migrations. A file named NNNN_name.postgres.sql
+// holds PostgreSQL-only tuning: on SQLite it is recorded without running.
 //
 // The SQL is written once for both engines. On SQLite two types are
 // rewritten: TIMESTAMPTZ becomes DATETIME, the type the driver reads back as
@@ -30,15 +62,19 @@ var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
 // compares them without the locale) becomes SQLite's COLLATE BINARY, the
 // same order.
 func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
+	return db.migrate(ctx, "schema_migrations", migrations)
+}
+
+func (db *DB) migrate(ctx context.Context, table string, migrations fs.FS) error {
 	names, err := fs.Glob(migrations, "*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	g := db.gorm.WithContext(ctx)
-	if err := g.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+	if err := g.Exec(`CREATE TABLE IF NOT EXISTS ` + table + ` (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ` + db.timestampType() + ` NOT NULL)`).Error; err != nil {
-		return fmt.Errorf("storage: create schema_migrations: %w", err)
+		return fmt.Errorf("storage: create %s: %w", table, err)
 	}
 	for _, name := range names {
 		m := migrationName.FindStringSubmatch(name)
@@ -53,21 +89,23 @@ func (db *DB) Migrate(ctx context.Context, migrations fs.FS) error {
 		err = g.Transaction(func(tx *gorm.DB) error {
 			if db.dialect == Postgres {
 				// One migrator per schema at a time, across replicas.
-				if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockID(db.schema)).Error; err != nil {
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockID(db.schema+"."+table)).Error; err != nil {
 					return err
 				}
 			}
 			var n int64
-			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n).Error; err != nil {
+			if err := tx.Raw("SELECT COUNT(*) FROM "+table+" WHERE version = ?", version).Scan(&n).Error; err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if err := tx.Exec(db.dialectSQL(string(body))).Error; err != nil {
-				return err
+			if m[2] == "" || db.dialect == Postgres {
+				if err := tx.Exec(db.dialectSQL(string(body))).Error; err != nil {
+					return err
+				}
 			}
-			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			return tx.Exec("INSERT INTO "+table+" (version, name, applied_at) VALUES (?, ?, ?)",
 				version, name, time.Now().UTC()).Error
 		})
 		if err != nil {
@@ -91,7 +129,8 @@ var (
 
 func (db *DB) dialectSQL(sql string) string {
 	if db.dialect == SQLite {
-		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB", `COLLATE "C"`, "COLLATE BINARY").Replace(sql)
+		sql = strings.NewReplacer("TIMESTAMPTZ", "DATETIME", "BYTEA", "BLOB", `COLLATE "C"`, "COLLATE BINARY",
+			"BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT").Replace(sql)
 		sql = partitionBy.ReplaceAllString(sql, "")
 		return numericType.ReplaceAllString(sql, "TEXT")
 	}
@@ -102,11 +141,4 @@ func lockID(schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte("meterplane-migrate:" + schema))
 	return int64(h.Sum64() >> 1)
-}
-
-// Exec runs one schema statement written as for Migrate, outside the
-// versioned migrations. The platform uses it for the tables it keeps in
-// every service's database, created with IF NOT EXISTS.
-func (db *DB) Exec(ctx context.Context, sql string) error {
-	return db.Conn(ctx).Exec(db.dialectSQL(sql)).Error
 }

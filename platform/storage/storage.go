@@ -146,6 +146,11 @@ func (db *DB) Conn(ctx context.Context) *gorm.DB {
 	return db.gorm.WithContext(ctx)
 }
 
+// OutsideTx returns the database itself, never a transaction ctx carries:
+// for statements that must not join the caller's transaction, such as
+// creating a partition that a concurrent caller may create too.
+func (db *DB) OutsideTx(ctx context.Context) *gorm.DB { return db.gorm.WithContext(ctx) }
+
 // InTx runs fn in a transaction carried by the context it is given. If ctx
 // already carries a transaction of this database, fn joins it. The
 // transaction commits when fn returns nil and rolls back otherwise.

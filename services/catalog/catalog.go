@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
-	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	domain "github.com/meterplane/meterplane/services/catalog/internal/catalog"
@@ -18,19 +18,14 @@ import (
 	"github.com/meterplane/meterplane/services/catalog/migrations"
 )
 
-// Open opens and migrates the catalog's database described by opts and
-// returns the catalog service, telling time with clk. The returned
-// service's DB is closed by the server that hosts it.
-func Open(ctx context.Context, opts storage.Options, clk clock.Clock) (server.Service, error) {
-	db, err := storage.Open(ctx, opts)
+// Open opens and migrates the catalog's database and returns the catalog
+// service. The returned service's DB is closed by the server that hosts it.
+func Open(ctx context.Context, d app.Deps) (server.Service, error) {
+	db, err := storage.OpenService(ctx, d.Storage("catalog"), migrations.FS)
 	if err != nil {
-		return server.Service{}, fmt.Errorf("catalog: open database: %w", err)
+		return server.Service{}, fmt.Errorf("catalog: %w", err)
 	}
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("catalog: migrate: %w", err)
-	}
-	api := grpcapi.New(domain.NewService(store.New(db), clk))
+	api := grpcapi.New(domain.NewService(store.New(db), d.Clock))
 	return server.Service{
 		Name:            "catalog",
 		GRPCName:        catalogv1.CatalogService_ServiceDesc.ServiceName,

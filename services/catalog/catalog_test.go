@@ -9,9 +9,10 @@ import (
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/clock"
-	"github.com/meterplane/meterplane/platform/server/servertest"
-	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/services/catalog"
 )
 
@@ -19,11 +20,7 @@ import (
 // server, idempotency and error mapping included.
 func serve(t *testing.T, dir string) catalogv1.CatalogServiceClient {
 	t.Helper()
-	svc, err := catalog.Open(t.Context(), storage.Options{Service: "catalog", Dir: dir}, clock.NewFake(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := servertest.Start(t, svc)
+	srv := apptest.Serve(t, app.Deps{Config: config.Config{DataDir: dir}, Clock: clock.NewFake(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))}, catalog.Open)
 	return catalogv1.NewCatalogServiceClient(srv.Conn())
 }
 

@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -29,11 +28,11 @@ import (
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
-	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
-	"github.com/meterplane/meterplane/platform/server/servertest"
-	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog"
 	"github.com/meterplane/meterplane/services/metering"
@@ -237,32 +236,16 @@ func startBench(b *testing.B, dbURL string) *bench {
 	ctx := b.Context()
 	log := slog.New(slog.DiscardHandler)
 	rdb := &redisx.Redis{Client: redistest.New(b)}
-	cat, err := catalog.Open(ctx, storage.Options{Service: "catalog", URL: dbURL}, clock.System{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The subscription service asks the catalog, served by the same server,
-	// whose connection exists only once the server does.
-	peers := &lazyConn{}
-	sub, err := subscription.Open(ctx, subscription.Deps{Storage: storage.Options{Service: "subscription", URL: dbURL},
-		Clock: clock.System{}, Redis: rdb, Catalog: peers, Log: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	peerSrv := servertest.Start(b, cat, sub)
-	peers.conn.Store(peerSrv.Conn())
+	d := app.Deps{Config: config.Config{DatabaseURL: dbURL}, Redis: rdb, Log: log}
+	peerSrv := apptest.Serve(b, d, catalog.Open, subscription.Open)
 	if err := catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(peerSrv.Conn())); err != nil {
 		b.Fatal(err)
 	}
-	met, err := metering.Open(ctx, metering.Deps{Storage: storage.Options{Service: "metering", URL: dbURL}, Clock: clock.System{},
-		Redis: rdb, Catalog: peerSrv.Conn(), Subscription: peerSrv.Conn(), Log: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := servertest.Start(b, met)
+	d.Catalog, d.Subscription = peerSrv.Conn(), peerSrv.Conn()
+	srv := apptest.Serve(b, d, metering.Open)
 	e := &bench{url: dbURL, schemaURL: withParam(b, dbURL, "search_path", "metering"),
 		client: meteringv1.NewMeteringServiceClient(srv.Conn()), subs: subscriptionv1.NewSubscriptionServiceClient(peerSrv.Conn())}
-	_, err = e.client.CreateMeter(ctx, &meteringv1.CreateMeterRequest{Meter: &meteringv1.Meter{Key: benchMeter, FeatureKey: "bandwidth_gib",
+	_, err := e.client.CreateMeter(ctx, &meteringv1.CreateMeterRequest{Meter: &meteringv1.Meter{Key: benchMeter, FeatureKey: "bandwidth_gib",
 		Aggregation: meteringv1.Aggregation_AGGREGATION_SUM, Description: "Bandwidth, GiB"}})
 	if err != nil && status.Code(err) != codes.AlreadyExists {
 		b.Fatal(err)
@@ -551,19 +534,6 @@ func (e *bench) checkQuery(b *testing.B, month time.Time, customer string) {
 	if !decimal.RequireFromString(res.GetTotal()).Equal(decimal.RequireFromString(wantText.(string))) {
 		b.Fatalf("%s: QueryUsage total %s, events sum to %s", customer, res.GetTotal(), wantText)
 	}
-}
-
-// lazyConn is a client connection set after it is handed out.
-type lazyConn struct {
-	conn atomic.Pointer[grpc.ClientConn]
-}
-
-func (c *lazyConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return c.conn.Load().Invoke(ctx, method, args, reply, opts...)
-}
-
-func (c *lazyConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	return c.conn.Load().NewStream(ctx, desc, method, opts...)
 }
 
 func withParam(b *testing.B, raw, key, value string) string {

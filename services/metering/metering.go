@@ -17,7 +17,6 @@ import (
 	"github.com/meterplane/meterplane/platform/bus"
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/outbox"
-	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/metering/internal/grpcapi"
@@ -30,46 +29,19 @@ import (
 // is the JSON form of meteringv1.UsageRecorded.
 const TopicRecorded = domain.TopicRecorded
 
-// Deps is what the service needs.
-type Deps struct {
-	Storage storage.Options
-	Clock   clock.Clock
-	// Redis carries the bus the service publishes its events on.
-	Redis *redisx.Redis
-	// Catalog is a connection to the catalog service (features).
-	Catalog grpc.ClientConnInterface
-	// Subscription is a connection to the subscription service (customers).
-	Subscription grpc.ClientConnInterface
-	Log          *slog.Logger
-	// RetentionMonths is how many months of raw events to keep on
-	// PostgreSQL; 0 keeps them all. Rollups and gauge points are kept.
-	RetentionMonths int
-}
-
 // Open opens and migrates the service's database and returns the service,
-// with the outbox relay and the partition keeper as background workers.
-func Open(ctx context.Context, d Deps) (server.Service, error) {
-	db, err := storage.Open(ctx, d.Storage)
+// with the outbox relay, the folder and the partition keeper as background
+// workers. The returned service's DB is closed by the server that hosts it.
+func Open(ctx context.Context, d app.Deps) (server.Service, error) {
+	db, err := storage.OpenService(ctx, d.Storage("metering"), migrations.FS)
 	if err != nil {
-		return server.Service{}, fmt.Errorf("metering: open database: %w", err)
-	}
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("metering: migrate: %w", err)
-	}
-	if err := outbox.Init(ctx, db); err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("metering: outbox: %w", err)
-	}
-	st := store.New(db)
-	if err := st.Tune(ctx); err != nil {
-		db.Close()
 		return server.Service{}, fmt.Errorf("metering: %w", err)
 	}
+	st := store.New(db)
 	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
-	keeper := partitionKeeper{store: st, clock: d.Clock, log: d.Log, retention: d.RetentionMonths}
+	keeper := partitionKeeper{store: st, clock: d.Clock, log: d.Log, retention: d.Config.RetentionMonths}
 	return server.Service{
 		Name:            "metering",
 		GRPCName:        meteringv1.MeteringService_ServiceDesc.ServiceName,
@@ -132,10 +104,4 @@ func (k partitionKeeper) once(ctx context.Context) {
 	for _, name := range dropped {
 		k.log.InfoContext(ctx, "dropped event partition past the retention", "partition", name)
 	}
-}
-
-// DepsFrom takes the service's dependencies from a binary's.
-func DepsFrom(d app.Deps) Deps {
-	return Deps{Storage: d.Storage("metering"), Clock: d.Clock, Redis: d.Redis, Catalog: d.Catalog,
-		Subscription: d.Subscription, Log: d.Log, RetentionMonths: d.Config.RetentionMonths}
 }

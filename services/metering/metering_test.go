@@ -20,11 +20,12 @@ import (
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
-	"github.com/meterplane/meterplane/platform/server/servertest"
-	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog"
 	"github.com/meterplane/meterplane/services/metering"
@@ -50,17 +51,12 @@ func TestAPI(t *testing.T) {
 	clk := clock.NewFake(now)
 	rdb := &redisx.Redis{Client: redistest.New(t)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cat, err := catalog.Open(ctx, storage.Options{Service: "catalog", URL: url}, clk)
-	must(t, err)
-	peers := servertest.Start(t, cat)
-	sub, err := subscription.Open(ctx, subscription.Deps{Storage: storage.Options{Service: "subscription", URL: url}, Clock: clk,
-		Redis: rdb, Catalog: peers.Conn(), Log: log})
-	must(t, err)
-	subSrv := servertest.Start(t, sub)
-	met, err := metering.Open(ctx, metering.Deps{Storage: storage.Options{Service: "metering", URL: url}, Clock: clk, Redis: rdb,
-		Catalog: peers.Conn(), Subscription: subSrv.Conn(), Log: log})
-	must(t, err)
-	srv := servertest.Start(t, met)
+	d := app.Deps{Config: config.Config{DatabaseURL: url}, Clock: clk, Redis: rdb, Log: log}
+	peers := apptest.Serve(t, d, catalog.Open)
+	d.Catalog = peers.Conn()
+	subSrv := apptest.Serve(t, d, subscription.Open)
+	d.Subscription = subSrv.Conn()
+	srv := apptest.Serve(t, d, metering.Open)
 	client := meteringv1.NewMeteringServiceClient(srv.Conn())
 	base := "http://" + srv.HTTPAddr()
 

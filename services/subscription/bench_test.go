@@ -2,18 +2,17 @@ package subscription_test
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
-	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
-	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/subscription"
@@ -29,15 +28,8 @@ const benchCustomers = 100_000
 func BenchmarkGetEntitlements(b *testing.B) {
 	ctx := b.Context()
 	url := storagetest.EmptyPostgres(b)
-	svc, err := subscription.Open(ctx, subscription.Deps{
-		Storage: storage.Options{Service: "subscription", URL: url}, Clock: clock.System{},
-		Redis: &redisx.Redis{Client: redistest.New(b)}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	seedCustomers(b, svc.DB, benchCustomers)
-	srv := servertest.Start(b, svc)
+	srv := apptest.Serve(b, app.Deps{Config: config.Config{DatabaseURL: url}, Redis: &redisx.Redis{Client: redistest.New(b)}}, subscription.Open)
+	seedCustomers(b, srv.Services()[0].DB, benchCustomers)
 	client := subscriptionv1.NewSubscriptionServiceClient(srv.Conn())
 	rng := rand.New(rand.NewPCG(1, 2))
 
@@ -94,7 +86,7 @@ func seedCustomers(b *testing.B, db *storage.DB, n int) {
 		`ANALYZE`,
 	}
 	for _, s := range stmts {
-		if err := db.Exec(b.Context(), s); err != nil {
+		if err := db.Conn(b.Context()).Exec(s).Error; err != nil {
 			b.Fatal(err)
 		}
 	}

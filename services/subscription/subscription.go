@@ -6,15 +6,13 @@ package subscription
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"google.golang.org/grpc"
 
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/bus"
-	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/outbox"
-	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/subscription/internal/grpcapi"
@@ -27,32 +25,13 @@ import (
 // payload is the JSON form of subscriptionv1.SubscriptionChanged.
 const TopicChanged = domain.TopicChanged
 
-// Deps is what the service needs.
-type Deps struct {
-	Storage storage.Options
-	Clock   clock.Clock
-	// Redis carries the bus the service publishes its events on.
-	Redis *redisx.Redis
-	// Catalog is a connection to the catalog service.
-	Catalog grpc.ClientConnInterface
-	Log     *slog.Logger
-}
-
 // Open opens and migrates the service's database and returns the service,
 // with the outbox relay as its background worker. The returned service's
 // DB is closed by the server that hosts it.
-func Open(ctx context.Context, d Deps) (server.Service, error) {
-	db, err := storage.Open(ctx, d.Storage)
+func Open(ctx context.Context, d app.Deps) (server.Service, error) {
+	db, err := storage.OpenService(ctx, d.Storage("subscription"), migrations.FS)
 	if err != nil {
-		return server.Service{}, fmt.Errorf("subscription: open database: %w", err)
-	}
-	if err := db.Migrate(ctx, migrations.FS); err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("subscription: migrate: %w", err)
-	}
-	if err := outbox.Init(ctx, db); err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("subscription: outbox: %w", err)
+		return server.Service{}, fmt.Errorf("subscription: %w", err)
 	}
 	svc := domain.NewService(store.New(db), grpcapi.NewCatalog(d.Catalog), d.Clock)
 	api := grpcapi.New(svc)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,12 +21,14 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/bus"
 	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/outbox"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
-	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog"
@@ -51,17 +52,12 @@ func newSuite(t *testing.T) suite {
 	ctx := t.Context()
 	url := storageURL(t)
 	clk := clock.NewFake(t0)
-	cat, err := catalog.Open(ctx, storage.Options{Service: "catalog", URL: url}, clk)
-	must(t, err)
-	catSrv := servertest.Start(t, cat)
 	rc := redistest.New(t)
 	rdb := &redisx.Redis{Client: rc}
-	sub, err := subscription.Open(ctx, subscription.Deps{
-		Storage: storage.Options{Service: "subscription", URL: url}, Clock: clk, Redis: rdb,
-		Catalog: catSrv.Conn(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	must(t, err)
-	srv := servertest.Start(t, sub)
+	d := app.Deps{Config: config.Config{DatabaseURL: url}, Clock: clk, Redis: rdb}
+	catSrv := apptest.Serve(t, d, catalog.Open)
+	d.Catalog = catSrv.Conn()
+	srv := apptest.Serve(t, d, subscription.Open)
 	s := suite{
 		catalog: catalogv1.NewCatalogServiceClient(catSrv.Conn()),
 		client:  subscriptionv1.NewSubscriptionServiceClient(srv.Conn()),
@@ -301,7 +297,6 @@ func storageURL(t *testing.T) string { return storagetest.EmptyPostgres(t) }
 func consumerDB(t *testing.T) *storage.DB {
 	t.Helper()
 	db := storagetest.SQLite(t, "consumer", emptyFS{})
-	must(t, outbox.Init(t.Context(), db))
 	return db
 }
 

@@ -25,7 +25,7 @@ import (
 )
 
 // Each runs fn as two subtests, "sqlite" and "postgres", each on its own
-// fresh database migrated with migrations.
+// fresh database migrated with the platform's migrations and migrations.
 func Each(t *testing.T, service string, migrations fs.FS, fn func(t *testing.T, db *storage.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
@@ -42,14 +42,11 @@ func Each(t *testing.T, service string, migrations fs.FS, fn func(t *testing.T, 
 func SQLite(t testing.TB, service string, migrations fs.FS) *storage.DB {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, storage.Options{Service: service, Dir: t.TempDir()})
+	db, err := storage.OpenService(ctx, storage.Options{Service: service, Dir: t.TempDir()}, migrations)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
 	return db
 }
 
@@ -134,32 +131,30 @@ func createTemplate(ctx context.Context, admin *sql.DB, tmpl, service string, mi
 	if _, err := conn.ExecContext(ctx, "CREATE DATABASE "+building); err != nil {
 		return err
 	}
-	db, err := storage.Open(ctx, storage.Options{Service: service, URL: databaseURL(building)})
+	db, err := storage.OpenService(ctx, storage.Options{Service: service, URL: databaseURL(building)}, migrations)
 	if err != nil {
 		return err
 	}
-	err = db.Migrate(ctx, migrations)
 	db.Close()
-	if err != nil {
-		return err
-	}
 	_, err = conn.ExecContext(ctx, "ALTER DATABASE "+building+" RENAME TO "+tmpl)
 	return err
 }
 
 func templateName(service string, migrations fs.FS) (string, error) {
-	names, err := fs.Glob(migrations, "*.sql")
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(names)
 	h := sha256.New()
-	for _, n := range names {
-		b, err := fs.ReadFile(migrations, n)
+	for _, set := range []fs.FS{storage.PlatformMigrations(), migrations} {
+		names, err := fs.Glob(set, "*.sql")
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s\x00%s\x00", n, b)
+		sort.Strings(names)
+		for _, n := range names {
+			b, err := fs.ReadFile(set, n)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "%s\x00%s\x00", n, b)
+		}
 	}
 	return fmt.Sprintf("tmpl_%s_%s", service, hex.EncodeToString(h.Sum(nil))[:12]), nil
 }

@@ -23,7 +23,7 @@ func main() {
 	b := app.Binary{
 		Name: "catalog",
 		Open: func(ctx context.Context, d app.Deps) ([]server.Service, error) {
-			svc, err := catalog.Open(ctx, d.Storage("catalog"), d.Clock)
+			svc, err := catalog.Open(ctx, d)
 			return []server.Service{svc}, err
 		},
 		Seed: func(ctx context.Context, conn *grpc.ClientConn) error {

@@ -21,7 +21,7 @@ func main() {
 	b := app.Binary{
 		Name: "metering",
 		Open: func(ctx context.Context, d app.Deps) ([]server.Service, error) {
-			svc, err := metering.Open(ctx, metering.DepsFrom(d))
+			svc, err := metering.Open(ctx, d)
 			return []server.Service{svc}, err
 		},
 	}

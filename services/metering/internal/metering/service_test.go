@@ -15,7 +15,6 @@ import (
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
-	"github.com/meterplane/meterplane/platform/outbox"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
@@ -69,7 +68,6 @@ type env struct {
 // (time-weighted).
 func newEnv(t *testing.T, db *storage.DB) env {
 	t.Helper()
-	must(t, outbox.Init(t.Context(), db))
 	st := store.New(db)
 	svc := metering.NewService(st, customers{},
 		features{"bandwidth_gib": false, "api_calls": false, "peak": false, "users": false, "level": false, "sites": true, "disk_gib": true},

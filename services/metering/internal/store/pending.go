@@ -14,24 +14,6 @@ import (
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 )
 
-// Tune sets PostgreSQL storage options of pending_rollups: its rows live
-// for a fraction of a second, so autovacuum runs often, and its deltas are
-// stored uncompressed (compressing costs more than it saves).
-func (s *Store) Tune(ctx context.Context) error {
-	if !s.pg {
-		return nil
-	}
-	for _, sql := range []string{
-		"ALTER TABLE pending_rollups SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0)",
-		"ALTER TABLE pending_rollups ALTER COLUMN deltas SET STORAGE EXTERNAL",
-	} {
-		if err := s.db.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("store: tune pending_rollups: %w", err)
-		}
-	}
-	return nil
-}
-
 // AddPending stores the rollup deltas of one batch until a fold takes them.
 func (s *Store) AddPending(ctx context.Context, batchID string, deltas []metering.RollupDelta) error {
 	if err := s.db.Conn(ctx).Exec("INSERT INTO pending_rollups (batch_id, deltas) VALUES (?, ?)", batchID, encodeDeltas(deltas)).Error; err != nil {

@@ -123,7 +123,7 @@ func (s *Store) createPartition(ctx context.Context, month time.Time) error {
 		partitionName(month), month.Format(time.RFC3339), month.AddDate(0, 1, 0).Format(time.RFC3339))
 	// Its own statement, outside any transaction: a concurrent creator of
 	// the same partition makes this fail harmlessly.
-	if err := s.db.Exec(context.WithoutCancel(ctx), sql); err != nil && !strings.Contains(err.Error(), "already exists") {
+	if err := s.db.OutsideTx(context.WithoutCancel(ctx)).Exec(sql).Error; err != nil && !strings.Contains(err.Error(), "already exists") {
 		return fmt.Errorf("store: create partition %s: %w", partitionName(month), err)
 	}
 	return nil

@@ -21,9 +21,7 @@ func main() {
 	b := app.Binary{
 		Name: "subscription",
 		Open: func(ctx context.Context, d app.Deps) ([]server.Service, error) {
-			svc, err := subscription.Open(ctx, subscription.Deps{
-				Storage: d.Storage("subscription"), Clock: d.Clock, Redis: d.Redis, Catalog: d.Catalog, Log: d.Log,
-			})
+			svc, err := subscription.Open(ctx, d)
 			return []server.Service{svc}, err
 		},
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
-	"github.com/meterplane/meterplane/platform/outbox"
 	"github.com/meterplane/meterplane/platform/page"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
@@ -109,7 +108,6 @@ type env struct {
 
 func newEnv(t *testing.T, db *storage.DB) env {
 	t.Helper()
-	must(t, outbox.Init(t.Context(), db))
 	clk := clock.NewFake(t0)
 	return env{svc: sub.NewService(store.New(db), catalog(), clk), clk: clk, db: db}
 }
