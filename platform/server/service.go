@@ -29,4 +29,10 @@ type Service struct {
 	// at shutdown before the databases close. A worker should return when
 	// its context is done; an error it returns is logged.
 	Workers []func(ctx context.Context) error
+	// ItemFields names the repeated fields (full protobuf names, such as
+	// "meterplane.metering.v1.IngestBatchRequest.events") whose items the
+	// service checks one by one, answering each item's fault in its
+	// response instead of refusing the whole request. The server's request
+	// check (strings, timestamps; package textcheck) skips them.
+	ItemFields []string
 }
