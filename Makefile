@@ -17,9 +17,9 @@ run:
 demo:
 	go run ./cmd/meterplane --demo
 
-## test: every module's tests, against real PostgreSQL and Redis
+## test: every module's tests, with the race detector and in shuffled order, against real PostgreSQL and Redis
 test:
-	go test -count=1 work
+	go test -race -shuffle=on -count=1 -timeout 20m work
 
 ## tools: build the pinned code generators into ./bin (versions in tools/go.mod)
 tools: $(BUF)
@@ -42,12 +42,14 @@ generate: tools
 check-generate: generate
 	git add -N gen && git diff --exit-code -- gen proto
 
-## lint: buf lint, buf format, gofmt and go vet
+## lint: buf lint, buf format, gofmt, go vet, staticcheck, and tidy go.mod files
 lint: tools
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	test -z "$$(gofmt -l $(MODULES))" || { gofmt -l $(MODULES); exit 1; }
 	go vet work
+	$(BIN)/staticcheck work
+	for m in $(MODULES) tools; do (cd $$m && GOWORK=off go mod tidy -diff) || { echo "go mod tidy needed in $$m"; exit 1; }; done
 
 ## breaking: no breaking proto change against BREAKING_AGAINST (default: the previous commit)
 BREAKING_AGAINST ?= .git\#ref=HEAD~1
