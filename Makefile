@@ -7,7 +7,7 @@ SERVICES := catalog subscription metering
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test generate check-generate lint breaking tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query
+.PHONY: run demo test generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -51,10 +51,13 @@ lint: tools
 	$(BIN)/staticcheck work
 	for m in $(MODULES) tools; do (cd $$m && GOWORK=off go mod tidy -diff) || { echo "go mod tidy needed in $$m"; exit 1; }; done
 
-## breaking: no breaking proto change against BREAKING_AGAINST (default: the previous commit)
-BREAKING_AGAINST ?= .git\#ref=HEAD~1
+## breaking: no breaking proto change against the released API (the image committed in api/released.binpb)
 breaking: tools
-	if git rev-parse -q --verify HEAD~1 >/dev/null; then $(BUF) breaking --against '$(BREAKING_AGAINST)'; fi
+	$(BUF) breaking --against api/released.binpb
+
+## release-api: record the current protos as the released API that `breaking` guards (run when cutting a release)
+release-api: tools
+	$(BUF) build -o api/released.binpb
 
 ## build-modules: every module builds on its own (GOWORK=off)
 build-modules:
