@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,7 +85,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(limit),
 		grpc.MaxSendMsgSize(limit),
-		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), unaryIdempotency(dbOf)),
+		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), idempotency{dbOf: dbOf, lease: idempotencyLease}.unary()),
 		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log), check.stream()),
 	)
 	s.health = health.NewServer()
@@ -270,12 +271,21 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// startWorkers starts each service's workers with ctx and returns a group
+// startWorkers starts each service's workers, and the pruner of its
+// database (see Prune), with ctx and returns a group
 // that is done when they have all returned.
 func (s *Server) startWorkers(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
+	retention := s.cfg.IdempotencyRetention
+	if retention <= 0 {
+		retention = config.DefaultIdempotencyRetention
+	}
 	for _, svc := range s.services {
-		for i, work := range svc.Workers {
+		workers := svc.Workers
+		if svc.DB != nil {
+			workers = append(slices.Clip(workers), pruner(s.log, svc.Name, svc.DB, retention))
+		}
+		for i, work := range workers {
 			wg.Go(func() {
 				err := work(ctx)
 				switch {
