@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
@@ -88,24 +89,33 @@ type routeKey struct{}
 func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
-			*p, _ = runtime.HTTPPathPattern(r.Context())
+			if pattern, ok := runtime.HTTPPattern(r.Context()); ok {
+				*p = strings.ReplaceAll(pattern.String(), "=*}", "}")
+			}
 		}
 		next(w, r, params)
 	}
 }
 
 // labelRoutes sets r.Pattern, which otelhttp labels its metrics with
-// (http_route), to the gateway route the call matched, or to the pattern of
-// the plain route (/healthz, /readyz, /metrics) it matched.
+// (http_route), to the route the call matched: the gateway's route (noted
+// by recordRoute) or the pattern of the plain route (/healthz, /readyz,
+// /metrics; noted by notePattern).
 func labelRoutes(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var route string
-		inner := r.WithContext(context.WithValue(r.Context(), routeKey{}, &route))
-		next.ServeHTTP(w, inner)
-		if route != "" {
-			r.Pattern = route
-		} else {
-			r.Pattern = inner.Pattern
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+		r.Pattern = route
+	})
+}
+
+// notePattern notes the pattern of the http.ServeMux route that served r
+// unless the gateway noted a finer one.
+func notePattern(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if p, ok := r.Context().Value(routeKey{}).(*string); ok && *p == "" {
+			*p = r.Pattern
 		}
 	})
 }

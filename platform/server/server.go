@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	limit := maxBytes(cfg)
 	check := newChecker(services)
 	s.grpc = grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithMeterProvider(tel.MeterProvider), otelgrpc.WithTracerProvider(tel.TracerProvider))),
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(limit),
 		grpc.MaxSendMsgSize(limit),
@@ -119,7 +119,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", tel.Metrics)
 	s.http = &http.Server{
-		Handler:           otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), mux)), "http"),
+		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), notePattern(mux))), "http",
+			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	return s, nil
