@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -358,4 +359,15 @@ func sendOversize(t *testing.T, addr string, chunked bool) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	out, err := exec.CommandContext(t.Context(), binary, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("meterplane --help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "-max-request-bytes") || strings.Contains(string(out), "help requested") {
+		t.Fatalf("meterplane --help printed:\n%s", out)
+	}
 }
