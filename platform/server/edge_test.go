@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
@@ -119,6 +120,16 @@ func TestGRPCEdge(t *testing.T) {
 		})
 	}
 
+	t.Run("messages received on a stream are checked", func(t *testing.T) {
+		t.Parallel()
+		stream, err := healthpb.NewHealthClient(srv.Conn()).Watch(t.Context(), &healthpb.HealthCheckRequest{Service: "a\x00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); status.Code(err) != codes.InvalidArgument {
+			t.Fatalf("Watch with a NUL = %v, want InvalidArgument", err)
+		}
+	})
 	t.Run("reflection knows the error details", func(t *testing.T) {
 		t.Parallel()
 		stream, err := reflectionv1.NewServerReflectionClient(srv.Conn()).ServerReflectionInfo(t.Context())

@@ -49,7 +49,8 @@ const idempotencyLease = 30 * time.Second
 //     claims the key and runs) or outlives its lease (then this call takes
 //     the key over).
 //  3. The handler runs outside any transaction the interceptor holds; it
-//     opens its own where it needs one.
+//     opens its own where it needs one. While it runs, its claim is renewed
+//     every third of the lease, so only a dead claimer's key is taken over.
 //  4. A successful answer is stored with the key; a failed call releases
 //     the key and stores nothing, so its retry runs again.
 type idempotency struct {
@@ -91,7 +92,9 @@ func (i idempotency) unary() grpc.UnaryServerInterceptor {
 		}
 		// The outcome is recorded even if the client has gone.
 		after := context.WithoutCancel(ctx)
+		stop := c.keepClaim(after, claim, i.lease/3)
 		resp, err = handler(ctx, req)
+		stop()
 		if err != nil {
 			if rerr := c.release(after, claim); rerr != nil {
 				return nil, errors.Join(err, rerr)
@@ -149,6 +152,29 @@ func (c idemCall) claim(ctx context.Context, lease time.Duration) (string, any, 
 		}
 		backoff = min(2*backoff, 250*time.Millisecond)
 	}
+}
+
+// keepClaim renews the call's claim every period while its handler runs,
+// so that only a claimer that died loses its key to a waiting call; the
+// returned function stops the renewal.
+func (c idemCall) keepClaim(ctx context.Context, claim string, period time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				c.where(c.db.OutsideTx(ctx)).Where("claim = ? AND completed = ?", claim, false).
+					Update("created_at", time.Now().UTC())
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // complete stores the answer under the key the call claimed.
