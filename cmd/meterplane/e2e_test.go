@@ -1,21 +1,16 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +26,7 @@ import (
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 )
@@ -43,9 +39,9 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "meterplane")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	binary, err = apptest.Build(dir, ".")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -53,78 +49,29 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// running is the binary started by start, with a gRPC connection to it.
 type running struct {
-	grpcAddr, httpAddr string
-	conn               *grpc.ClientConn
-	log                *bytes.Buffer
+	*apptest.Proc
+	conn *grpc.ClientConn
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// start runs the binary with env and args and waits until /readyz answers.
+// start runs the binary with env and args until the test ends, when it
+// must stop cleanly on SIGTERM.
 func start(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
-	r := &running{grpcAddr: freePort(t), httpAddr: freePort(t), log: &bytes.Buffer{}}
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "MP_GRPC_ADDR="+r.grpcAddr, "MP_HTTP_ADDR="+r.httpAddr, "MP_DATA_DIR="+t.TempDir())
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdout, cmd.Stderr = r.log, r.log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("binary exited with %v after SIGTERM; log:\n%s", err, r.log)
-			}
-		case <-time.After(20 * time.Second):
-			cmd.Process.Kill()
-			t.Errorf("binary did not stop within 20s of SIGTERM")
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + r.httpAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && (!slices.Contains(args, "--demo") || strings.Contains(r.log.String(), "demo data seeded")) {
-				break
-			}
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("binary exited early: %v; log:\n%s", err, r.log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("binary not ready after 60s; log:\n%s", r.log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	conn, err := grpc.NewClient(r.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	p := apptest.Start(t, binary, env, args...)
+	t.Cleanup(func() { p.Stop(t) })
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	r.conn = conn
-	return r
+	return &running{Proc: p, conn: conn}
 }
 
 func (r *running) http(t *testing.T, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, "http://"+r.httpAddr+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, "http://"+r.HTTPAddr+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +378,7 @@ func TestEmbeddedDefaults(t *testing.T) {
 	r := start(t, []string{"DATABASE_URL=", "REDIS_URL="})
 	exercise(t, r)
 	for _, path := range []string{"/healthz", "/metrics"} {
-		resp, err := http.Get("http://" + r.httpAddr + path)
+		resp, err := http.Get("http://" + r.HTTPAddr + path)
 		if err != nil || resp.StatusCode != 200 {
 			t.Errorf("GET %s = %v, %v", path, resp, err)
 		}

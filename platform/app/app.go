@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -51,9 +52,13 @@ type Binary struct {
 }
 
 // Run runs the binary with the given arguments and environment until ctx
-// ends. It returns the first error that stops it.
+// ends. It returns the first error that stops it, and nil at once after
+// printing the usage for --help.
 func Run(ctx context.Context, b Binary, args []string, getenv func(string) string) error {
 	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, config.ErrHelp) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -85,7 +90,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 			continue
 		}
 		conn, err := grpc.NewClient(peer.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler()), server.CallLimits(cfg))
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("%s client: %w", peer.name, err)

@@ -35,7 +35,23 @@ type Config struct {
 	// RetentionMonths is how many months of raw usage events metering
 	// keeps on PostgreSQL; 0 keeps them all.
 	RetentionMonths int // MP_METERING_RETENTION_MONTHS, --metering-retention-months
+	// MaxRequestBytes is the largest HTTP request body and gRPC message
+	// the server accepts (and the largest gRPC message it sends).
+	MaxRequestBytes int64 // MP_MAX_REQUEST_BYTES, --max-request-bytes
+	// IdempotencyRetention is how long stored answers of idempotent calls
+	// and records of consumed events are kept.
+	IdempotencyRetention time.Duration // MP_IDEMPOTENCY_RETENTION, --idempotency-retention
 }
+
+// The defaults of the limits.
+const (
+	DefaultMaxRequestBytes      = 16 << 20
+	DefaultIdempotencyRetention = 720 * time.Hour
+)
+
+// ErrHelp is returned by Load when --help or -h was given; the usage has
+// been printed.
+var ErrHelp = flag.ErrHelp
 
 // Load reads the configuration from getenv and args (without the program
 // name) and validates it.
@@ -58,7 +74,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
 	var retention string
 	fs.StringVar(&retention, "metering-retention-months", env("MP_METERING_RETENTION_MONTHS", "0"), "months of raw usage events to keep; 0 keeps all")
+	var maxBytes, idemRetention string
+	fs.StringVar(&maxBytes, "max-request-bytes", env("MP_MAX_REQUEST_BYTES", strconv.Itoa(DefaultMaxRequestBytes)), "largest HTTP body and gRPC message, in bytes")
+	fs.StringVar(&idemRetention, "idempotency-retention", env("MP_IDEMPOTENCY_RETENTION", DefaultIdempotencyRetention.String()), "how long answers of idempotent calls are kept")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -77,6 +100,12 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.ShutdownTimeout = d
 	if c.RetentionMonths, err = strconv.Atoi(retention); err != nil || c.RetentionMonths < 0 {
 		errs = append(errs, fmt.Errorf("metering retention %q: want a number of months, 0 for all", retention))
+	}
+	if c.MaxRequestBytes, err = strconv.ParseInt(maxBytes, 10, 64); err != nil || c.MaxRequestBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max request bytes %q: want a number of bytes, at least 1024", maxBytes))
+	}
+	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention < time.Hour {
+		errs = append(errs, fmt.Errorf("idempotency retention %q: want a duration of at least 1h such as 720h", idemRetention))
 	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
@@ -129,6 +158,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("catalog_addr", orDefault(c.CatalogAddr, "this process")),
 		slog.String("subscription_addr", orDefault(c.SubscriptionAddr, "this process")),
 		slog.Int("metering_retention_months", c.RetentionMonths),
+		slog.Int64("max_request_bytes", c.MaxRequestBytes),
+		slog.Duration("idempotency_retention", c.IdempotencyRetention),
 	)
 }
 

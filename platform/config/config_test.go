@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,12 @@ func TestLoad(t *testing.T) {
 	}
 	if c.GRPCAddr != "127.0.0.1:9090" || c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "data" || c.ShutdownTimeout != 15*time.Second {
 		t.Errorf("defaults = %+v", c)
+	}
+	if c.MaxRequestBytes != 16<<20 || c.IdempotencyRetention != 720*time.Hour {
+		t.Errorf("default limits = %d bytes, %v retention", c.MaxRequestBytes, c.IdempotencyRetention)
+	}
+	if _, err := Load([]string{"--help"}, env(nil)); !errors.Is(err, ErrHelp) {
+		t.Errorf("--help: error = %v, want ErrHelp", err)
 	}
 
 	c, err = Load([]string{"--grpc-addr", "127.0.0.1:1", "--demo"}, env(map[string]string{"MP_GRPC_ADDR": "127.0.0.1:2", "MP_HTTP_ADDR": "127.0.0.1:3"}))
@@ -35,6 +42,9 @@ func TestLoad(t *testing.T) {
 		{name: "a Redis URL that is not redis:// is refused", env: map[string]string{"REDIS_URL": "http://x"}, want: "REDIS_URL"},
 		{name: "a listen address without port is refused", args: []string{"--http-addr", "localhost"}, want: "HTTP address"},
 		{name: "an unknown log level is refused", args: []string{"--log-level", "loud"}, want: "log level"},
+		{name: "a tiny request limit is refused", env: map[string]string{"MP_MAX_REQUEST_BYTES": "10"}, want: "max request bytes"},
+		{name: "a request limit that is not a number is refused", args: []string{"--max-request-bytes", "16MB"}, want: "max request bytes"},
+		{name: "an idempotency retention that is not a duration is refused", args: []string{"--idempotency-retention", "30d"}, want: "idempotency retention"},
 		{name: "a negative shutdown timeout is refused", args: []string{"--shutdown-timeout", "-1s"}, want: "shutdown timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

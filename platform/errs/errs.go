@@ -6,6 +6,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -57,14 +58,30 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// MaxArg is the longest string argument a message shows whole: a longer
+// one (an id or name a client sent) is cut, so that an error never echoes
+// a huge input back.
+const MaxArg = 128
+
+// sprintf formats like fmt.Sprintf with string arguments cut at MaxArg.
+func sprintf(format string, args ...any) string {
+	args = slices.Clone(args)
+	for i, a := range args {
+		if s, ok := a.(string); ok && len(s) > MaxArg {
+			args[i] = strings.ToValidUTF8(s[:MaxArg], "") + "…"
+		}
+	}
+	return fmt.Sprintf(format, args...)
+}
+
 // New returns an error of kind k with a formatted message.
 func New(k Kind, format string, args ...any) error {
-	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+	return &Error{Kind: k, Message: sprintf(format, args...)}
 }
 
 // Field returns an Invalid error naming one field.
 func Field(field, format string, args ...any) error {
-	return &Error{Kind: Invalid, Message: "invalid argument", Violations: []FieldViolation{{Field: field, Description: fmt.Sprintf(format, args...)}}}
+	return &Error{Kind: Invalid, Message: "invalid argument", Violations: []FieldViolation{{Field: field, Description: sprintf(format, args...)}}}
 }
 
 // KindOf returns the kind of err, Internal for errors that are not domain errors.
@@ -85,7 +102,7 @@ type Violations []FieldViolation
 
 // Add records that field is bad.
 func (v *Violations) Add(field, format string, args ...any) {
-	*v = append(*v, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
+	*v = append(*v, FieldViolation{Field: field, Description: sprintf(format, args...)})
 }
 
 // Err returns an Invalid error holding the violations, or nil if there are none.

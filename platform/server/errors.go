@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -28,30 +29,40 @@ var codeOf = map[errs.Kind]codes.Code{
 	errs.PermissionDenied:   codes.PermissionDenied,
 }
 
+// maxMessage bounds the message of a status the server sends, so that an
+// error never echoes a huge input back.
+const maxMessage = 1024
+
 // toStatus turns any error a handler returns into the status the client
-// sees. Domain errors keep their message; InvalidArgument carries the field
-// violations as google.rpc.BadRequest. Every other error is logged with the
-// trace id and leaves with a neutral message.
+// sees. Domain errors keep their message (cut at maxMessage);
+// InvalidArgument carries the field violations as google.rpc.BadRequest.
+// A gRPC status from a Meterplane method is a peer's error that its
+// adapter did not map: like every other error, and like a domain error
+// of a kind the table lacks, it is logged with the trace id and leaves as
+// Internal with a neutral message. Cancellation and deadlines keep their
+// codes; the statuses of the generic services (health, reflection) and
+// Unimplemented pass through.
 func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
 	switch {
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled) || status.Code(err) == codes.Canceled:
 		return status.Error(codes.Canceled, "request canceled")
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded:
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
+	if st, ok := status.FromError(err); ok && (!strings.HasPrefix(method, "/meterplane.") || st.Code() == codes.Unimplemented) {
+		return err
+	}
 	var de *errs.Error
-	if errors.As(err, &de) && de.Kind != errs.Internal {
-		st := status.New(codeOf[de.Kind], de.Error())
+	if code, known := codeOf[errs.KindOf(err)]; errors.As(err, &de) && known {
+		st := status.New(code, truncate(de.Error(), maxMessage))
 		if len(de.Violations) > 0 {
 			br := &errdetails.BadRequest{}
 			for _, v := range de.Violations {
-				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
+				br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+					Field: truncate(v.Field, maxMessage), Description: truncate(v.Description, maxMessage)})
 			}
 			if withDetails, derr := st.WithDetails(br); derr == nil {
 				st = withDetails
@@ -62,6 +73,14 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	traceID := trace.SpanContextFromContext(ctx).TraceID().String()
 	log.ErrorContext(ctx, "internal error", "method", method, "trace_id", traceID, "err", err)
 	return status.Errorf(codes.Internal, "internal error (trace %s)", traceID)
+}
+
+// truncate cuts s to at most max bytes on a rune boundary, marking the cut.
+func truncate(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max-len("…")], "") + "…"
 }
 
 func recovered(p any) error {

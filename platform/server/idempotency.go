@@ -13,8 +13,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/storage"
 )
 
@@ -23,18 +25,48 @@ type idempotencyRow struct {
 	IdempotencyKey string
 	RequestHash    []byte
 	Response       []byte
+	Completed      bool
+	Claim          string
 	CreatedAt      time.Time
 }
 
 func (idempotencyRow) TableName() string { return "idempotency_keys" }
 
-// unaryIdempotency makes every call whose request has a non-empty
-// idempotency_key field replayable. The handler runs in a transaction of its
-// service's database carried in the context, and its response is stored in
-// the same transaction: a retry with the same key and request gets the
-// stored response, a retry with the same key and another request is refused,
-// and a failed call stores nothing, so its retry runs again.
-func unaryIdempotency(dbOf map[string]*storage.DB) grpc.UnaryServerInterceptor {
+// idempotencyLease is how long a call's claim of an idempotency key holds
+// while its handler runs: a call with the same key waits for the claimer
+// until then, and takes the key over after it (the claimer is deemed dead).
+const idempotencyLease = 30 * time.Second
+
+// idempotency makes every call whose request has a non-empty
+// idempotency_key field replayable, without holding a transaction while
+// the handler runs:
+//
+//  1. The call claims the key: it writes the key in flight, with the
+//     request's hash, in a statement of its own.
+//  2. If the key is taken, a completed answer is replayed (or, for another
+//     request, refused with FailedPrecondition); a call in flight is waited
+//     for, polling with backoff, until it completes, fails (then this call
+//     claims the key and runs) or outlives its lease (then this call takes
+//     the key over).
+//  3. The handler runs outside any transaction the interceptor holds; it
+//     opens its own where it needs one. While it runs, its claim is renewed
+//     every third of the lease, so only a dead claimer's key is taken over.
+//  4. A successful answer is stored with the key; a failed call releases
+//     the key and stores nothing, so its retry runs again.
+type idempotency struct {
+	dbOf  map[string]*storage.DB
+	lease time.Duration
+}
+
+// idemCall is one idempotent call: its method, key and request hash.
+type idemCall struct {
+	db     *storage.DB
+	method string
+	key    string
+	hash   []byte
+}
+
+func (i idempotency) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		msg, ok := req.(proto.Message)
 		if !ok {
@@ -42,7 +74,7 @@ func unaryIdempotency(dbOf map[string]*storage.DB) grpc.UnaryServerInterceptor {
 		}
 		key := idempotencyKey(msg)
 		service, _, _ := strings.Cut(strings.TrimPrefix(info.FullMethod, "/"), "/")
-		db := dbOf[service]
+		db := i.dbOf[service]
 		if key == "" || db == nil {
 			return handler(ctx, req)
 		}
@@ -53,42 +85,114 @@ func unaryIdempotency(dbOf map[string]*storage.DB) grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
-		var resp any
-		err = db.InTx(ctx, func(ctx context.Context) error {
-			var row idempotencyRow
-			err := db.Conn(ctx).Where("method = ? AND idempotency_key = ?", info.FullMethod, key).Limit(1).Find(&row).Error
-			if err != nil {
-				return err
-			}
-			if row.Method != "" {
-				resp, err = replay(info.FullMethod, row, hash)
-				return err
-			}
-			if resp, err = handler(ctx, req); err != nil {
-				return err
-			}
-			out, err := proto.Marshal(resp.(proto.Message))
-			if err != nil {
-				return err
-			}
-			return db.Conn(ctx).Create(&idempotencyRow{Method: info.FullMethod, IdempotencyKey: key, RequestHash: hash, Response: out, CreatedAt: time.Now().UTC()}).Error
-		})
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			// A concurrent call with the same key won; answer with its response.
-			var row idempotencyRow
-			if ferr := db.Conn(ctx).Where("method = ? AND idempotency_key = ?", info.FullMethod, key).Take(&row).Error; ferr != nil {
-				return nil, ferr
-			}
-			return replay(info.FullMethod, row, hash)
+		c := idemCall{db: db, method: info.FullMethod, key: key, hash: hash}
+		claim, resp, err := c.claim(ctx, i.lease)
+		if err != nil || resp != nil {
+			return resp, err
 		}
-		return resp, err
+		// The outcome is recorded even if the client has gone.
+		after := context.WithoutCancel(ctx)
+		stop := c.keepClaim(after, claim, i.lease/3)
+		resp, err = handler(ctx, req)
+		stop()
+		if err != nil {
+			if rerr := c.release(after, claim); rerr != nil {
+				return nil, errors.Join(err, rerr)
+			}
+			return nil, err
+		}
+		if err := c.complete(after, claim, resp.(proto.Message)); err != nil {
+			return nil, err
+		}
+		return resp, nil
 	}
 }
 
-func replay(method string, row idempotencyRow, hash []byte) (any, error) {
-	if !bytes.Equal(row.RequestHash, hash) {
-		return nil, errs.New(errs.FailedPrecondition, "idempotency key %q was used with a different request", row.IdempotencyKey)
+func (c idemCall) where(db *gorm.DB) *gorm.DB {
+	return db.Model(&idempotencyRow{}).Where("method = ? AND idempotency_key = ?", c.method, c.key)
+}
+
+// claim claims the call's key and returns the claim token, or returns the
+// stored answer of the call that completed with the key.
+func (c idemCall) claim(ctx context.Context, lease time.Duration) (string, any, error) {
+	backoff := 5 * time.Millisecond
+	for {
+		claim := ids.New("claim")
+		res := c.db.OutsideTx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&idempotencyRow{
+			Method: c.method, IdempotencyKey: c.key, RequestHash: c.hash, Response: []byte{},
+			Completed: false, Claim: claim, CreatedAt: time.Now().UTC(),
+		})
+		if res.Error != nil || res.RowsAffected == 1 {
+			return claim, nil, res.Error
+		}
+		var row idempotencyRow
+		res = c.where(c.db.OutsideTx(ctx)).Limit(1).Find(&row)
+		switch {
+		case res.Error != nil:
+			return "", nil, res.Error
+		case res.RowsAffected == 0:
+			continue // released in the meantime: claim it
+		case !bytes.Equal(row.RequestHash, c.hash):
+			return "", nil, errs.New(errs.FailedPrecondition, "idempotency key %q was used with a different request", c.key)
+		case row.Completed:
+			resp, err := replay(c.method, row)
+			return "", resp, err
+		case time.Since(row.CreatedAt) > lease:
+			res = c.where(c.db.OutsideTx(ctx)).Where("claim = ? AND completed = ?", row.Claim, false).
+				Updates(map[string]any{"claim": claim, "created_at": time.Now().UTC()})
+			if res.Error != nil || res.RowsAffected == 1 {
+				return claim, nil, res.Error
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 250*time.Millisecond)
 	}
+}
+
+// keepClaim renews the call's claim every period while its handler runs,
+// so that only a claimer that died loses its key to a waiting call; the
+// returned function stops the renewal.
+func (c idemCall) keepClaim(ctx context.Context, claim string, period time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				c.where(c.db.OutsideTx(ctx)).Where("claim = ? AND completed = ?", claim, false).
+					Update("created_at", time.Now().UTC())
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// complete stores the answer under the key the call claimed.
+func (c idemCall) complete(ctx context.Context, claim string, resp proto.Message) error {
+	out, err := proto.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	return c.where(c.db.OutsideTx(ctx)).Where("claim = ?", claim).
+		Updates(map[string]any{"response": out, "completed": true, "created_at": time.Now().UTC()}).Error
+}
+
+// release gives up the key the call claimed.
+func (c idemCall) release(ctx context.Context, claim string) error {
+	return c.where(c.db.OutsideTx(ctx)).Where("claim = ? AND completed = ?", claim, false).Delete(&idempotencyRow{}).Error
+}
+
+func replay(method string, row idempotencyRow) (any, error) {
 	out, err := responseType(method)
 	if err != nil {
 		return nil, err

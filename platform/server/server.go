@@ -13,14 +13,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -29,7 +30,7 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/meterplane/meterplane/gen"
@@ -77,10 +78,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		dbOf[svc.GRPCName] = svc.DB
 	}
 
+	limit := maxBytes(cfg)
+	check := newChecker(services)
 	s.grpc = grpc.NewServer(
-		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), unaryIdempotency(dbOf)),
-		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log)),
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithMeterProvider(tel.MeterProvider), otelgrpc.WithTracerProvider(tel.TracerProvider))),
+		grpc.ForceServerCodecV2(newCodec()),
+		grpc.MaxRecvMsgSize(limit),
+		grpc.MaxSendMsgSize(limit),
+		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), idempotency{dbOf: dbOf, lease: idempotencyLease}.unary()),
+		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log), check.stream()),
 	)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -95,17 +101,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 
 	s.conn, err = grpc.NewClient(s.grpcLis.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()), CallLimits(cfg))
 	if err != nil {
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
-	gw := runtime.NewServeMux(runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-		Marshaler: &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{},
-		},
-	}))
+	gw := newGateway()
 	for _, svc := range services {
 		if err := svc.RegisterGateway(ctx, gw, s.conn); err != nil {
 			s.closeListeners()
@@ -117,8 +118,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", tel.Metrics)
-	s.http = &http.Server{Handler: otelhttp.NewHandler(mux, "http"), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{
+		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), notePattern(mux))), "http",
+			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
 	return s, nil
+}
+
+// maxBytes is the configured request size limit, or its default.
+func maxBytes(cfg config.Config) int {
+	if cfg.MaxRequestBytes <= 0 {
+		return config.DefaultMaxRequestBytes
+	}
+	return int(cfg.MaxRequestBytes)
+}
+
+// CallLimits is the dial option that lets a client of a Meterplane server
+// send and receive messages up to the configured request size limit, as
+// the server does.
+func CallLimits(cfg config.Config) grpc.DialOption {
+	limit := maxBytes(cfg)
+	return grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))
 }
 
 // registerReflection serves reflection (v1 and v1alpha) from the embedded
@@ -129,10 +150,28 @@ func registerReflection(s *grpc.Server) error {
 	if err != nil {
 		return fmt.Errorf("reflection descriptors: %w", err)
 	}
+	// The error details, so that grpcurl shows a BadRequest readably.
+	if err := addFile(files, errdetails.File_google_rpc_error_details_proto); err != nil {
+		return fmt.Errorf("reflection descriptors: %w", err)
+	}
 	opts := reflection.ServerOptions{Services: s, DescriptorResolver: files, ExtensionResolver: protoregistry.GlobalTypes}
 	reflectionv1.RegisterServerReflectionServer(s, reflection.NewServerV1(opts))
 	reflectionv1alpha.RegisterServerReflectionServer(s, reflection.NewServer(opts))
 	return nil
+}
+
+// addFile adds fd and its imports to files unless they are there already.
+func addFile(files *protoregistry.Files, fd protoreflect.FileDescriptor) error {
+	if _, err := files.FindFileByPath(fd.Path()); err == nil {
+		return nil
+	}
+	imports := fd.Imports()
+	for i := range imports.Len() {
+		if err := addFile(files, imports.Get(i).FileDescriptor); err != nil {
+			return err
+		}
+	}
+	return files.RegisterFile(fd)
 }
 
 // GRPCAddr is the bound gRPC address.
@@ -233,12 +272,21 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// startWorkers starts each service's workers with ctx and returns a group
+// startWorkers starts each service's workers, and the pruner of its
+// database (see Prune), with ctx and returns a group
 // that is done when they have all returned.
 func (s *Server) startWorkers(ctx context.Context) *sync.WaitGroup {
 	var wg sync.WaitGroup
+	retention := s.cfg.IdempotencyRetention
+	if retention <= 0 {
+		retention = config.DefaultIdempotencyRetention
+	}
 	for _, svc := range s.services {
-		for i, work := range svc.Workers {
+		workers := svc.Workers
+		if svc.DB != nil {
+			workers = append(slices.Clip(workers), pruner(s.log, svc.Name, svc.DB, retention))
+		}
+		for i, work := range workers {
 			wg.Go(func() {
 				err := work(ctx)
 				switch {

@@ -19,10 +19,13 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"gorm.io/gorm"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/server/servertest"
 	"github.com/meterplane/meterplane/platform/storage"
@@ -35,6 +38,19 @@ type fakeCatalog struct {
 	catalogv1.UnimplementedCatalogServiceServer
 	db    *storage.DB
 	calls atomic.Int32
+	// subscription is the server's subscription service, for "nested".
+	subscription subscriptionv1.SubscriptionServiceClient
+}
+
+func (f *fakeCatalog) GetFeature(ctx context.Context, req *catalogv1.GetFeatureRequest) (*catalogv1.GetFeatureResponse, error) {
+	var row featureRow
+	if err := f.db.Conn(ctx).Table("features").Where("key = ?", req.GetFeatureKey()).Take(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, errs.New(errs.NotFound, "feature %q not found", req.GetFeatureKey())
+		}
+		return nil, err
+	}
+	return &catalogv1.GetFeatureResponse{Feature: &catalogv1.Feature{Key: row.Key}}, nil
 }
 
 type featureRow struct{ Key string }
@@ -48,12 +64,34 @@ func (f *fakeCatalog) CreateFeature(ctx context.Context, req *catalogv1.CreateFe
 		panic("boom")
 	case "secret":
 		return nil, io.ErrUnexpectedEOF
+	case "peer_down":
+		return nil, status.Error(codes.Unavailable, "subscription: rpc error: dial tcp 10.1.2.3:9090: connection refused")
+	case "peer_unimplemented":
+		return nil, status.Error(codes.Unimplemented, "no such method")
+	case "unknown_kind":
+		return nil, &errs.Error{Kind: errs.Kind(99), Message: "a kind the table lacks"}
+	case "long":
+		return nil, errs.New(errs.NotFound, "%s", strings.Repeat("x", 1<<20))
+	case "nested":
+		// An idempotent call to another service of this server, whose
+		// handler reads this service's database.
+		if _, err := f.subscription.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{
+			Customer: &subscriptionv1.Customer{Name: "nested"}, IdempotencyKey: "nested"}); err != nil {
+			return nil, err
+		}
 	}
-	// Written through the transaction the idempotency interceptor carries.
-	if err := f.db.Conn(ctx).Table("features").Create(&featureRow{Key: req.GetFeature().GetKey()}).Error; err != nil {
+	// Each answer differs, so replays can be told from runs.
+	name := ids.New("run")
+	err := f.db.InTx(ctx, func(ctx context.Context) error {
+		return f.db.Conn(ctx).Table("features").Create(&featureRow{Key: req.GetFeature().GetKey()}).Error
+	})
+	if err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return nil, errs.New(errs.AlreadyExists, "feature %q exists", req.GetFeature().GetKey())
+		}
 		return nil, err
 	}
-	return &catalogv1.CreateFeatureResponse{Feature: req.GetFeature()}, nil
+	return &catalogv1.CreateFeatureResponse{Feature: &catalogv1.Feature{Key: req.GetFeature().GetKey(), Name: name}}, nil
 }
 
 func start(t *testing.T, db *storage.DB) (*fakeCatalog, catalogv1.CatalogServiceClient, *server.Server) {
@@ -79,14 +117,18 @@ func TestServer(t *testing.T) {
 		fake, client, srv := start(t, db)
 		ctx := t.Context()
 		create := func(key, idem string) (*catalogv1.CreateFeatureResponse, error) {
-			return client.CreateFeature(ctx, &catalogv1.CreateFeatureRequest{Feature: &catalogv1.Feature{Key: key, Name: key}, IdempotencyKey: idem})
+			return client.CreateFeature(ctx, &catalogv1.CreateFeatureRequest{Feature: &catalogv1.Feature{Key: key}, IdempotencyKey: idem})
 		}
 
 		t.Run("a retried call with the same key runs once and answers the same", func(t *testing.T) {
-			for range 3 {
+			first, err := create("sites", "k1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
 				resp, err := create("sites", "k1")
-				if err != nil || resp.GetFeature().GetKey() != "sites" {
-					t.Fatalf("CreateFeature = %v, %v", resp, err)
+				if err != nil || resp.GetFeature().GetName() != first.GetFeature().GetName() {
+					t.Fatalf("CreateFeature = %v, %v; want the first answer %v", resp, err, first)
 				}
 			}
 			if n := fake.calls.Load(); n != 1 {
@@ -139,7 +181,7 @@ func TestServer(t *testing.T) {
 			if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 				t.Fatalf("health = %v, %v", h, err)
 			}
-			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/features/nope": 501} {
+			for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/v1/features/nope": 404} {
 				resp, err := http.Get("http://" + srv.HTTPAddr() + path)
 				if err != nil {
 					t.Fatal(err)

@@ -18,7 +18,9 @@ type Service struct {
 	// "meterplane.catalog.v1.CatalogService"; health reports it.
 	GRPCName string
 	// DB is the service's database. The server checks it for readiness,
-	// runs idempotent calls in a transaction on it, and closes it last.
+	// keeps the idempotency keys of the service's calls in it (holding no
+	// transaction while a handler runs), prunes it (see Prune), and closes
+	// it last.
 	DB *storage.DB
 	// Register registers the gRPC implementation.
 	Register func(*grpc.Server)

@@ -16,18 +16,25 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Telemetry holds the providers of one binary.
 type Telemetry struct {
 	// Metrics serves the Prometheus text format.
-	Metrics  http.Handler
-	shutdown []func(context.Context) error
+	Metrics http.Handler
+	// MeterProvider and TracerProvider are the providers Setup installed
+	// globally, for instrumentation that must not pick up another's (as
+	// parallel tests would, each setting the globals).
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
+	shutdown       []func(context.Context) error
 }
 
 // Setup installs global tracer and meter providers for service. When
@@ -63,8 +70,10 @@ func Setup(ctx context.Context, service, otlpEndpoint string) (*Telemetry, error
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 
 	return &Telemetry{
-		Metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		shutdown: []func(context.Context) error{tp.Shutdown, mp.Shutdown},
+		Metrics:        promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		MeterProvider:  mp,
+		TracerProvider: tp,
+		shutdown:       []func(context.Context) error{tp.Shutdown, mp.Shutdown},
 	}, nil
 }
 

@@ -17,11 +17,18 @@ import (
 // Start serves services until the test ends; Serve must return no error.
 func Start(t testing.TB, services ...server.Service) *server.Server {
 	t.Helper()
+	return StartConfig(t, config.Config{}, services...)
+}
+
+// StartConfig is Start with cfg, whose listen addresses and shutdown
+// timeout it sets.
+func StartConfig(t testing.TB, cfg config.Config, services ...server.Service) *server.Server {
+	t.Helper()
 	tel, err := telemetry.Setup(context.Background(), "test", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.ShutdownTimeout = "127.0.0.1:0", "127.0.0.1:0", 5*time.Second
 	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), tel, services, nil, nil)
 	if err != nil {
 		t.Fatal(err)
