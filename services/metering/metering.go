@@ -38,7 +38,7 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("metering: %w", err)
 	}
 	st := store.New(db)
-	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock)
+	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock, d.Log)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
 	keeper := partitionKeeper{store: st, clock: d.Clock, log: d.Log, retention: d.Config.RetentionMonths}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
@@ -41,9 +42,27 @@ type EventInput struct {
 	Properties map[string]string
 }
 
-// ParseQuantity reads an event quantity: a decimal string with at most 20
-// integer and 18 fraction digits, no exponent.
-func ParseQuantity(s string) (money.Decimal, error) { return money.Parse(s) }
+// MaxQuantity bounds an event quantity: its magnitude is below 10^15. With
+// at most 18 fraction digits, an event fits the events table's
+// NUMERIC(38, 18), and the sums kept of any number of events (hourly and
+// daily totals, gauge levels, time-weighted integrals) are unbounded NUMERIC
+// on PostgreSQL and arbitrary-precision decimals in Go, so no accepted
+// event can make a later sum overflow.
+var MaxQuantity = decimal.New(1, 15)
+
+// ParseQuantity reads an event quantity: a plain decimal string (no
+// exponent) with at most 18 fraction digits and a magnitude below
+// MaxQuantity.
+func ParseQuantity(s string) (money.Decimal, error) {
+	q, err := money.Parse(s)
+	if err != nil {
+		return money.Decimal{}, err
+	}
+	if q.Abs().GreaterThanOrEqual(MaxQuantity) {
+		return money.Decimal{}, fmt.Errorf("%q must be greater than -10^15 and less than 10^15", s)
+	}
+	return q, nil
+}
 
 // Ingest stores events exactly once per customer and idempotency key. Each
 // event gets a result; a bad event is rejected alone and nothing of it is

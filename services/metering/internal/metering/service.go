@@ -2,10 +2,15 @@ package metering
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"slices"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
@@ -18,15 +23,31 @@ type Service struct {
 	customers Customers
 	features  Features
 	clock     clock.Clock
+	log       *slog.Logger
+	// quarantineCount counts the batches the fold moved aside.
+	quarantineCount metric.Int64Counter
 
 	// meters caches meters: they never change once created.
 	meters sync.Map // key → Meter
 }
 
 // NewService returns a service on store that checks customers and features
-// with the given directories and tells time with clk.
-func NewService(store Store, customers Customers, features Features, clk clock.Clock) *Service {
-	return &Service{store: store, customers: customers, features: features, clock: clk}
+// with the given directories, tells time with clk and logs to log (the
+// default logger if nil). Its metrics go to OpenTelemetry's global meter
+// provider.
+func NewService(store Store, customers Customers, features Features, clk clock.Clock, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	counter, err := otel.Meter("github.com/meterplane/meterplane/services/metering").Int64Counter(
+		"metering.fold.quarantined_batches",
+		metric.WithDescription("Batches of pending rollups the fold could not add and moved to the quarantine."),
+		metric.WithUnit("{batch}"))
+	if err != nil {
+		log.Warn("metering: create the quarantined batches counter", "err", err)
+		counter = noop.Int64Counter{}
+	}
+	return &Service{store: store, customers: customers, features: features, clock: clk, log: log, quarantineCount: counter}
 }
 
 var meterKey = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)

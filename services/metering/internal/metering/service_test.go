@@ -71,7 +71,7 @@ func newEnv(t *testing.T, db *storage.DB) env {
 	st := store.New(db)
 	svc := metering.NewService(st, customers{},
 		features{"bandwidth_gib": false, "api_calls": false, "peak": false, "users": false, "level": false, "sites": true, "disk_gib": true},
-		clock.NewFake(now))
+		clock.NewFake(now), nil)
 	for _, m := range []metering.Meter{
 		{Key: "sum", Feature: "bandwidth_gib", Aggregation: metering.Sum},
 		{Key: "count", Feature: "api_calls", Aggregation: metering.Count},

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -31,14 +32,22 @@ type Store interface {
 	// takes them.
 	AddPending(ctx context.Context, batchID string, rs []RollupDelta) error
 	// TakePending deletes up to limit batches of pending aggregates and
-	// returns their aggregates and how many batches it took. Unless wait
+	// returns their aggregates. A batch it cannot read it moves to the
+	// quarantine (with at as the time) and names in Taken.Bad. Unless wait
 	// is set, it skips batches another transaction is taking; with wait,
 	// it waits for that transaction and takes what it left.
-	TakePending(ctx context.Context, limit int, wait bool) ([]RollupDelta, int, error)
+	TakePending(ctx context.Context, limit int, wait bool, at time.Time) (Taken, error)
+	// Quarantine moves a pending batch aside with the error that kept it
+	// from being folded. A batch no longer pending is left alone.
+	Quarantine(ctx context.Context, batchID, reason string, at time.Time) error
+	// ListQuarantined returns up to limit quarantined batches with ids
+	// after after, by id.
+	ListQuarantined(ctx context.Context, after string, limit int) ([]Quarantined, error)
 	// HasPending reports whether any batch waits for a fold.
 	HasPending(ctx context.Context) (bool, error)
 	// AddRollups adds hourly aggregates to the stored ones, in the order
-	// given.
+	// given. An error the aggregates' values cause (not the database's
+	// state) wraps ErrBadBatch.
 	AddRollups(ctx context.Context, rs []RollupDelta) error
 	// GaugeRun locks a gauge subject until the transaction ends and
 	// returns its points that a new point at t can change, by time and
@@ -82,6 +91,29 @@ type Store interface {
 	// complete.
 	Completeness(ctx context.Context, customerID string, p Period) (reported, marked []string, err error)
 }
+
+// Taken is what a fold took from the pending batches.
+type Taken struct {
+	// Deltas are the aggregates of the batches taken.
+	Deltas []RollupDelta
+	// IDs are the batches whose aggregates are in Deltas.
+	IDs []string
+	// Bad are the batches taken that could not be read; they are in the
+	// quarantine already.
+	Bad []Quarantined
+}
+
+// Quarantined is a batch of pending aggregates moved aside because folding
+// it failed.
+type Quarantined struct {
+	BatchID string
+	Error   string
+	Time    time.Time
+}
+
+// ErrBadBatch marks a failure that a batch's content causes, so that
+// folding it again would fail again.
+var ErrBadBatch = errors.New("metering: the batch cannot be folded")
 
 // Outgoing is an event for the bus, keyed by customer.
 type Outgoing struct {

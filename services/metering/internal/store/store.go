@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -377,7 +379,7 @@ func (s *Store) upsertRollups(ctx context.Context, table, timeColumn string, rs 
 			latest = CASE WHEN EXCLUDED.latest_time >= %[1]s.latest_time THEN EXCLUDED.latest ELSE %[1]s.latest END,
 			latest_time = GREATEST(%[1]s.latest_time, EXCLUDED.latest_time)`, table, timeColumn, subject, subjectArg, key)
 	if err := s.exec(ctx, sql, customers, meters, times, subjects, totals, counts, maxes, latestTimes, latests); err != nil {
-		return fmt.Errorf("store: add %s: %w", table, err)
+		return fmt.Errorf("store: add %s: %w", table, badValue(err))
 	}
 	return nil
 }
@@ -672,10 +674,23 @@ func (s *Store) Completeness(ctx context.Context, customerID string, p metering.
 	return reported, marked, nil
 }
 
+// parse reads a decimal the store wrote. Sums may exceed what an event
+// quantity may hold (money.Parse's limits), so only the syntax is checked.
 func parse(s string) (money.Decimal, error) {
-	d, err := money.Parse(s)
+	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return money.Decimal{}, fmt.Errorf("store: stored decimal %q: %w", s, err)
 	}
 	return d, nil
+}
+
+// badValue wraps err with metering.ErrBadBatch when PostgreSQL refused the
+// values themselves (SQLSTATE class 22, data exception: a numeric
+// overflow, for one), not the state of the database.
+func badValue(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+		return fmt.Errorf("%w: %w", metering.ErrBadBatch, err)
+	}
+	return err
 }
