@@ -49,6 +49,12 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		Register:        func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) },
 		RegisterGateway: meteringv1.RegisterMeteringServiceHandler,
 		Workers:         []func(context.Context) error{relay.Run, keeper.run, fold(svc, d.Log)},
+		// Each event of a batch is checked on its own and answered in its
+		// result; a bad one never refuses the batch.
+		ItemFields: []string{
+			"meterplane.metering.v1.IngestBatchRequest.events",
+			"meterplane.metering.v1.IngestStreamRequest.events",
+		},
 	}, nil
 }
 

@@ -7,6 +7,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
@@ -70,8 +73,24 @@ func (s *Server) ListMeters(ctx context.Context, req *meteringv1.ListMetersReque
 
 func eventIn(e *meteringv1.UsageEvent) metering.EventInput {
 	return metering.EventInput{CustomerID: e.GetCustomerId(), Meter: e.GetMeterKey(), Quantity: e.GetQuantity(),
-		Time: pbtime.Time(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
+		Time: eventTime(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
 		Source: e.GetSource(), Properties: e.GetProperties()}
+}
+
+// eventTime converts an event's time, which the server's request check
+// does not see (batch items are checked one by one): unset is the zero
+// time, which the domain answers as required; a set timestamp that is not
+// valid, or is the zero time's instant (0001-01-01T00:00:00Z), becomes a
+// time just before it, which the domain answers as out of range.
+func eventTime(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	t := ts.AsTime()
+	if ts.CheckValid() != nil || t.IsZero() {
+		return time.Time{}.Add(-time.Nanosecond)
+	}
+	return t.UTC()
 }
 
 func resultOut(r metering.Result) *meteringv1.EventResult {

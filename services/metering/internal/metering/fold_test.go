@@ -116,4 +116,3 @@ func TestQuarantine(t *testing.T) {
 		}
 	})
 }
-

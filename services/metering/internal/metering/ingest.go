@@ -14,55 +14,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
 )
-
-// Limits of ingestion.
-const (
-	MaxBatch        = 10_000
-	MaxFuture       = 5 * time.Minute
-	MaxText         = 255
-	MaxProperties   = 32
-	MaxPropertyText = 1024
-)
-
-// EventInput is one event as a collector sends it.
-type EventInput struct {
-	CustomerID string
-	Meter      string
-	Quantity   string
-	Time       time.Time
-	Key        string
-	Subject    string
-	Delta      bool
-	Source     string
-	Properties map[string]string
-}
-
-// MaxQuantity bounds an event quantity: its magnitude is below 10^15. With
-// at most 18 fraction digits, an event fits the events table's
-// NUMERIC(38, 18), and the sums kept of any number of events (hourly and
-// daily totals, gauge levels, time-weighted integrals) are unbounded NUMERIC
-// on PostgreSQL and arbitrary-precision decimals in Go, so no accepted
-// event can make a later sum overflow.
-var MaxQuantity = decimal.New(1, 15)
-
-// ParseQuantity reads an event quantity: a plain decimal string (no
-// exponent) with at most 18 fraction digits and a magnitude below
-// MaxQuantity.
-func ParseQuantity(s string) (money.Decimal, error) {
-	q, err := money.Parse(s)
-	if err != nil {
-		return money.Decimal{}, err
-	}
-	if q.Abs().GreaterThanOrEqual(MaxQuantity) {
-		return money.Decimal{}, fmt.Errorf("%q must be greater than -10^15 and less than 10^15", s)
-	}
-	return q, nil
-}
 
 // Ingest stores events exactly once per customer and idempotency key. Each
 // event gets a result; a bad event is rejected alone and nothing of it is
@@ -175,45 +130,14 @@ func conflict(i int, prefix, eventID string) Result {
 // check validates one event and completes it with its hash, or says
 // why it is rejected.
 func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters map[string]Meter, field func(string) string) (Event, Reason, string, string) {
-	text := func(name, v string, required bool) (Reason, string, string) {
-		switch {
-		case required && v == "":
-			return Invalid, field(name), "is required"
-		case len(v) > MaxText:
-			return Invalid, field(name), fmt.Sprintf("must be at most %d bytes", MaxText)
-		}
-		return 0, "", ""
+	q, reason, f, msg := e.Validate(field)
+	if reason != 0 {
+		return Event{}, reason, f, msg
 	}
-	for _, t := range []struct {
-		name, v  string
-		required bool
-	}{{"customer_id", e.CustomerID, true}, {"meter_key", e.Meter, true}, {"idempotency_key", e.Key, true},
-		{"subject", e.Subject, false}, {"source", e.Source, false}} {
-		if r, f, m := text(t.name, t.v, t.required); r != 0 {
-			return Event{}, r, f, m
-		}
-	}
-	if e.Quantity == "" {
-		return Event{}, Invalid, field("quantity"), "is required"
-	}
-	q, err := ParseQuantity(e.Quantity)
-	if err != nil {
-		return Event{}, InvalidQuantity, field("quantity"), err.Error()
-	}
-	switch {
-	case e.Time.IsZero():
-		return Event{}, Invalid, field("time"), "is required"
-	case e.Time.After(now.Add(MaxFuture)):
+	if e.Time.After(now.Add(MaxFuture)) {
 		return Event{}, FutureTime, field("time"), fmt.Sprintf("is more than %v in the future", MaxFuture)
 	}
-	if len(e.Properties) > MaxProperties {
-		return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("must be at most %d", MaxProperties)
-	}
-	for k, v := range e.Properties {
-		if k == "" || len(k) > MaxText || len(v) > MaxPropertyText {
-			return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("keys must be 1 to %d bytes and values at most %d", MaxText, MaxPropertyText)
-		}
-	}
+	var err error
 	m, ok := meters[e.Meter]
 	if !ok {
 		m, err = s.meter(ctx, e.Meter)

@@ -1,0 +1,108 @@
+package metering
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/textcheck"
+)
+
+// Limits of ingestion.
+const (
+	MaxBatch        = 10_000
+	MaxFuture       = 5 * time.Minute
+	MaxText         = 255
+	MaxProperties   = 32
+	MaxPropertyText = 1024
+)
+
+// EventInput is one event as a collector sends it.
+type EventInput struct {
+	CustomerID string
+	Meter      string
+	Quantity   string
+	Time       time.Time
+	Key        string
+	Subject    string
+	Delta      bool
+	Source     string
+	Properties map[string]string
+}
+
+// MaxQuantity bounds an event quantity: its magnitude is below 10^15. With
+// at most 18 fraction digits, an event fits the events table's
+// NUMERIC(38, 18), and the sums kept of any number of events (hourly and
+// daily totals, gauge levels, time-weighted integrals) are unbounded NUMERIC
+// on PostgreSQL and arbitrary-precision decimals in Go, so no accepted
+// event can make a later sum overflow.
+var MaxQuantity = decimal.New(1, 15)
+
+// ParseQuantity reads an event quantity: a plain decimal string (no
+// exponent) with at most 18 fraction digits and a magnitude below
+// MaxQuantity.
+func ParseQuantity(s string) (money.Decimal, error) {
+	q, err := money.Parse(s)
+	if err != nil {
+		return money.Decimal{}, err
+	}
+	if q.Abs().GreaterThanOrEqual(MaxQuantity) {
+		return money.Decimal{}, fmt.Errorf("%q must be greater than -10^15 and less than 10^15", s)
+	}
+	return q, nil
+}
+
+// Validate checks what an event says on its own, before the meters,
+// customers and clock are asked: required fields, lengths, the quantity's
+// syntax and range, the time's range, and that every string is valid UTF-8
+// without NUL (the server's request check skips batch items: each item's
+// fault is answered in its result). It returns the parsed quantity, or the
+// reason, field (named by field) and message of the first fault.
+func (e EventInput) Validate(field func(string) string) (money.Decimal, Reason, string, string) {
+	for _, t := range []struct {
+		name, v  string
+		required bool
+	}{{"customer_id", e.CustomerID, true}, {"meter_key", e.Meter, true}, {"idempotency_key", e.Key, true},
+		{"subject", e.Subject, false}, {"source", e.Source, false}} {
+		switch {
+		case t.required && t.v == "":
+			return money.Decimal{}, Invalid, field(t.name), "is required"
+		case len(t.v) > MaxText:
+			return money.Decimal{}, Invalid, field(t.name), fmt.Sprintf("must be at most %d bytes", MaxText)
+		}
+		if msg := textcheck.String(t.v); msg != "" {
+			return money.Decimal{}, Invalid, field(t.name), msg
+		}
+	}
+	if e.Quantity == "" {
+		return money.Decimal{}, Invalid, field("quantity"), "is required"
+	}
+	q, err := ParseQuantity(e.Quantity)
+	if err != nil {
+		return money.Decimal{}, InvalidQuantity, field("quantity"), err.Error()
+	}
+	switch {
+	case e.Time.IsZero():
+		return money.Decimal{}, Invalid, field("time"), "is required"
+	case e.Time.Before(textcheck.MinTime) || !e.Time.Before(textcheck.MaxTime):
+		return money.Decimal{}, Invalid, field("time"), fmt.Sprintf("is out of range: must be from %s up to (excluding) %s",
+			textcheck.MinTime.Format(time.RFC3339), textcheck.MaxTime.Format(time.RFC3339))
+	}
+	if len(e.Properties) > MaxProperties {
+		return money.Decimal{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("must be at most %d", MaxProperties)
+	}
+	for k, v := range e.Properties {
+		if k == "" || len(k) > MaxText || len(v) > MaxPropertyText {
+			return money.Decimal{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("keys must be 1 to %d bytes and values at most %d", MaxText, MaxPropertyText)
+		}
+		if msg := textcheck.String(k); msg != "" {
+			return money.Decimal{}, Invalid, field("properties"), "keys " + msg
+		}
+		if msg := textcheck.String(v); msg != "" {
+			return money.Decimal{}, Invalid, field("properties"), "values " + msg
+		}
+	}
+	return q, 0, "", ""
+}
