@@ -20,6 +20,7 @@ import (
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/metering/internal/grpcapi"
+	"github.com/meterplane/meterplane/services/metering/internal/peers"
 	domain "github.com/meterplane/meterplane/services/metering/internal/metering"
 	"github.com/meterplane/meterplane/services/metering/internal/store"
 	"github.com/meterplane/meterplane/services/metering/migrations"
@@ -38,7 +39,7 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("metering: %w", err)
 	}
 	st := store.New(db)
-	svc := domain.NewService(st, grpcapi.NewCustomers(d.Subscription), grpcapi.NewFeatures(d.Catalog), d.Clock, d.Log)
+	svc := domain.NewService(st, peers.NewCustomers(d.Subscription), peers.NewFeatures(d.Catalog), d.Clock, d.Log)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
 	keeper := partitionKeeper{store: st, clock: d.Clock, log: d.Log, retention: d.Config.RetentionMonths}
@@ -47,7 +48,7 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		GRPCName:        meteringv1.MeteringService_ServiceDesc.ServiceName,
 		DB:              db,
 		Register:        func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) },
-		RegisterGateway: meteringv1.RegisterMeteringServiceHandler,
+		RegisterGateway: grpcapi.RegisterGateway,
 		Workers:         []func(context.Context) error{relay.Run, keeper.run, fold(svc, d.Log)},
 		// Each event of a batch is checked on its own and answered in its
 		// result; a bad one never refuses the batch.

@@ -6,8 +6,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/textcheck"
+	"github.com/meterplane/meterplane/services/metering/internal/report"
 )
 
 // Limits of ingestion.
@@ -105,4 +107,24 @@ func (e EventInput) Validate(field func(string) string) (money.Decimal, Reason, 
 		}
 	}
 	return q, 0, "", ""
+}
+
+// ExportInput asks for the usage report of a customer, or of a source, in
+// a period.
+type ExportInput struct {
+	CustomerID string
+	Source     string
+	Period     Period
+	Format     report.Format
+}
+
+// Validate checks the input.
+func (in ExportInput) Validate() error {
+	if (in.CustomerID == "") == (in.Source == "") {
+		return errs.Field("customer_id", "exactly one of customer_id and source must be set")
+	}
+	if in.Format != report.JSON && in.Format != report.XML {
+		return errs.Field("format", "must be JSON or XML")
+	}
+	return checkPeriod("period", in.Period)
 }

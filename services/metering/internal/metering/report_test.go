@@ -54,7 +54,7 @@ func TestReportFixedPoint(t *testing.T) {
 					delta(subj(ev("sites", "-1", at(4, 20, 0).Add(123456789), "g-2"), "account")),
 					ev("count", "1", at(3, 31, 23), "outside"), // before the period
 				)
-				exported, n, err := src.svc.Export(t.Context(), "cus_a", "", april, f.format)
+				exported, n, err := src.svc.Export(t.Context(), metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f.format})
 				must(t, err)
 				if n != 4 {
 					t.Errorf("exported %d events, want 4", n)
@@ -69,7 +69,7 @@ func TestReportFixedPoint(t *testing.T) {
 						t.Fatalf("import: %+v", r)
 					}
 				}
-				again, _, err := dst.svc.Export(t.Context(), "cus_a", "", april, f.format)
+				again, _, err := dst.svc.Export(t.Context(), metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f.format})
 				must(t, err)
 				if !bytes.Equal(again, want) {
 					t.Errorf("export after import differs:\n%s", again)

@@ -47,6 +47,29 @@ func (customers) Known(_ context.Context, ids []string) (map[string]bool, error)
 	return out, nil
 }
 
+// ExternalIDs gives customer cus_X the external id ext_X.
+func (c customers) ExternalIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	known, _ := c.Known(ctx, ids)
+	out := map[string]string{}
+	for id, ok := range known {
+		if ok {
+			out[id] = "ext_" + strings.TrimPrefix(id, "cus_")
+		}
+	}
+	return out, nil
+}
+
+func (c customers) ByExternalID(ctx context.Context, externalIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, ext := range externalIDs {
+		id := "cus_" + strings.TrimPrefix(ext, "ext_")
+		if known, _ := c.Known(ctx, []string{id}); strings.HasPrefix(ext, "ext_") && known[id] {
+			out[ext] = id
+		}
+	}
+	return out, nil
+}
+
 type features map[string]bool
 
 func (f features) IsGauge(_ context.Context, key string) (bool, error) {

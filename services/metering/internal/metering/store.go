@@ -74,9 +74,10 @@ type Store interface {
 	// GaugePoints returns, per subject, the last point before p.Start and
 	// the points in p, by subject, time and event id.
 	GaugePoints(ctx context.Context, customerID, meter string, p Period) ([]GaugePoint, error)
-	// Events returns the events of a customer, or of a source, in p, by
-	// time, customer, meter and key.
-	Events(ctx context.Context, customerID, source string, p Period) ([]Event, error)
+	// EventsAfter returns up to limit events of a customer, or of a
+	// source, in p, by time, customer, meter and key, after the event
+	// after (from the first if nil).
+	EventsAfter(ctx context.Context, customerID, source string, p Period, after *Event, limit int) ([]Event, error)
 
 	// ClosedBefore returns the closing time of each customer that has one.
 	ClosedBefore(ctx context.Context, customerIDs []string) (map[string]time.Time, error)
@@ -149,10 +150,18 @@ type SourceDay struct {
 	Day        time.Time
 }
 
-// Customers tells which customers exist.
+// Customers tells which customers exist and how the world outside knows
+// them.
 type Customers interface {
 	// Known returns the ids among ids of customers that exist.
 	Known(ctx context.Context, ids []string) (map[string]bool, error)
+	// ExternalIDs returns the external id of each customer among ids
+	// that exists ("" if it has none); a customer that does not exist is
+	// not in the map.
+	ExternalIDs(ctx context.Context, ids []string) (map[string]string, error)
+	// ByExternalID returns the id of the customer of each external id
+	// among externalIDs that a customer has.
+	ByExternalID(ctx context.Context, externalIDs []string) (map[string]string, error)
 }
 
 // Features tells what the catalog's features are.

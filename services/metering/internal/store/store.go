@@ -590,16 +590,23 @@ func (s *Store) GaugePoints(ctx context.Context, customerID, meter string, p met
 	return gaugePoints(rows)
 }
 
-// Events returns the events of a customer or a source in p.
-func (s *Store) Events(ctx context.Context, customerID, source string, p metering.Period) ([]metering.Event, error) {
+// EventsAfter returns up to limit events of a customer or a source in p
+// after the event after (from the start if nil), in the reports' order:
+// by time, customer, meter and idempotency key, which identify an event.
+// The identifiers are COLLATE "C" on PostgreSQL and BINARY on SQLite, so
+// both order them as Go compares strings.
+func (s *Store) EventsAfter(ctx context.Context, customerID, source string, p metering.Period, after *metering.Event, limit int) ([]metering.Event, error) {
 	q := s.db.Conn(ctx).Where("time >= ? AND time < ?", p.Start, p.End)
 	if customerID != "" {
 		q = q.Where("customer_id = ?", customerID)
 	} else {
 		q = q.Where("source = ?", source)
 	}
+	if after != nil {
+		q = q.Where("(time, customer_id, meter_key, idempotency_key) > (?, ?, ?, ?)", after.Time, after.CustomerID, after.Meter, after.Key)
+	}
 	var rows []event
-	if err := q.Order("time, customer_id, meter_key, idempotency_key").Find(&rows).Error; err != nil {
+	if err := q.Order("time, customer_id, meter_key, idempotency_key").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: events: %w", err)
 	}
 	out := make([]metering.Event, len(rows))
