@@ -20,8 +20,8 @@ import (
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/metering/internal/grpcapi"
-	"github.com/meterplane/meterplane/services/metering/internal/peers"
 	domain "github.com/meterplane/meterplane/services/metering/internal/metering"
+	"github.com/meterplane/meterplane/services/metering/internal/peers"
 	"github.com/meterplane/meterplane/services/metering/internal/store"
 	"github.com/meterplane/meterplane/services/metering/migrations"
 )
