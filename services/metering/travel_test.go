@@ -44,13 +44,20 @@ type installation struct {
 // meter "bandwidth".
 func install(t *testing.T, databaseURL string) installation {
 	t.Helper()
+	in := installNoMeter(t, databaseURL)
+	_, err := in.metering.CreateMeter(t.Context(), &meteringv1.CreateMeterRequest{Meter: &meteringv1.Meter{Key: "bandwidth", FeatureKey: "bandwidth_gib",
+		Aggregation: meteringv1.Aggregation_AGGREGATION_SUM}})
+	must(t, err)
+	return in
+}
+
+// installNoMeter is install without the meter.
+func installNoMeter(t *testing.T, databaseURL string) installation {
+	t.Helper()
 	d := app.Deps{Config: config.Config{DatabaseURL: databaseURL}, Clock: clock.NewFake(now), Redis: &redisx.Redis{Client: redistest.New(t)}}
 	srv := apptest.Serve(t, d, catalog.Open, subscription.Open, metering.Open)
 	in := installation{srv: srv, metering: meteringv1.NewMeteringServiceClient(srv.Conn()), subs: subscriptionv1.NewSubscriptionServiceClient(srv.Conn())}
 	must(t, catalog.Seed(t.Context(), catalogv1.NewCatalogServiceClient(srv.Conn())))
-	_, err := in.metering.CreateMeter(t.Context(), &meteringv1.CreateMeterRequest{Meter: &meteringv1.Meter{Key: "bandwidth", FeatureKey: "bandwidth_gib",
-		Aggregation: meteringv1.Aggregation_AGGREGATION_SUM}})
-	must(t, err)
 	return in
 }
 

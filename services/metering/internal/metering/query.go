@@ -53,8 +53,14 @@ func (s *Service) Query(ctx context.Context, in QueryInput) (Usage, error) {
 	if !p.Start.Equal(p.Start.Truncate(time.Hour)) || !p.End.Equal(p.End.Truncate(time.Hour)) {
 		return Usage{}, errs.Field("period", "must start and end on whole hours (UTC)")
 	}
+	known, err := s.customers.Known(ctx, []string{in.CustomerID})
+	if err != nil {
+		return Usage{}, err
+	}
+	if !known[in.CustomerID] {
+		return Usage{}, errs.New(errs.NotFound, "customer %q not found", in.CustomerID)
+	}
 	var m Meter
-	var err error
 	if in.Meter != "" {
 		m, err = s.meter(ctx, in.Meter)
 	} else {
