@@ -123,12 +123,24 @@ func partitionName(month time.Time) string { return "events_" + month.Format("20
 func (s *Store) createPartition(ctx context.Context, month time.Time) error {
 	sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')",
 		partitionName(month), month.Format(time.RFC3339), month.AddDate(0, 1, 0).Format(time.RFC3339))
-	// Its own statement, outside any transaction: a concurrent creator of
-	// the same partition makes this fail harmlessly.
-	if err := s.db.OutsideTx(context.WithoutCancel(ctx)).Exec(sql).Error; err != nil && !strings.Contains(err.Error(), "already exists") {
+	// Its own statement, outside the caller's transaction (a rollback of
+	// the caller must not undo it, and a failure must not abort the
+	// caller's transaction), and not cancelled with the caller: the
+	// partition serves every later caller.
+	if err := s.db.OutsideTx(context.WithoutCancel(ctx)).Exec(sql).Error; err != nil && !createdConcurrently(err) {
 		return fmt.Errorf("store: create partition %s: %w", partitionName(month), err)
 	}
 	return nil
+}
+
+// createdConcurrently reports whether creating a table failed because a
+// concurrent transaction created it first: "already exists" (42P07,
+// duplicate_table) once that transaction has committed, or a unique
+// violation (23505) on the catalog's pg_type while both are inserting the
+// table's row type.
+func createdConcurrently(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "42P07" || pgErr.Code == "23505")
 }
 
 // DropPartitionsBefore drops the monthly event partitions that end at or
