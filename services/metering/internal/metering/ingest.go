@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/money"
 )
 
@@ -281,7 +282,7 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 		for _, r := range rollups {
 			deltas = append(deltas, *r)
 		}
-		if err := s.store.AddPending(ctx, newID("bat_"), deltas); err != nil {
+		if err := s.store.AddPending(ctx, ids.New("bat"), deltas); err != nil {
 			return err
 		}
 	}
@@ -315,15 +316,11 @@ func (r *Rollup) Merge(o Rollup) {
 	}
 }
 
-// newID returns a new time-ordered id with prefix.
-func newID(prefix string) string {
-	u := uuid.Must(uuid.NewV7())
-	return prefix + hex.EncodeToString(u[:])
-}
-
-// newEventIDs returns n new event ids (n ≤ 65,536): one UUIDv7 whose last
-// two bytes, random in a plain UUIDv7, count the events, a counter RFC 9562
-// (section 6.2) allows, so a batch reads randomness once.
+// newEventIDs returns n new event ids (n ≤ 65,536) in the form of
+// ids.New("evt"): one UUIDv7 whose last two bytes, random in a plain
+// UUIDv7, count the events, a counter RFC 9562 (section 6.2) allows, so a
+// batch reads randomness once (a measured speed choice of ingestion:
+// docs/benchmarks.md).
 func newEventIDs(n int) []string {
 	u := uuid.Must(uuid.NewV7())
 	ids := make([]string, n)

@@ -74,7 +74,7 @@ func (e EventInput) Validate(field func(string) string) (money.Decimal, Reason, 
 		case len(t.v) > MaxText:
 			return money.Decimal{}, Invalid, field(t.name), fmt.Sprintf("must be at most %d bytes", MaxText)
 		}
-		if msg := textcheck.String(t.v); msg != "" {
+		if msg := checkText(t.v); msg != "" {
 			return money.Decimal{}, Invalid, field(t.name), msg
 		}
 	}
@@ -99,10 +99,10 @@ func (e EventInput) Validate(field func(string) string) (money.Decimal, Reason, 
 		if k == "" || len(k) > MaxText || len(v) > MaxPropertyText {
 			return money.Decimal{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("keys must be 1 to %d bytes and values at most %d", MaxText, MaxPropertyText)
 		}
-		if msg := textcheck.String(k); msg != "" {
+		if msg := checkText(k); msg != "" {
 			return money.Decimal{}, Invalid, field("properties"), "keys " + msg
 		}
-		if msg := textcheck.String(v); msg != "" {
+		if msg := checkText(v); msg != "" {
 			return money.Decimal{}, Invalid, field("properties"), "values " + msg
 		}
 	}
@@ -127,4 +127,20 @@ func (in ExportInput) Validate() error {
 		return errs.Field("format", "must be JSON or XML")
 	}
 	return checkPeriod("period", in.Period)
+}
+
+// checkText returns what is wrong with a string of an event, or "": it must
+// be valid UTF-8 without NUL (textcheck.String), and, so that every stored
+// event can be exported in either report format, text XML 1.0 can carry
+// (no other control characters, no U+FFFE or U+FFFF).
+func checkText(s string) string {
+	if msg := textcheck.String(s); msg != "" {
+		return msg
+	}
+	for _, c := range s {
+		if !(c == '\t' || c == '\n' || c == '\r' || 0x20 <= c && c <= 0xD7FF || 0xE000 <= c && c <= 0xFFFD || 0x10000 <= c) {
+			return fmt.Sprintf("must not contain the character %U, which usage reports cannot carry", c)
+		}
+	}
+	return ""
 }

@@ -40,6 +40,7 @@ func TestEventText(t *testing.T) {
 			{"a time before 1970 is out of range", "events[8].time", "out of range",
 				with("t9", func(x *metering.EventInput) { x.Time = time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC) })},
 			{"an unset time is required", "events[9].time", "required", with("t10", func(x *metering.EventInput) { x.Time = time.Time{} })},
+			{"a control character no report can carry", "events[10].subject", "U+0001", with("t11", func(x *metering.EventInput) { x.Subject = "a\x01b" })},
 		}
 		in := []metering.EventInput{}
 		for _, tt := range tests {
