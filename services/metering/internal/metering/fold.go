@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
@@ -173,26 +172,4 @@ func (s *Service) recordedHours(ctx context.Context, deltas []RollupDelta) ([]Ou
 		out = append(out, msg)
 	}
 	return out, nil
-}
-
-// FoldEvery folds pending batches until ctx is done: at once after a fold
-// that found a full load, else every interval. A failed fold is passed to
-// fail and retried at the next interval.
-func (s *Service) FoldEvery(ctx context.Context, interval time.Duration, fail func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		n, err := s.Fold(ctx, false)
-		if err != nil && ctx.Err() == nil {
-			fail(err)
-		}
-		if n == foldBatches {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -65,6 +65,10 @@ type Store interface {
 	// Prepare readies the store for events at the given times (monthly
 	// partitions on PostgreSQL). It runs outside transactions.
 	Prepare(ctx context.Context, times []time.Time) error
+	// DropPartitionsBefore drops the events (and their idempotency keys)
+	// of the months that end at or before t, where the store keeps months
+	// apart, and names what it dropped.
+	DropPartitionsBefore(ctx context.Context, t time.Time) ([]string, error)
 
 	// Rollups returns a customer's rollups of a meter in a period, by hour.
 	// A store may combine them (summing subjects unless q.PerSubject, and
