@@ -2,6 +2,7 @@ package metering
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -143,4 +144,64 @@ func checkText(s string) string {
 		}
 	}
 	return ""
+}
+
+// QueryInput asks for a customer's usage of a meter (or of a feature's
+// meter) in a period.
+type QueryInput struct {
+	CustomerID     string
+	Meter          string
+	Feature        string
+	Period         Period
+	Window         Window // 0 means WindowNone
+	GroupBySubject bool
+}
+
+// Validate checks the query: a customer, exactly one of meter and
+// feature, a known window (0 is WindowNone) and a period of whole hours.
+func (in QueryInput) Validate() error {
+	var v errs.Violations
+	if in.CustomerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if (in.Meter == "") == (in.Feature == "") {
+		v.Add("meter_key", "exactly one of meter_key and feature_key must be set")
+	}
+	if in.Window != 0 && (in.Window < WindowNone || in.Window > WindowMonth) {
+		v.Add("window", "is not a known window")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	p := Period{Start: in.Period.Start.UTC(), End: in.Period.End.UTC()}
+	if err := checkPeriod("period", p); err != nil {
+		return err
+	}
+	if !p.Start.Equal(p.Start.Truncate(time.Hour)) || !p.End.Equal(p.End.Truncate(time.Hour)) {
+		return errs.Field("period", "must start and end on whole hours (UTC)")
+	}
+	return nil
+}
+
+var meterKey = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
+
+// Validate checks a meter to create: its key's syntax, a feature, an
+// aggregation and a description of at most 1000 bytes, all text.
+func (m Meter) Validate() error {
+	var v errs.Violations
+	if !meterKey.MatchString(m.Key) {
+		v.Add("meter.key", "must be 1 to 63 lower-case letters, digits, '_', '.' or '-', starting with a letter")
+	}
+	if m.Feature == "" {
+		v.Add("meter.feature_key", "is required")
+	} else if len(m.Feature) > MaxText {
+		v.Add("meter.feature_key", "must be at most %d bytes", MaxText)
+	}
+	if _, ok := aggregationNames[m.Aggregation]; !ok {
+		v.Add("meter.aggregation", "is required")
+	}
+	if len(m.Description) > 1000 {
+		v.Add("meter.description", "must be at most 1000 characters")
+	}
+	return v.Err()
 }

@@ -3,7 +3,6 @@ package metering
 import (
 	"context"
 	"log/slog"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -50,25 +49,10 @@ func NewService(store Store, customers Customers, features Features, clk clock.C
 	return &Service{store: store, customers: customers, features: features, clock: clk, log: log, quarantineCount: counter}
 }
 
-var meterKey = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
-
 // CreateMeter creates a meter for a catalog feature: TIME_WEIGHTED for a
 // gauge feature, a counter aggregation for a counter feature.
 func (s *Service) CreateMeter(ctx context.Context, m Meter) (Meter, error) {
-	var v errs.Violations
-	if !meterKey.MatchString(m.Key) {
-		v.Add("meter.key", "must be 1 to 63 lower-case letters, digits, '_', '.' or '-', starting with a letter")
-	}
-	if m.Feature == "" {
-		v.Add("meter.feature_key", "is required")
-	}
-	if _, ok := aggregationNames[m.Aggregation]; !ok {
-		v.Add("meter.aggregation", "is required")
-	}
-	if len(m.Description) > 1000 {
-		v.Add("meter.description", "must be at most 1000 characters")
-	}
-	if err := v.Err(); err != nil {
+	if err := m.Validate(); err != nil {
 		return Meter{}, err
 	}
 	gauge, err := s.features.IsGauge(ctx, m.Feature)
