@@ -296,7 +296,7 @@ func (s *Server) ImportReport(ctx context.Context, req *meteringv1.ImportReportR
 
 // MarkComplete records a completeness mark.
 func (s *Server) MarkComplete(ctx context.Context, req *meteringv1.MarkCompleteRequest) (*meteringv1.MarkCompleteResponse, error) {
-	if err := s.svc.MarkComplete(ctx, req.GetSource(), req.GetCustomerId(), periodIn(req.GetPeriod())); err != nil {
+	if err := s.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: req.GetSource(), CustomerID: req.GetCustomerId(), Period: periodIn(req.GetPeriod())}); err != nil {
 		return nil, err
 	}
 	return &meteringv1.MarkCompleteResponse{}, nil
@@ -326,7 +326,7 @@ func (s *Server) ListQuarantinedBatches(ctx context.Context, req *meteringv1.Lis
 
 // ClosePeriod refuses a customer's events before a time.
 func (s *Server) ClosePeriod(ctx context.Context, req *meteringv1.ClosePeriodRequest) (*meteringv1.ClosePeriodResponse, error) {
-	t, err := s.svc.ClosePeriod(ctx, req.GetCustomerId(), pbtime.Time(req.GetClosedBefore()))
+	t, err := s.svc.ClosePeriod(ctx, metering.ClosePeriodInput{CustomerID: req.GetCustomerId(), Before: pbtime.Time(req.GetClosedBefore())})
 	if err != nil {
 		return nil, err
 	}

@@ -205,3 +205,44 @@ func (m Meter) Validate() error {
 	}
 	return v.Err()
 }
+
+// MarkCompleteInput says a source sent all of a customer's usage of a
+// period.
+type MarkCompleteInput struct {
+	Source     string
+	CustomerID string
+	Period     Period
+}
+
+// Validate checks the input.
+func (in MarkCompleteInput) Validate() error {
+	var v errs.Violations
+	if in.Source == "" || len(in.Source) > MaxText {
+		v.Add("source", "must be 1 to %d bytes", MaxText)
+	}
+	if in.CustomerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return checkPeriod("period", in.Period)
+}
+
+// ClosePeriodInput closes a customer's usage before a time.
+type ClosePeriodInput struct {
+	CustomerID string
+	Before     time.Time
+}
+
+// Validate checks the input.
+func (in ClosePeriodInput) Validate() error {
+	var v errs.Violations
+	if in.CustomerID == "" {
+		v.Add("customer_id", "is required")
+	}
+	if in.Before.IsZero() {
+		v.Add("closed_before", "is required")
+	}
+	return v.Err()
+}

@@ -116,22 +116,13 @@ func checkPeriod(field string, p Period) error {
 	return nil
 }
 
-// MarkComplete records that source sent all of a customer's usage of p.
-func (s *Service) MarkComplete(ctx context.Context, source, customerID string, p Period) error {
-	var v errs.Violations
-	if source == "" || len(source) > MaxText {
-		v.Add("source", "must be 1 to %d bytes", MaxText)
-	}
-	if customerID == "" {
-		v.Add("customer_id", "is required")
-	}
-	if err := v.Err(); err != nil {
+// MarkComplete records that a source sent all of a customer's usage of a
+// period.
+func (s *Service) MarkComplete(ctx context.Context, in MarkCompleteInput) error {
+	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := checkPeriod("period", p); err != nil {
-		return err
-	}
-	return s.store.MarkComplete(ctx, source, customerID, p, s.clock.Now())
+	return s.store.MarkComplete(ctx, in.Source, in.CustomerID, in.Period, s.clock.Now())
 }
 
 // Completeness tells whether every source that reported usage of the
@@ -155,24 +146,18 @@ func (s *Service) Completeness(ctx context.Context, customerID string, p Period)
 	return c, nil
 }
 
-// ClosePeriod refuses, from now on, the customer's events before before.
-func (s *Service) ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error) {
-	var v errs.Violations
-	if customerID == "" {
-		v.Add("customer_id", "is required")
-	}
-	if before.IsZero() {
-		v.Add("closed_before", "is required")
-	}
-	if err := v.Err(); err != nil {
+// ClosePeriod refuses, from now on, the customer's events before
+// in.Before.
+func (s *Service) ClosePeriod(ctx context.Context, in ClosePeriodInput) (time.Time, error) {
+	if err := in.Validate(); err != nil {
 		return time.Time{}, err
 	}
-	known, err := s.customers.Known(ctx, []string{customerID})
+	known, err := s.customers.Known(ctx, []string{in.CustomerID})
 	if err != nil {
 		return time.Time{}, err
 	}
-	if !known[customerID] {
-		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", customerID)
+	if !known[in.CustomerID] {
+		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", in.CustomerID)
 	}
-	return s.store.ClosePeriod(ctx, customerID, before.UTC())
+	return s.store.ClosePeriod(ctx, in.CustomerID, in.Before.UTC())
 }

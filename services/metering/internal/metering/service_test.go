@@ -270,7 +270,7 @@ func TestBadEvents(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db)
-		_, err := e.svc.ClosePeriod(t.Context(), "cus_a", at(4, 1, 0))
+		_, err := e.svc.ClosePeriod(t.Context(), metering.ClosePeriodInput{CustomerID: "cus_a", Before: at(4, 1, 0)})
 		must(t, err)
 		many := map[string]string{}
 		for i := range 33 {
@@ -424,13 +424,13 @@ func TestCompleteness(t *testing.T) {
 		y := ev("sum", "1", at(4, 4, 0), "b")
 		y.Source = "collector-2"
 		e.ingest(t, x, y)
-		must(t, e.svc.MarkComplete(ctx, "collector-1", "cus_a", april))
+		must(t, e.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: "collector-1", CustomerID: "cus_a", Period: april}))
 		c, err = e.svc.Completeness(ctx, "cus_a", april)
 		must(t, err)
 		if c.Complete || !cmp.Equal(c.Pending, []string{"collector-2"}) {
 			t.Errorf("one source pending: %+v", c)
 		}
-		must(t, e.svc.MarkComplete(ctx, "collector-2", "cus_a", metering.Period{Start: at(3, 1, 0), End: at(5, 1, 0)}))
+		must(t, e.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: "collector-2", CustomerID: "cus_a", Period: metering.Period{Start: at(3, 1, 0), End: at(5, 1, 0)}}))
 		c, err = e.svc.Completeness(ctx, "cus_a", april)
 		must(t, err)
 		if !c.Complete || !cmp.Equal(c.Sources, []string{"collector-1", "collector-2"}) {
