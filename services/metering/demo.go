@@ -11,10 +11,16 @@ import (
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 )
 
+// DemoCustomers are the external ids of the customers subscription.Seed
+// creates, in its order; Seed adds usage to these and to no other
+// customer, so that --demo on a database in use leaves real customers'
+// usage alone.
+var DemoCustomers = []string{"aegir-client-acme", "aegir-client-reseller", "aegir-client-bakery"}
+
 // Seed adds demo meters (bandwidth, sites, disk) and this month's usage of
-// the demo customers (catalog.Seed and subscription.Seed must have run).
-// Event keys name the month, so seeding again in the same month stores
-// nothing new.
+// the demo customers (catalog.Seed and subscription.Seed must have run),
+// found by their external ids. Event keys name the month, so seeding again
+// in the same month stores nothing new.
 func Seed(ctx context.Context, client meteringv1.MeteringServiceClient, subs subscriptionv1.SubscriptionServiceClient, now time.Time) error {
 	for _, m := range []*meteringv1.Meter{
 		{Key: "bandwidth", FeatureKey: "bandwidth_gib", Aggregation: meteringv1.Aggregation_AGGREGATION_SUM, Description: "GiB transferred"},
@@ -25,13 +31,21 @@ func Seed(ctx context.Context, client meteringv1.MeteringServiceClient, subs sub
 			return fmt.Errorf("create meter %s: %w", m.GetKey(), err)
 		}
 	}
-	res, err := subs.ListCustomers(ctx, &subscriptionv1.ListCustomersRequest{})
-	if err != nil {
-		return fmt.Errorf("list customers: %w", err)
+	var demo []*subscriptionv1.Customer
+	for _, ext := range DemoCustomers {
+		res, err := subs.ListCustomers(ctx, &subscriptionv1.ListCustomersRequest{ExternalId: ext})
+		if err != nil {
+			return fmt.Errorf("find demo customer %s: %w", ext, err)
+		}
+		for _, cus := range res.GetCustomers() {
+			if cus.GetExternalId() == ext {
+				demo = append(demo, cus)
+			}
+		}
 	}
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	var events []*meteringv1.UsageEvent
-	for c, cus := range res.GetCustomers() {
+	for c, cus := range demo {
 		add := func(minutes int, meter, subject, quantity string) {
 			at := month.Add(time.Duration(minutes) * time.Minute)
 			if at.After(now) {

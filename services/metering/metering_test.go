@@ -149,18 +149,18 @@ func TestAPI(t *testing.T) {
 	}
 
 	// Export and import over gRPC.
-	exp, err := client.ExportReport(ctx, &meteringv1.ExportReportRequest{CustomerId: id, Format: "xml",
+	exp, err := client.ExportReport(ctx, &meteringv1.ExportReportRequest{CustomerId: id, Format: meteringv1.ReportFormat_REPORT_FORMAT_XML,
 		Period: &commonv1.Period{Start: timestamppb.New(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)), End: timestamppb.New(time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))}})
 	must(t, err)
 	if exp.GetEvents() != 2 || exp.GetContentType() != "application/xml" {
 		t.Errorf("export: %d events, %s", exp.GetEvents(), exp.GetContentType())
 	}
-	imp, err := client.ImportReport(ctx, &meteringv1.ImportReportRequest{Content: exp.GetContent(), Format: "xml"})
+	imp, err := client.ImportReport(ctx, &meteringv1.ImportReportRequest{Content: exp.GetContent(), Format: meteringv1.ReportFormat_REPORT_FORMAT_XML})
 	must(t, err)
 	if imp.GetDuplicates() != 2 || imp.GetAccepted() != 0 {
 		t.Errorf("importing an export: %v", imp)
 	}
-	_, err = client.ImportReport(ctx, &meteringv1.ImportReportRequest{Content: []byte("<nope/>"), Format: "xml"})
+	_, err = client.ImportReport(ctx, &meteringv1.ImportReportRequest{Content: []byte("<nope/>"), Format: meteringv1.ReportFormat_REPORT_FORMAT_XML})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("a bad report: %v", err)
 	}

@@ -233,6 +233,56 @@ func (EventError) EnumDescriptor() ([]byte, []int) {
 	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{2}
 }
 
+// ReportFormat is a usage report's document format.
+type ReportFormat int32
+
+const (
+	ReportFormat_REPORT_FORMAT_UNSPECIFIED ReportFormat = 0
+	ReportFormat_REPORT_FORMAT_JSON        ReportFormat = 1
+	ReportFormat_REPORT_FORMAT_XML         ReportFormat = 2
+)
+
+// Enum value maps for ReportFormat.
+var (
+	ReportFormat_name = map[int32]string{
+		0: "REPORT_FORMAT_UNSPECIFIED",
+		1: "REPORT_FORMAT_JSON",
+		2: "REPORT_FORMAT_XML",
+	}
+	ReportFormat_value = map[string]int32{
+		"REPORT_FORMAT_UNSPECIFIED": 0,
+		"REPORT_FORMAT_JSON":        1,
+		"REPORT_FORMAT_XML":         2,
+	}
+)
+
+func (x ReportFormat) Enum() *ReportFormat {
+	p := new(ReportFormat)
+	*p = x
+	return p
+}
+
+func (x ReportFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReportFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_meterplane_metering_v1_metering_proto_enumTypes[3].Descriptor()
+}
+
+func (ReportFormat) Type() protoreflect.EnumType {
+	return &file_meterplane_metering_v1_metering_proto_enumTypes[3]
+}
+
+func (x ReportFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReportFormat.Descriptor instead.
+func (ReportFormat) EnumDescriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{3}
+}
+
 // Window splits a usage query into intervals.
 type Window int32
 
@@ -278,11 +328,11 @@ func (x Window) String() string {
 }
 
 func (Window) Descriptor() protoreflect.EnumDescriptor {
-	return file_meterplane_metering_v1_metering_proto_enumTypes[3].Descriptor()
+	return file_meterplane_metering_v1_metering_proto_enumTypes[4].Descriptor()
 }
 
 func (Window) Type() protoreflect.EnumType {
-	return &file_meterplane_metering_v1_metering_proto_enumTypes[3]
+	return &file_meterplane_metering_v1_metering_proto_enumTypes[4]
 }
 
 func (x Window) Number() protoreflect.EnumNumber {
@@ -291,7 +341,7 @@ func (x Window) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Window.Descriptor instead.
 func (Window) EnumDescriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{3}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{4}
 }
 
 // Meter says how usage events of one feature are aggregated.
@@ -1533,9 +1583,9 @@ type ExportReportRequest struct {
 	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
 	// The period, half-open.
 	Period *v1.Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
-	// "json" (default) or "xml"; the schemas are docs/usage-report.schema.json
-	// and docs/usage-report.xsd.
-	Format        string `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`
+	// The document's format (JSON when unspecified); the schemas are
+	// docs/usage-report.schema.json and docs/usage-report.xsd.
+	Format        ReportFormat `protobuf:"varint,4,opt,name=format,proto3,enum=meterplane.metering.v1.ReportFormat" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1591,11 +1641,11 @@ func (x *ExportReportRequest) GetPeriod() *v1.Period {
 	return nil
 }
 
-func (x *ExportReportRequest) GetFormat() string {
+func (x *ExportReportRequest) GetFormat() ReportFormat {
 	if x != nil {
 		return x.Format
 	}
-	return ""
+	return ReportFormat_REPORT_FORMAT_UNSPECIFIED
 }
 
 type ExportReportResponse struct {
@@ -1665,8 +1715,8 @@ type ImportReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The report document.
 	Content []byte `protobuf:"bytes,1,opt,name=content,proto3" json:"content,omitempty"`
-	// "json" (default) or "xml".
-	Format        string `protobuf:"bytes,2,opt,name=format,proto3" json:"format,omitempty"`
+	// The document's format (JSON when unspecified).
+	Format        ReportFormat `protobuf:"varint,2,opt,name=format,proto3,enum=meterplane.metering.v1.ReportFormat" json:"format,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1708,11 +1758,311 @@ func (x *ImportReportRequest) GetContent() []byte {
 	return nil
 }
 
-func (x *ImportReportRequest) GetFormat() string {
+func (x *ImportReportRequest) GetFormat() ReportFormat {
 	if x != nil {
 		return x.Format
 	}
+	return ReportFormat_REPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportUsageReportStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer whose usage to export; exactly one of customer_id and
+	// source.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The collector whose usage to export.
+	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	// The period, half-open.
+	Period *v1.Period `protobuf:"bytes,3,opt,name=period,proto3" json:"period,omitempty"`
+	// The document's format (JSON when unspecified).
+	Format        ReportFormat `protobuf:"varint,4,opt,name=format,proto3,enum=meterplane.metering.v1.ReportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUsageReportStreamRequest) Reset() {
+	*x = ExportUsageReportStreamRequest{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUsageReportStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUsageReportStreamRequest) ProtoMessage() {}
+
+func (x *ExportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUsageReportStreamRequest.ProtoReflect.Descriptor instead.
+func (*ExportUsageReportStreamRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ExportUsageReportStreamRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
 	return ""
+}
+
+func (x *ExportUsageReportStreamRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ExportUsageReportStreamRequest) GetPeriod() *v1.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *ExportUsageReportStreamRequest) GetFormat() ReportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ReportFormat_REPORT_FORMAT_UNSPECIFIED
+}
+
+type ExportUsageReportStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next part of the document.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// The document's media type ("application/json" or "application/xml"),
+	// in every chunk.
+	ContentType   string `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportUsageReportStreamResponse) Reset() {
+	*x = ExportUsageReportStreamResponse{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportUsageReportStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportUsageReportStreamResponse) ProtoMessage() {}
+
+func (x *ExportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportUsageReportStreamResponse.ProtoReflect.Descriptor instead.
+func (*ExportUsageReportStreamResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ExportUsageReportStreamResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ExportUsageReportStreamResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+type ListQuarantinedBatchesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedBatchesRequest) Reset() {
+	*x = ListQuarantinedBatchesRequest{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedBatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedBatchesRequest) ProtoMessage() {}
+
+func (x *ListQuarantinedBatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedBatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedBatchesRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListQuarantinedBatchesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListQuarantinedBatchesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListQuarantinedBatchesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Quarantined batches, by id.
+	Batches []*QuarantinedBatch `protobuf:"bytes,1,rep,name=batches,proto3" json:"batches,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuarantinedBatchesResponse) Reset() {
+	*x = ListQuarantinedBatchesResponse{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuarantinedBatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuarantinedBatchesResponse) ProtoMessage() {}
+
+func (x *ListQuarantinedBatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuarantinedBatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListQuarantinedBatchesResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListQuarantinedBatchesResponse) GetBatches() []*QuarantinedBatch {
+	if x != nil {
+		return x.Batches
+	}
+	return nil
+}
+
+func (x *ListQuarantinedBatchesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// QuarantinedBatch is a batch of counter usage the fold moved aside.
+type QuarantinedBatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch's id.
+	BatchId string `protobuf:"bytes,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Why folding it failed.
+	Error string `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// When it was moved aside.
+	QuarantineTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=quarantine_time,json=quarantineTime,proto3" json:"quarantine_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *QuarantinedBatch) Reset() {
+	*x = QuarantinedBatch{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuarantinedBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuarantinedBatch) ProtoMessage() {}
+
+func (x *QuarantinedBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuarantinedBatch.ProtoReflect.Descriptor instead.
+func (*QuarantinedBatch) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *QuarantinedBatch) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+func (x *QuarantinedBatch) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *QuarantinedBatch) GetQuarantineTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.QuarantineTime
+	}
+	return nil
 }
 
 type ImportReportResponse struct {
@@ -1731,7 +2081,7 @@ type ImportReportResponse struct {
 
 func (x *ImportReportResponse) Reset() {
 	*x = ImportReportResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1743,7 +2093,7 @@ func (x *ImportReportResponse) String() string {
 func (*ImportReportResponse) ProtoMessage() {}
 
 func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1756,7 +2106,7 @@ func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportReportResponse.ProtoReflect.Descriptor instead.
 func (*ImportReportResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{22}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ImportReportResponse) GetAccepted() int32 {
@@ -1803,7 +2153,7 @@ type MarkCompleteRequest struct {
 
 func (x *MarkCompleteRequest) Reset() {
 	*x = MarkCompleteRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1815,7 +2165,7 @@ func (x *MarkCompleteRequest) String() string {
 func (*MarkCompleteRequest) ProtoMessage() {}
 
 func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +2178,7 @@ func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MarkCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{23}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MarkCompleteRequest) GetSource() string {
@@ -1867,7 +2217,7 @@ type MarkCompleteResponse struct {
 
 func (x *MarkCompleteResponse) Reset() {
 	*x = MarkCompleteResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1879,7 +2229,7 @@ func (x *MarkCompleteResponse) String() string {
 func (*MarkCompleteResponse) ProtoMessage() {}
 
 func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1892,7 +2242,7 @@ func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteResponse.ProtoReflect.Descriptor instead.
 func (*MarkCompleteResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{24}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{29}
 }
 
 type GetCompletenessRequest struct {
@@ -1907,7 +2257,7 @@ type GetCompletenessRequest struct {
 
 func (x *GetCompletenessRequest) Reset() {
 	*x = GetCompletenessRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +2269,7 @@ func (x *GetCompletenessRequest) String() string {
 func (*GetCompletenessRequest) ProtoMessage() {}
 
 func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +2282,7 @@ func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessRequest.ProtoReflect.Descriptor instead.
 func (*GetCompletenessRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{25}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetCompletenessRequest) GetCustomerId() string {
@@ -1964,7 +2314,7 @@ type GetCompletenessResponse struct {
 
 func (x *GetCompletenessResponse) Reset() {
 	*x = GetCompletenessResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2326,7 @@ func (x *GetCompletenessResponse) String() string {
 func (*GetCompletenessResponse) ProtoMessage() {}
 
 func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2339,7 @@ func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessResponse.ProtoReflect.Descriptor instead.
 func (*GetCompletenessResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{26}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetCompletenessResponse) GetComplete() bool {
@@ -2027,7 +2377,7 @@ type ClosePeriodRequest struct {
 
 func (x *ClosePeriodRequest) Reset() {
 	*x = ClosePeriodRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2389,7 @@ func (x *ClosePeriodRequest) String() string {
 func (*ClosePeriodRequest) ProtoMessage() {}
 
 func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2402,7 @@ func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodRequest.ProtoReflect.Descriptor instead.
 func (*ClosePeriodRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ClosePeriodRequest) GetCustomerId() string {
@@ -2086,7 +2436,7 @@ type ClosePeriodResponse struct {
 
 func (x *ClosePeriodResponse) Reset() {
 	*x = ClosePeriodResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2448,7 @@ func (x *ClosePeriodResponse) String() string {
 func (*ClosePeriodResponse) ProtoMessage() {}
 
 func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2461,7 @@ func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodResponse.ProtoReflect.Descriptor instead.
 func (*ClosePeriodResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ClosePeriodResponse) GetClosedBefore() *timestamppb.Timestamp {
@@ -2220,20 +2570,40 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x12QueryUsageResponse\x123\n" +
 	"\x05meter\x18\x01 \x01(\v2\x1d.meterplane.metering.v1.MeterR\x05meter\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\tR\x05total\x12:\n" +
-	"\x06values\x18\x03 \x03(\v2\".meterplane.metering.v1.UsageValueR\x06values\"\x9c\x01\n" +
+	"\x06values\x18\x03 \x03(\v2\".meterplane.metering.v1.UsageValueR\x06values\"\xc2\x01\n" +
 	"\x13ExportReportRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x124\n" +
-	"\x06period\x18\x03 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12\x16\n" +
-	"\x06format\x18\x04 \x01(\tR\x06format\"k\n" +
+	"\x06period\x18\x03 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12<\n" +
+	"\x06format\x18\x04 \x01(\x0e2$.meterplane.metering.v1.ReportFormatR\x06format\"k\n" +
 	"\x14ExportReportResponse\x12\x18\n" +
 	"\acontent\x18\x01 \x01(\fR\acontent\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x16\n" +
-	"\x06events\x18\x03 \x01(\x05R\x06events\"G\n" +
+	"\x06events\x18\x03 \x01(\x05R\x06events\"m\n" +
 	"\x13ImportReportRequest\x12\x18\n" +
-	"\acontent\x18\x01 \x01(\fR\acontent\x12\x16\n" +
-	"\x06format\x18\x02 \x01(\tR\x06format\"\xb3\x01\n" +
+	"\acontent\x18\x01 \x01(\fR\acontent\x12<\n" +
+	"\x06format\x18\x02 \x01(\x0e2$.meterplane.metering.v1.ReportFormatR\x06format\"\xcd\x01\n" +
+	"\x1eExportUsageReportStreamRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x124\n" +
+	"\x06period\x18\x03 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12<\n" +
+	"\x06format\x18\x04 \x01(\x0e2$.meterplane.metering.v1.ReportFormatR\x06format\"X\n" +
+	"\x1fExportUsageReportStreamResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\"[\n" +
+	"\x1dListQuarantinedBatchesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x8c\x01\n" +
+	"\x1eListQuarantinedBatchesResponse\x12B\n" +
+	"\abatches\x18\x01 \x03(\v2(.meterplane.metering.v1.QuarantinedBatchR\abatches\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\x01\n" +
+	"\x10QuarantinedBatch\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12C\n" +
+	"\x0fquarantine_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0equarantineTime\"\xb3\x01\n" +
 	"\x14ImportReportResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\x05R\baccepted\x12\x1e\n" +
 	"\n" +
@@ -2289,14 +2659,18 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x17EVENT_ERROR_FUTURE_TIME\x10\x06\x12\"\n" +
 	"\x1eEVENT_ERROR_LATE_PERIOD_CLOSED\x10\a\x12$\n" +
 	" EVENT_ERROR_PROPERTIES_TOO_LARGE\x10\b\x12\x1c\n" +
-	"\x18EVENT_ERROR_KEY_CONFLICT\x10\t*d\n" +
+	"\x18EVENT_ERROR_KEY_CONFLICT\x10\t*\\\n" +
+	"\fReportFormat\x12\x1d\n" +
+	"\x19REPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12REPORT_FORMAT_JSON\x10\x01\x12\x15\n" +
+	"\x11REPORT_FORMAT_XML\x10\x02*d\n" +
 	"\x06Window\x12\x16\n" +
 	"\x12WINDOW_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vWINDOW_NONE\x10\x01\x12\x0f\n" +
 	"\vWINDOW_HOUR\x10\x02\x12\x0e\n" +
 	"\n" +
 	"WINDOW_DAY\x10\x03\x12\x10\n" +
-	"\fWINDOW_MONTH\x10\x042\xef\t\n" +
+	"\fWINDOW_MONTH\x10\x042\x88\f\n" +
 	"\x0fMeteringService\x12f\n" +
 	"\vCreateMeter\x12*.meterplane.metering.v1.CreateMeterRequest\x1a+.meterplane.metering.v1.CreateMeterResponse\x12]\n" +
 	"\bGetMeter\x12'.meterplane.metering.v1.GetMeterRequest\x1a(.meterplane.metering.v1.GetMeterResponse\x12c\n" +
@@ -2307,11 +2681,13 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\fIngestStream\x12+.meterplane.metering.v1.IngestStreamRequest\x1a,.meterplane.metering.v1.IngestStreamResponse(\x010\x01\x12c\n" +
 	"\n" +
 	"QueryUsage\x12).meterplane.metering.v1.QueryUsageRequest\x1a*.meterplane.metering.v1.QueryUsageResponse\x12i\n" +
-	"\fExportReport\x12+.meterplane.metering.v1.ExportReportRequest\x1a,.meterplane.metering.v1.ExportReportResponse\x12i\n" +
+	"\fExportReport\x12+.meterplane.metering.v1.ExportReportRequest\x1a,.meterplane.metering.v1.ExportReportResponse\x12\x8c\x01\n" +
+	"\x17ExportUsageReportStream\x126.meterplane.metering.v1.ExportUsageReportStreamRequest\x1a7.meterplane.metering.v1.ExportUsageReportStreamResponse0\x01\x12i\n" +
 	"\fImportReport\x12+.meterplane.metering.v1.ImportReportRequest\x1a,.meterplane.metering.v1.ImportReportResponse\x12i\n" +
 	"\fMarkComplete\x12+.meterplane.metering.v1.MarkCompleteRequest\x1a,.meterplane.metering.v1.MarkCompleteResponse\x12r\n" +
 	"\x0fGetCompleteness\x12..meterplane.metering.v1.GetCompletenessRequest\x1a/.meterplane.metering.v1.GetCompletenessResponse\x12f\n" +
-	"\vClosePeriod\x12*.meterplane.metering.v1.ClosePeriodRequest\x1a+.meterplane.metering.v1.ClosePeriodResponseBHZFgithub.com/meterplane/meterplane/gen/meterplane/metering/v1;meteringv1b\x06proto3"
+	"\vClosePeriod\x12*.meterplane.metering.v1.ClosePeriodRequest\x1a+.meterplane.metering.v1.ClosePeriodResponse\x12\x87\x01\n" +
+	"\x16ListQuarantinedBatches\x125.meterplane.metering.v1.ListQuarantinedBatchesRequest\x1a6.meterplane.metering.v1.ListQuarantinedBatchesResponseBHZFgithub.com/meterplane/meterplane/gen/meterplane/metering/v1;meteringv1b\x06proto3"
 
 var (
 	file_meterplane_metering_v1_metering_proto_rawDescOnce sync.Once
@@ -2325,105 +2701,121 @@ func file_meterplane_metering_v1_metering_proto_rawDescGZIP() []byte {
 	return file_meterplane_metering_v1_metering_proto_rawDescData
 }
 
-var file_meterplane_metering_v1_metering_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_meterplane_metering_v1_metering_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_meterplane_metering_v1_metering_proto_goTypes = []any{
-	(Aggregation)(0),                // 0: meterplane.metering.v1.Aggregation
-	(EventStatus)(0),                // 1: meterplane.metering.v1.EventStatus
-	(EventError)(0),                 // 2: meterplane.metering.v1.EventError
-	(Window)(0),                     // 3: meterplane.metering.v1.Window
-	(*Meter)(nil),                   // 4: meterplane.metering.v1.Meter
-	(*UsageEvent)(nil),              // 5: meterplane.metering.v1.UsageEvent
-	(*EventResult)(nil),             // 6: meterplane.metering.v1.EventResult
-	(*UsageValue)(nil),              // 7: meterplane.metering.v1.UsageValue
-	(*UsageRecorded)(nil),           // 8: meterplane.metering.v1.UsageRecorded
-	(*CreateMeterRequest)(nil),      // 9: meterplane.metering.v1.CreateMeterRequest
-	(*CreateMeterResponse)(nil),     // 10: meterplane.metering.v1.CreateMeterResponse
-	(*GetMeterRequest)(nil),         // 11: meterplane.metering.v1.GetMeterRequest
-	(*GetMeterResponse)(nil),        // 12: meterplane.metering.v1.GetMeterResponse
-	(*ListMetersRequest)(nil),       // 13: meterplane.metering.v1.ListMetersRequest
-	(*ListMetersResponse)(nil),      // 14: meterplane.metering.v1.ListMetersResponse
-	(*IngestRequest)(nil),           // 15: meterplane.metering.v1.IngestRequest
-	(*IngestResponse)(nil),          // 16: meterplane.metering.v1.IngestResponse
-	(*IngestBatchRequest)(nil),      // 17: meterplane.metering.v1.IngestBatchRequest
-	(*IngestBatchResponse)(nil),     // 18: meterplane.metering.v1.IngestBatchResponse
-	(*IngestStreamRequest)(nil),     // 19: meterplane.metering.v1.IngestStreamRequest
-	(*IngestStreamResponse)(nil),    // 20: meterplane.metering.v1.IngestStreamResponse
-	(*QueryUsageRequest)(nil),       // 21: meterplane.metering.v1.QueryUsageRequest
-	(*QueryUsageResponse)(nil),      // 22: meterplane.metering.v1.QueryUsageResponse
-	(*ExportReportRequest)(nil),     // 23: meterplane.metering.v1.ExportReportRequest
-	(*ExportReportResponse)(nil),    // 24: meterplane.metering.v1.ExportReportResponse
-	(*ImportReportRequest)(nil),     // 25: meterplane.metering.v1.ImportReportRequest
-	(*ImportReportResponse)(nil),    // 26: meterplane.metering.v1.ImportReportResponse
-	(*MarkCompleteRequest)(nil),     // 27: meterplane.metering.v1.MarkCompleteRequest
-	(*MarkCompleteResponse)(nil),    // 28: meterplane.metering.v1.MarkCompleteResponse
-	(*GetCompletenessRequest)(nil),  // 29: meterplane.metering.v1.GetCompletenessRequest
-	(*GetCompletenessResponse)(nil), // 30: meterplane.metering.v1.GetCompletenessResponse
-	(*ClosePeriodRequest)(nil),      // 31: meterplane.metering.v1.ClosePeriodRequest
-	(*ClosePeriodResponse)(nil),     // 32: meterplane.metering.v1.ClosePeriodResponse
-	nil,                             // 33: meterplane.metering.v1.UsageEvent.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),   // 34: google.protobuf.Timestamp
-	(*v1.Period)(nil),               // 35: meterplane.common.v1.Period
+	(Aggregation)(0),                        // 0: meterplane.metering.v1.Aggregation
+	(EventStatus)(0),                        // 1: meterplane.metering.v1.EventStatus
+	(EventError)(0),                         // 2: meterplane.metering.v1.EventError
+	(ReportFormat)(0),                       // 3: meterplane.metering.v1.ReportFormat
+	(Window)(0),                             // 4: meterplane.metering.v1.Window
+	(*Meter)(nil),                           // 5: meterplane.metering.v1.Meter
+	(*UsageEvent)(nil),                      // 6: meterplane.metering.v1.UsageEvent
+	(*EventResult)(nil),                     // 7: meterplane.metering.v1.EventResult
+	(*UsageValue)(nil),                      // 8: meterplane.metering.v1.UsageValue
+	(*UsageRecorded)(nil),                   // 9: meterplane.metering.v1.UsageRecorded
+	(*CreateMeterRequest)(nil),              // 10: meterplane.metering.v1.CreateMeterRequest
+	(*CreateMeterResponse)(nil),             // 11: meterplane.metering.v1.CreateMeterResponse
+	(*GetMeterRequest)(nil),                 // 12: meterplane.metering.v1.GetMeterRequest
+	(*GetMeterResponse)(nil),                // 13: meterplane.metering.v1.GetMeterResponse
+	(*ListMetersRequest)(nil),               // 14: meterplane.metering.v1.ListMetersRequest
+	(*ListMetersResponse)(nil),              // 15: meterplane.metering.v1.ListMetersResponse
+	(*IngestRequest)(nil),                   // 16: meterplane.metering.v1.IngestRequest
+	(*IngestResponse)(nil),                  // 17: meterplane.metering.v1.IngestResponse
+	(*IngestBatchRequest)(nil),              // 18: meterplane.metering.v1.IngestBatchRequest
+	(*IngestBatchResponse)(nil),             // 19: meterplane.metering.v1.IngestBatchResponse
+	(*IngestStreamRequest)(nil),             // 20: meterplane.metering.v1.IngestStreamRequest
+	(*IngestStreamResponse)(nil),            // 21: meterplane.metering.v1.IngestStreamResponse
+	(*QueryUsageRequest)(nil),               // 22: meterplane.metering.v1.QueryUsageRequest
+	(*QueryUsageResponse)(nil),              // 23: meterplane.metering.v1.QueryUsageResponse
+	(*ExportReportRequest)(nil),             // 24: meterplane.metering.v1.ExportReportRequest
+	(*ExportReportResponse)(nil),            // 25: meterplane.metering.v1.ExportReportResponse
+	(*ImportReportRequest)(nil),             // 26: meterplane.metering.v1.ImportReportRequest
+	(*ExportUsageReportStreamRequest)(nil),  // 27: meterplane.metering.v1.ExportUsageReportStreamRequest
+	(*ExportUsageReportStreamResponse)(nil), // 28: meterplane.metering.v1.ExportUsageReportStreamResponse
+	(*ListQuarantinedBatchesRequest)(nil),   // 29: meterplane.metering.v1.ListQuarantinedBatchesRequest
+	(*ListQuarantinedBatchesResponse)(nil),  // 30: meterplane.metering.v1.ListQuarantinedBatchesResponse
+	(*QuarantinedBatch)(nil),                // 31: meterplane.metering.v1.QuarantinedBatch
+	(*ImportReportResponse)(nil),            // 32: meterplane.metering.v1.ImportReportResponse
+	(*MarkCompleteRequest)(nil),             // 33: meterplane.metering.v1.MarkCompleteRequest
+	(*MarkCompleteResponse)(nil),            // 34: meterplane.metering.v1.MarkCompleteResponse
+	(*GetCompletenessRequest)(nil),          // 35: meterplane.metering.v1.GetCompletenessRequest
+	(*GetCompletenessResponse)(nil),         // 36: meterplane.metering.v1.GetCompletenessResponse
+	(*ClosePeriodRequest)(nil),              // 37: meterplane.metering.v1.ClosePeriodRequest
+	(*ClosePeriodResponse)(nil),             // 38: meterplane.metering.v1.ClosePeriodResponse
+	nil,                                     // 39: meterplane.metering.v1.UsageEvent.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
+	(*v1.Period)(nil),                       // 41: meterplane.common.v1.Period
 }
 var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	0,  // 0: meterplane.metering.v1.Meter.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	34, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
-	34, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
-	33, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
+	40, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
+	40, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
+	39, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
 	1,  // 4: meterplane.metering.v1.EventResult.status:type_name -> meterplane.metering.v1.EventStatus
 	2,  // 5: meterplane.metering.v1.EventResult.error:type_name -> meterplane.metering.v1.EventError
-	35, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
+	41, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
 	0,  // 7: meterplane.metering.v1.UsageRecorded.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	34, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
-	4,  // 9: meterplane.metering.v1.CreateMeterRequest.meter:type_name -> meterplane.metering.v1.Meter
-	4,  // 10: meterplane.metering.v1.CreateMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
-	4,  // 11: meterplane.metering.v1.GetMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
-	4,  // 12: meterplane.metering.v1.ListMetersResponse.meters:type_name -> meterplane.metering.v1.Meter
-	5,  // 13: meterplane.metering.v1.IngestRequest.event:type_name -> meterplane.metering.v1.UsageEvent
-	6,  // 14: meterplane.metering.v1.IngestResponse.result:type_name -> meterplane.metering.v1.EventResult
-	5,  // 15: meterplane.metering.v1.IngestBatchRequest.events:type_name -> meterplane.metering.v1.UsageEvent
-	6,  // 16: meterplane.metering.v1.IngestBatchResponse.results:type_name -> meterplane.metering.v1.EventResult
-	5,  // 17: meterplane.metering.v1.IngestStreamRequest.events:type_name -> meterplane.metering.v1.UsageEvent
-	6,  // 18: meterplane.metering.v1.IngestStreamResponse.results:type_name -> meterplane.metering.v1.EventResult
-	35, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
-	3,  // 20: meterplane.metering.v1.QueryUsageRequest.window:type_name -> meterplane.metering.v1.Window
-	4,  // 21: meterplane.metering.v1.QueryUsageResponse.meter:type_name -> meterplane.metering.v1.Meter
-	7,  // 22: meterplane.metering.v1.QueryUsageResponse.values:type_name -> meterplane.metering.v1.UsageValue
-	35, // 23: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
-	6,  // 24: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
-	35, // 25: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
-	35, // 26: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
-	34, // 27: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
-	34, // 28: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
-	9,  // 29: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
-	11, // 30: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
-	13, // 31: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
-	15, // 32: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
-	17, // 33: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
-	19, // 34: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
-	21, // 35: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
-	23, // 36: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
-	25, // 37: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
-	27, // 38: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
-	29, // 39: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
-	31, // 40: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
-	10, // 41: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
-	12, // 42: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
-	14, // 43: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
-	16, // 44: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
-	18, // 45: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
-	20, // 46: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
-	22, // 47: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
-	24, // 48: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
-	26, // 49: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
-	28, // 50: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
-	30, // 51: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
-	32, // 52: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
-	41, // [41:53] is the sub-list for method output_type
-	29, // [29:41] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	40, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
+	5,  // 9: meterplane.metering.v1.CreateMeterRequest.meter:type_name -> meterplane.metering.v1.Meter
+	5,  // 10: meterplane.metering.v1.CreateMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
+	5,  // 11: meterplane.metering.v1.GetMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
+	5,  // 12: meterplane.metering.v1.ListMetersResponse.meters:type_name -> meterplane.metering.v1.Meter
+	6,  // 13: meterplane.metering.v1.IngestRequest.event:type_name -> meterplane.metering.v1.UsageEvent
+	7,  // 14: meterplane.metering.v1.IngestResponse.result:type_name -> meterplane.metering.v1.EventResult
+	6,  // 15: meterplane.metering.v1.IngestBatchRequest.events:type_name -> meterplane.metering.v1.UsageEvent
+	7,  // 16: meterplane.metering.v1.IngestBatchResponse.results:type_name -> meterplane.metering.v1.EventResult
+	6,  // 17: meterplane.metering.v1.IngestStreamRequest.events:type_name -> meterplane.metering.v1.UsageEvent
+	7,  // 18: meterplane.metering.v1.IngestStreamResponse.results:type_name -> meterplane.metering.v1.EventResult
+	41, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
+	4,  // 20: meterplane.metering.v1.QueryUsageRequest.window:type_name -> meterplane.metering.v1.Window
+	5,  // 21: meterplane.metering.v1.QueryUsageResponse.meter:type_name -> meterplane.metering.v1.Meter
+	8,  // 22: meterplane.metering.v1.QueryUsageResponse.values:type_name -> meterplane.metering.v1.UsageValue
+	41, // 23: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
+	3,  // 24: meterplane.metering.v1.ExportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	3,  // 25: meterplane.metering.v1.ImportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	41, // 26: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
+	3,  // 27: meterplane.metering.v1.ExportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	31, // 28: meterplane.metering.v1.ListQuarantinedBatchesResponse.batches:type_name -> meterplane.metering.v1.QuarantinedBatch
+	40, // 29: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
+	7,  // 30: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
+	41, // 31: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
+	41, // 32: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
+	40, // 33: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
+	40, // 34: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
+	10, // 35: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
+	12, // 36: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
+	14, // 37: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
+	16, // 38: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
+	18, // 39: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
+	20, // 40: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
+	22, // 41: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
+	24, // 42: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
+	27, // 43: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
+	26, // 44: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
+	33, // 45: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
+	35, // 46: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
+	37, // 47: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
+	29, // 48: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
+	11, // 49: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
+	13, // 50: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
+	15, // 51: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
+	17, // 52: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
+	19, // 53: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
+	21, // 54: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
+	23, // 55: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
+	25, // 56: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
+	28, // 57: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
+	32, // 58: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
+	34, // 59: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
+	36, // 60: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
+	38, // 61: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
+	30, // 62: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
+	49, // [49:63] is the sub-list for method output_type
+	35, // [35:49] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_metering_v1_metering_proto_init() }
@@ -2436,8 +2828,8 @@ func file_meterplane_metering_v1_metering_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_metering_v1_metering_proto_rawDesc), len(file_meterplane_metering_v1_metering_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   30,
+			NumEnums:      5,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

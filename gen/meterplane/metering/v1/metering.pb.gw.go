@@ -278,6 +278,34 @@ func local_request_MeteringService_ExportReport_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
+var filter_MeteringService_ExportUsageReportStream_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_MeteringService_ExportUsageReportStream_0(ctx context.Context, marshaler runtime.Marshaler, client MeteringServiceClient, req *http.Request, pathParams map[string]string) (MeteringService_ExportUsageReportStreamClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq ExportUsageReportStreamRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MeteringService_ExportUsageReportStream_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.ExportUsageReportStream(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 func request_MeteringService_ImportReport_0(ctx context.Context, marshaler runtime.Marshaler, client MeteringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ImportReportRequest
@@ -448,6 +476,41 @@ func local_request_MeteringService_ClosePeriod_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
+var filter_MeteringService_ListQuarantinedBatches_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_MeteringService_ListQuarantinedBatches_0(ctx context.Context, marshaler runtime.Marshaler, client MeteringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListQuarantinedBatchesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MeteringService_ListQuarantinedBatches_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListQuarantinedBatches(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MeteringService_ListQuarantinedBatches_0(ctx context.Context, marshaler runtime.Marshaler, server MeteringServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListQuarantinedBatchesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MeteringService_ListQuarantinedBatches_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListQuarantinedBatches(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterMeteringServiceHandlerServer registers the http handlers for service MeteringService to "mux".
 // UnaryRPC     :call MeteringServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -594,6 +657,13 @@ func RegisterMeteringServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_MeteringService_ExportReport_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+
+	mux.Handle(http.MethodGet, pattern_MeteringService_ExportUsageReportStream_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
 	mux.Handle(http.MethodPost, pattern_MeteringService_ImportReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -673,6 +743,26 @@ func RegisterMeteringServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 			return
 		}
 		forward_MeteringService_ClosePeriod_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_MeteringService_ListQuarantinedBatches_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/meterplane.metering.v1.MeteringService/ListQuarantinedBatches", runtime.WithHTTPPathPattern("/v1/quarantinedBatches"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MeteringService_ListQuarantinedBatches_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MeteringService_ListQuarantinedBatches_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
 	return nil
@@ -833,6 +923,23 @@ func RegisterMeteringServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_MeteringService_ExportReport_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MeteringService_ExportUsageReportStream_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/meterplane.metering.v1.MeteringService/ExportUsageReportStream", runtime.WithHTTPPathPattern("/v1/usageReports:download"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MeteringService_ExportUsageReportStream_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MeteringService_ExportUsageReportStream_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_MeteringService_ImportReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -901,33 +1008,54 @@ func RegisterMeteringServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_MeteringService_ClosePeriod_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MeteringService_ListQuarantinedBatches_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/meterplane.metering.v1.MeteringService/ListQuarantinedBatches", runtime.WithHTTPPathPattern("/v1/quarantinedBatches"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MeteringService_ListQuarantinedBatches_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MeteringService_ListQuarantinedBatches_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
 var (
-	pattern_MeteringService_CreateMeter_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "meters"}, ""))
-	pattern_MeteringService_GetMeter_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "meters", "meter_key"}, ""))
-	pattern_MeteringService_ListMeters_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "meters"}, ""))
-	pattern_MeteringService_Ingest_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, ""))
-	pattern_MeteringService_IngestBatch_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "batch"))
-	pattern_MeteringService_QueryUsage_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "usage"}, ""))
-	pattern_MeteringService_ExportReport_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "export"))
-	pattern_MeteringService_ImportReport_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "import"))
-	pattern_MeteringService_MarkComplete_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "completeness"}, "mark"))
-	pattern_MeteringService_GetCompleteness_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "completeness"}, ""))
-	pattern_MeteringService_ClosePeriod_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "closePeriod"))
+	pattern_MeteringService_CreateMeter_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "meters"}, ""))
+	pattern_MeteringService_GetMeter_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "meters", "meter_key"}, ""))
+	pattern_MeteringService_ListMeters_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "meters"}, ""))
+	pattern_MeteringService_Ingest_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, ""))
+	pattern_MeteringService_IngestBatch_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "batch"))
+	pattern_MeteringService_QueryUsage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "usage"}, ""))
+	pattern_MeteringService_ExportReport_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "export"))
+	pattern_MeteringService_ExportUsageReportStream_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "download"))
+	pattern_MeteringService_ImportReport_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "import"))
+	pattern_MeteringService_MarkComplete_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "completeness"}, "mark"))
+	pattern_MeteringService_GetCompleteness_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "completeness"}, ""))
+	pattern_MeteringService_ClosePeriod_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, "closePeriod"))
+	pattern_MeteringService_ListQuarantinedBatches_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "quarantinedBatches"}, ""))
 )
 
 var (
-	forward_MeteringService_CreateMeter_0     = runtime.ForwardResponseMessage
-	forward_MeteringService_GetMeter_0        = runtime.ForwardResponseMessage
-	forward_MeteringService_ListMeters_0      = runtime.ForwardResponseMessage
-	forward_MeteringService_Ingest_0          = runtime.ForwardResponseMessage
-	forward_MeteringService_IngestBatch_0     = runtime.ForwardResponseMessage
-	forward_MeteringService_QueryUsage_0      = runtime.ForwardResponseMessage
-	forward_MeteringService_ExportReport_0    = runtime.ForwardResponseMessage
-	forward_MeteringService_ImportReport_0    = runtime.ForwardResponseMessage
-	forward_MeteringService_MarkComplete_0    = runtime.ForwardResponseMessage
-	forward_MeteringService_GetCompleteness_0 = runtime.ForwardResponseMessage
-	forward_MeteringService_ClosePeriod_0     = runtime.ForwardResponseMessage
+	forward_MeteringService_CreateMeter_0             = runtime.ForwardResponseMessage
+	forward_MeteringService_GetMeter_0                = runtime.ForwardResponseMessage
+	forward_MeteringService_ListMeters_0              = runtime.ForwardResponseMessage
+	forward_MeteringService_Ingest_0                  = runtime.ForwardResponseMessage
+	forward_MeteringService_IngestBatch_0             = runtime.ForwardResponseMessage
+	forward_MeteringService_QueryUsage_0              = runtime.ForwardResponseMessage
+	forward_MeteringService_ExportReport_0            = runtime.ForwardResponseMessage
+	forward_MeteringService_ExportUsageReportStream_0 = runtime.ForwardResponseStream
+	forward_MeteringService_ImportReport_0            = runtime.ForwardResponseMessage
+	forward_MeteringService_MarkComplete_0            = runtime.ForwardResponseMessage
+	forward_MeteringService_GetCompleteness_0         = runtime.ForwardResponseMessage
+	forward_MeteringService_ClosePeriod_0             = runtime.ForwardResponseMessage
+	forward_MeteringService_ListQuarantinedBatches_0  = runtime.ForwardResponseMessage
 )

@@ -19,18 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MeteringService_CreateMeter_FullMethodName     = "/meterplane.metering.v1.MeteringService/CreateMeter"
-	MeteringService_GetMeter_FullMethodName        = "/meterplane.metering.v1.MeteringService/GetMeter"
-	MeteringService_ListMeters_FullMethodName      = "/meterplane.metering.v1.MeteringService/ListMeters"
-	MeteringService_Ingest_FullMethodName          = "/meterplane.metering.v1.MeteringService/Ingest"
-	MeteringService_IngestBatch_FullMethodName     = "/meterplane.metering.v1.MeteringService/IngestBatch"
-	MeteringService_IngestStream_FullMethodName    = "/meterplane.metering.v1.MeteringService/IngestStream"
-	MeteringService_QueryUsage_FullMethodName      = "/meterplane.metering.v1.MeteringService/QueryUsage"
-	MeteringService_ExportReport_FullMethodName    = "/meterplane.metering.v1.MeteringService/ExportReport"
-	MeteringService_ImportReport_FullMethodName    = "/meterplane.metering.v1.MeteringService/ImportReport"
-	MeteringService_MarkComplete_FullMethodName    = "/meterplane.metering.v1.MeteringService/MarkComplete"
-	MeteringService_GetCompleteness_FullMethodName = "/meterplane.metering.v1.MeteringService/GetCompleteness"
-	MeteringService_ClosePeriod_FullMethodName     = "/meterplane.metering.v1.MeteringService/ClosePeriod"
+	MeteringService_CreateMeter_FullMethodName             = "/meterplane.metering.v1.MeteringService/CreateMeter"
+	MeteringService_GetMeter_FullMethodName                = "/meterplane.metering.v1.MeteringService/GetMeter"
+	MeteringService_ListMeters_FullMethodName              = "/meterplane.metering.v1.MeteringService/ListMeters"
+	MeteringService_Ingest_FullMethodName                  = "/meterplane.metering.v1.MeteringService/Ingest"
+	MeteringService_IngestBatch_FullMethodName             = "/meterplane.metering.v1.MeteringService/IngestBatch"
+	MeteringService_IngestStream_FullMethodName            = "/meterplane.metering.v1.MeteringService/IngestStream"
+	MeteringService_QueryUsage_FullMethodName              = "/meterplane.metering.v1.MeteringService/QueryUsage"
+	MeteringService_ExportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ExportReport"
+	MeteringService_ExportUsageReportStream_FullMethodName = "/meterplane.metering.v1.MeteringService/ExportUsageReportStream"
+	MeteringService_ImportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ImportReport"
+	MeteringService_MarkComplete_FullMethodName            = "/meterplane.metering.v1.MeteringService/MarkComplete"
+	MeteringService_GetCompleteness_FullMethodName         = "/meterplane.metering.v1.MeteringService/GetCompleteness"
+	MeteringService_ClosePeriod_FullMethodName             = "/meterplane.metering.v1.MeteringService/ClosePeriod"
+	MeteringService_ListQuarantinedBatches_FullMethodName  = "/meterplane.metering.v1.MeteringService/ListQuarantinedBatches"
 )
 
 // MeteringServiceClient is the client API for MeteringService service.
@@ -63,9 +65,18 @@ type MeteringServiceClient interface {
 	// in total and optionally per window and subject.
 	QueryUsage(ctx context.Context, in *QueryUsageRequest, opts ...grpc.CallOption) (*QueryUsageResponse, error)
 	// ExportReport writes a customer's or a source's events of a period as a
-	// usage report document.
+	// usage report document, in one message: a report larger than 3 MiB is
+	// refused with FAILED_PRECONDITION (download it with
+	// ExportUsageReportStream).
 	ExportReport(ctx context.Context, in *ExportReportRequest, opts ...grpc.CallOption) (*ExportReportResponse, error)
-	// ImportReport ingests the events of a usage report document.
+	// ExportUsageReportStream writes the same document as ExportReport, of
+	// any size, as a stream of chunks read from the store as they are
+	// written: the chunks' data, concatenated, is the document. Over HTTP it
+	// is a download (GET /v1/usageReports:download) of the document itself.
+	ExportUsageReportStream(ctx context.Context, in *ExportUsageReportStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUsageReportStreamResponse], error)
+	// ImportReport ingests the events of a usage report document (at most
+	// 100,000 events, and within the server's message size limit: split a
+	// larger report by period).
 	ImportReport(ctx context.Context, in *ImportReportRequest, opts ...grpc.CallOption) (*ImportReportResponse, error)
 	// MarkComplete records that a source has sent all its usage of a
 	// customer for a period.
@@ -76,6 +87,11 @@ type MeteringServiceClient interface {
 	// ClosePeriod refuses, from now on, events of a customer before a time:
 	// the invoice service calls it when it finalizes an invoice.
 	ClosePeriod(ctx context.Context, in *ClosePeriodRequest, opts ...grpc.CallOption) (*ClosePeriodResponse, error)
+	// ListQuarantinedBatches lists the batches of ingested counter usage that
+	// the fold could not add to the rollups (their events are stored, their
+	// usage is not counted) and moved aside so that the other batches keep
+	// folding, with the error of each: for an operator to look into.
+	ListQuarantinedBatches(ctx context.Context, in *ListQuarantinedBatchesRequest, opts ...grpc.CallOption) (*ListQuarantinedBatchesResponse, error)
 }
 
 type meteringServiceClient struct {
@@ -169,6 +185,25 @@ func (c *meteringServiceClient) ExportReport(ctx context.Context, in *ExportRepo
 	return out, nil
 }
 
+func (c *meteringServiceClient) ExportUsageReportStream(ctx context.Context, in *ExportUsageReportStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUsageReportStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MeteringService_ServiceDesc.Streams[1], MeteringService_ExportUsageReportStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportUsageReportStreamRequest, ExportUsageReportStreamResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MeteringService_ExportUsageReportStreamClient = grpc.ServerStreamingClient[ExportUsageReportStreamResponse]
+
 func (c *meteringServiceClient) ImportReport(ctx context.Context, in *ImportReportRequest, opts ...grpc.CallOption) (*ImportReportResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ImportReportResponse)
@@ -209,6 +244,16 @@ func (c *meteringServiceClient) ClosePeriod(ctx context.Context, in *ClosePeriod
 	return out, nil
 }
 
+func (c *meteringServiceClient) ListQuarantinedBatches(ctx context.Context, in *ListQuarantinedBatchesRequest, opts ...grpc.CallOption) (*ListQuarantinedBatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQuarantinedBatchesResponse)
+	err := c.cc.Invoke(ctx, MeteringService_ListQuarantinedBatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MeteringServiceServer is the server API for MeteringService service.
 // All implementations must embed UnimplementedMeteringServiceServer
 // for forward compatibility.
@@ -239,9 +284,18 @@ type MeteringServiceServer interface {
 	// in total and optionally per window and subject.
 	QueryUsage(context.Context, *QueryUsageRequest) (*QueryUsageResponse, error)
 	// ExportReport writes a customer's or a source's events of a period as a
-	// usage report document.
+	// usage report document, in one message: a report larger than 3 MiB is
+	// refused with FAILED_PRECONDITION (download it with
+	// ExportUsageReportStream).
 	ExportReport(context.Context, *ExportReportRequest) (*ExportReportResponse, error)
-	// ImportReport ingests the events of a usage report document.
+	// ExportUsageReportStream writes the same document as ExportReport, of
+	// any size, as a stream of chunks read from the store as they are
+	// written: the chunks' data, concatenated, is the document. Over HTTP it
+	// is a download (GET /v1/usageReports:download) of the document itself.
+	ExportUsageReportStream(*ExportUsageReportStreamRequest, grpc.ServerStreamingServer[ExportUsageReportStreamResponse]) error
+	// ImportReport ingests the events of a usage report document (at most
+	// 100,000 events, and within the server's message size limit: split a
+	// larger report by period).
 	ImportReport(context.Context, *ImportReportRequest) (*ImportReportResponse, error)
 	// MarkComplete records that a source has sent all its usage of a
 	// customer for a period.
@@ -252,6 +306,11 @@ type MeteringServiceServer interface {
 	// ClosePeriod refuses, from now on, events of a customer before a time:
 	// the invoice service calls it when it finalizes an invoice.
 	ClosePeriod(context.Context, *ClosePeriodRequest) (*ClosePeriodResponse, error)
+	// ListQuarantinedBatches lists the batches of ingested counter usage that
+	// the fold could not add to the rollups (their events are stored, their
+	// usage is not counted) and moved aside so that the other batches keep
+	// folding, with the error of each: for an operator to look into.
+	ListQuarantinedBatches(context.Context, *ListQuarantinedBatchesRequest) (*ListQuarantinedBatchesResponse, error)
 	mustEmbedUnimplementedMeteringServiceServer()
 }
 
@@ -286,6 +345,9 @@ func (UnimplementedMeteringServiceServer) QueryUsage(context.Context, *QueryUsag
 func (UnimplementedMeteringServiceServer) ExportReport(context.Context, *ExportReportRequest) (*ExportReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportReport not implemented")
 }
+func (UnimplementedMeteringServiceServer) ExportUsageReportStream(*ExportUsageReportStreamRequest, grpc.ServerStreamingServer[ExportUsageReportStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportUsageReportStream not implemented")
+}
 func (UnimplementedMeteringServiceServer) ImportReport(context.Context, *ImportReportRequest) (*ImportReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ImportReport not implemented")
 }
@@ -297,6 +359,9 @@ func (UnimplementedMeteringServiceServer) GetCompleteness(context.Context, *GetC
 }
 func (UnimplementedMeteringServiceServer) ClosePeriod(context.Context, *ClosePeriodRequest) (*ClosePeriodResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClosePeriod not implemented")
+}
+func (UnimplementedMeteringServiceServer) ListQuarantinedBatches(context.Context, *ListQuarantinedBatchesRequest) (*ListQuarantinedBatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQuarantinedBatches not implemented")
 }
 func (UnimplementedMeteringServiceServer) mustEmbedUnimplementedMeteringServiceServer() {}
 func (UnimplementedMeteringServiceServer) testEmbeddedByValue()                         {}
@@ -452,6 +517,17 @@ func _MeteringService_ExportReport_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeteringService_ExportUsageReportStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportUsageReportStreamRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(MeteringServiceServer).ExportUsageReportStream(m, &grpc.GenericServerStream[ExportUsageReportStreamRequest, ExportUsageReportStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MeteringService_ExportUsageReportStreamServer = grpc.ServerStreamingServer[ExportUsageReportStreamResponse]
+
 func _MeteringService_ImportReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ImportReportRequest)
 	if err := dec(in); err != nil {
@@ -524,6 +600,24 @@ func _MeteringService_ClosePeriod_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeteringService_ListQuarantinedBatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQuarantinedBatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeteringServiceServer).ListQuarantinedBatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeteringService_ListQuarantinedBatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeteringServiceServer).ListQuarantinedBatches(ctx, req.(*ListQuarantinedBatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MeteringService_ServiceDesc is the grpc.ServiceDesc for MeteringService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -575,6 +669,10 @@ var MeteringService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ClosePeriod",
 			Handler:    _MeteringService_ClosePeriod_Handler,
 		},
+		{
+			MethodName: "ListQuarantinedBatches",
+			Handler:    _MeteringService_ListQuarantinedBatches_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -582,6 +680,11 @@ var MeteringService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _MeteringService_IngestStream_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "ExportUsageReportStream",
+			Handler:       _MeteringService_ExportUsageReportStream_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "meterplane/metering/v1/metering.proto",

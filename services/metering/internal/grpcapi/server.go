@@ -7,6 +7,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
@@ -31,7 +34,7 @@ func periodIn(p *commonv1.Period) metering.Period {
 }
 
 func meterOut(m metering.Meter) *meteringv1.Meter {
-	return &meteringv1.Meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: meteringv1.Aggregation(m.Aggregation),
+	return &meteringv1.Meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: aggregationsOut[m.Aggregation],
 		Description: m.Description, CreateTime: pbtime.New(m.CreateTime)}
 }
 
@@ -39,7 +42,7 @@ func meterOut(m metering.Meter) *meteringv1.Meter {
 func (s *Server) CreateMeter(ctx context.Context, req *meteringv1.CreateMeterRequest) (*meteringv1.CreateMeterResponse, error) {
 	m := req.GetMeter()
 	out, err := s.svc.CreateMeter(ctx, metering.Meter{Key: m.GetKey(), Feature: m.GetFeatureKey(),
-		Aggregation: metering.Aggregation(m.GetAggregation()), Description: m.GetDescription()})
+		Aggregation: aggregations[m.GetAggregation()], Description: m.GetDescription()})
 	if err != nil {
 		return nil, err
 	}
@@ -70,13 +73,29 @@ func (s *Server) ListMeters(ctx context.Context, req *meteringv1.ListMetersReque
 
 func eventIn(e *meteringv1.UsageEvent) metering.EventInput {
 	return metering.EventInput{CustomerID: e.GetCustomerId(), Meter: e.GetMeterKey(), Quantity: e.GetQuantity(),
-		Time: pbtime.Time(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
+		Time: eventTime(e.GetTime()), Key: e.GetIdempotencyKey(), Subject: e.GetSubject(), Delta: e.GetDelta(),
 		Source: e.GetSource(), Properties: e.GetProperties()}
 }
 
+// eventTime converts an event's time, which the server's request check
+// does not see (batch items are checked one by one): unset is the zero
+// time, which the domain answers as required; a set timestamp that is not
+// valid, or is the zero time's instant (0001-01-01T00:00:00Z), becomes a
+// time just before it, which the domain answers as out of range.
+func eventTime(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	t := ts.AsTime()
+	if ts.CheckValid() != nil || t.IsZero() {
+		return time.Time{}.Add(-time.Nanosecond)
+	}
+	return t.UTC()
+}
+
 func resultOut(r metering.Result) *meteringv1.EventResult {
-	return &meteringv1.EventResult{Index: int32(r.Index), Status: meteringv1.EventStatus(r.Status), EventId: r.EventID,
-		Error: meteringv1.EventError(r.Reason), Field: r.Field, Message: r.Message}
+	return &meteringv1.EventResult{Index: int32(r.Index), Status: statusesOut[r.Status], EventId: r.EventID,
+		Error: reasonsOut[r.Reason], Field: r.Field, Message: r.Message}
 }
 
 // Ingest stores one event; a rejected event is an error of the call.
@@ -154,8 +173,12 @@ func (s *Server) IngestStream(stream meteringv1.MeteringService_IngestStreamServ
 
 // QueryUsage returns usage from the rollups.
 func (s *Server) QueryUsage(ctx context.Context, req *meteringv1.QueryUsageRequest) (*meteringv1.QueryUsageResponse, error) {
+	w, ok := windows[req.GetWindow()]
+	if !ok {
+		return nil, errs.Field("window", "is not a known window")
+	}
 	u, err := s.svc.Query(ctx, metering.QueryInput{CustomerID: req.GetCustomerId(), Meter: req.GetMeterKey(), Feature: req.GetFeatureKey(),
-		Period: periodIn(req.GetPeriod()), Window: metering.Window(req.GetWindow()), GroupBySubject: req.GetGroupBySubject()})
+		Period: periodIn(req.GetPeriod()), Window: w, GroupBySubject: req.GetGroupBySubject()})
 	if err != nil {
 		return nil, err
 	}
@@ -167,29 +190,83 @@ func (s *Server) QueryUsage(ctx context.Context, req *meteringv1.QueryUsageReque
 	return res, nil
 }
 
-func formatIn(s string) (report.Format, error) {
-	f, ok := report.ParseFormat(s)
+// formatIn translates a report format.
+func formatIn(f meteringv1.ReportFormat) (report.Format, error) {
+	out, ok := formats[f]
 	if !ok {
-		return 0, errs.Field("format", "must be json or xml")
+		return 0, errs.Field("format", "must be REPORT_FORMAT_JSON or REPORT_FORMAT_XML")
 	}
-	return f, nil
+	return out, nil
 }
 
-// ExportReport writes a usage report.
+// ExportReport writes a usage report in one message.
 func (s *Server) ExportReport(ctx context.Context, req *meteringv1.ExportReportRequest) (*meteringv1.ExportReportResponse, error) {
 	f, err := formatIn(req.GetFormat())
 	if err != nil {
 		return nil, err
 	}
-	content, n, err := s.svc.Export(ctx, req.GetCustomerId(), req.GetSource(), periodIn(req.GetPeriod()), f)
+	content, n, err := s.svc.Export(ctx, metering.ExportInput{CustomerID: req.GetCustomerId(), Source: req.GetSource(),
+		Period: periodIn(req.GetPeriod()), Format: f})
 	if err != nil {
 		return nil, err
 	}
-	ct := "application/json"
-	if f == report.XML {
-		ct = "application/xml"
+	return &meteringv1.ExportReportResponse{Content: content, ContentType: contentTypes[f], Events: int32(n)}, nil
+}
+
+// chunkSize is the most data one ExportUsageReportStream message carries.
+const chunkSize = 64 << 10
+
+// ExportUsageReportStream writes a usage report of any size as chunks,
+// sent as the document is written.
+func (s *Server) ExportUsageReportStream(req *meteringv1.ExportUsageReportStreamRequest, stream meteringv1.MeteringService_ExportUsageReportStreamServer) error {
+	f, err := formatIn(req.GetFormat())
+	if err != nil {
+		return err
 	}
-	return &meteringv1.ExportReportResponse{Content: content, ContentType: ct, Events: int32(n)}, nil
+	w := &chunker{send: func(data []byte) error {
+		return stream.Send(&meteringv1.ExportUsageReportStreamResponse{Data: data, ContentType: contentTypes[f]})
+	}}
+	_, err = s.svc.ExportTo(stream.Context(), w, metering.ExportInput{CustomerID: req.GetCustomerId(), Source: req.GetSource(),
+		Period: periodIn(req.GetPeriod()), Format: f})
+	if err != nil {
+		return err
+	}
+	return w.flush()
+}
+
+// chunker collects writes into chunks of chunkSize and sends each when it
+// is full.
+type chunker struct {
+	buf  []byte
+	send func([]byte) error
+}
+
+func (c *chunker) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if c.buf == nil {
+			c.buf = make([]byte, 0, chunkSize)
+		}
+		k := min(len(p), chunkSize-len(c.buf))
+		c.buf = append(c.buf, p[:k]...)
+		p = p[k:]
+		if len(c.buf) == chunkSize {
+			if err := c.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush sends what was written since the last chunk, if anything.
+func (c *chunker) flush() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	err := c.send(c.buf)
+	c.buf = nil // the message may still hold the bytes
+	return err
 }
 
 // ImportReport ingests a usage report.
@@ -219,7 +296,7 @@ func (s *Server) ImportReport(ctx context.Context, req *meteringv1.ImportReportR
 
 // MarkComplete records a completeness mark.
 func (s *Server) MarkComplete(ctx context.Context, req *meteringv1.MarkCompleteRequest) (*meteringv1.MarkCompleteResponse, error) {
-	if err := s.svc.MarkComplete(ctx, req.GetSource(), req.GetCustomerId(), periodIn(req.GetPeriod())); err != nil {
+	if err := s.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: req.GetSource(), CustomerID: req.GetCustomerId(), Period: periodIn(req.GetPeriod())}); err != nil {
 		return nil, err
 	}
 	return &meteringv1.MarkCompleteResponse{}, nil
@@ -234,9 +311,22 @@ func (s *Server) GetCompleteness(ctx context.Context, req *meteringv1.GetComplet
 	return &meteringv1.GetCompletenessResponse{Complete: c.Complete, Sources: c.Sources, Pending: c.Pending}, nil
 }
 
+// ListQuarantinedBatches lists the batches the fold moved aside.
+func (s *Server) ListQuarantinedBatches(ctx context.Context, req *meteringv1.ListQuarantinedBatchesRequest) (*meteringv1.ListQuarantinedBatchesResponse, error) {
+	p, err := s.svc.ListQuarantined(ctx, page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.ListQuarantinedBatchesResponse{NextPageToken: p.NextToken}
+	for _, q := range p.Items {
+		res.Batches = append(res.Batches, &meteringv1.QuarantinedBatch{BatchId: q.BatchID, Error: q.Error, QuarantineTime: pbtime.New(q.Time)})
+	}
+	return res, nil
+}
+
 // ClosePeriod refuses a customer's events before a time.
 func (s *Server) ClosePeriod(ctx context.Context, req *meteringv1.ClosePeriodRequest) (*meteringv1.ClosePeriodResponse, error) {
-	t, err := s.svc.ClosePeriod(ctx, req.GetCustomerId(), pbtime.Time(req.GetClosedBefore()))
+	t, err := s.svc.ClosePeriod(ctx, metering.ClosePeriodInput{CustomerID: req.GetCustomerId(), Before: pbtime.Time(req.GetClosedBefore())})
 	if err != nil {
 		return nil, err
 	}

@@ -16,34 +16,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/money"
 )
-
-// Limits of ingestion.
-const (
-	MaxBatch        = 10_000
-	MaxFuture       = 5 * time.Minute
-	MaxText         = 255
-	MaxProperties   = 32
-	MaxPropertyText = 1024
-)
-
-// EventInput is one event as a collector sends it.
-type EventInput struct {
-	CustomerID string
-	Meter      string
-	Quantity   string
-	Time       time.Time
-	Key        string
-	Subject    string
-	Delta      bool
-	Source     string
-	Properties map[string]string
-}
-
-// ParseQuantity reads an event quantity: a decimal string with at most 20
-// integer and 18 fraction digits, no exponent.
-func ParseQuantity(s string) (money.Decimal, error) { return money.Parse(s) }
 
 // Ingest stores events exactly once per customer and idempotency key. Each
 // event gets a result; a bad event is rejected alone and nothing of it is
@@ -156,45 +131,14 @@ func conflict(i int, prefix, eventID string) Result {
 // check validates one event and completes it with its hash, or says
 // why it is rejected.
 func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters map[string]Meter, field func(string) string) (Event, Reason, string, string) {
-	text := func(name, v string, required bool) (Reason, string, string) {
-		switch {
-		case required && v == "":
-			return Invalid, field(name), "is required"
-		case len(v) > MaxText:
-			return Invalid, field(name), fmt.Sprintf("must be at most %d bytes", MaxText)
-		}
-		return 0, "", ""
+	q, reason, f, msg := e.Validate(field)
+	if reason != 0 {
+		return Event{}, reason, f, msg
 	}
-	for _, t := range []struct {
-		name, v  string
-		required bool
-	}{{"customer_id", e.CustomerID, true}, {"meter_key", e.Meter, true}, {"idempotency_key", e.Key, true},
-		{"subject", e.Subject, false}, {"source", e.Source, false}} {
-		if r, f, m := text(t.name, t.v, t.required); r != 0 {
-			return Event{}, r, f, m
-		}
-	}
-	if e.Quantity == "" {
-		return Event{}, Invalid, field("quantity"), "is required"
-	}
-	q, err := ParseQuantity(e.Quantity)
-	if err != nil {
-		return Event{}, InvalidQuantity, field("quantity"), err.Error()
-	}
-	switch {
-	case e.Time.IsZero():
-		return Event{}, Invalid, field("time"), "is required"
-	case e.Time.After(now.Add(MaxFuture)):
+	if e.Time.After(now.Add(MaxFuture)) {
 		return Event{}, FutureTime, field("time"), fmt.Sprintf("is more than %v in the future", MaxFuture)
 	}
-	if len(e.Properties) > MaxProperties {
-		return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("must be at most %d", MaxProperties)
-	}
-	for k, v := range e.Properties {
-		if k == "" || len(k) > MaxText || len(v) > MaxPropertyText {
-			return Event{}, PropertiesTooLarge, field("properties"), fmt.Sprintf("keys must be 1 to %d bytes and values at most %d", MaxText, MaxPropertyText)
-		}
-	}
+	var err error
 	m, ok := meters[e.Meter]
 	if !ok {
 		m, err = s.meter(ctx, e.Meter)
@@ -338,7 +282,7 @@ func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) e
 		for _, r := range rollups {
 			deltas = append(deltas, *r)
 		}
-		if err := s.store.AddPending(ctx, newID("bat_"), deltas); err != nil {
+		if err := s.store.AddPending(ctx, ids.New("bat"), deltas); err != nil {
 			return err
 		}
 	}
@@ -372,15 +316,11 @@ func (r *Rollup) Merge(o Rollup) {
 	}
 }
 
-// newID returns a new time-ordered id with prefix.
-func newID(prefix string) string {
-	u := uuid.Must(uuid.NewV7())
-	return prefix + hex.EncodeToString(u[:])
-}
-
-// newEventIDs returns n new event ids (n ≤ 65,536): one UUIDv7 whose last
-// two bytes, random in a plain UUIDv7, count the events, a counter RFC 9562
-// (section 6.2) allows, so a batch reads randomness once.
+// newEventIDs returns n new event ids (n ≤ 65,536) in the form of
+// ids.New("evt"): one UUIDv7 whose last two bytes, random in a plain
+// UUIDv7, count the events, a counter RFC 9562 (section 6.2) allows, so a
+// batch reads randomness once (a measured speed choice of ingestion:
+// docs/benchmarks.md).
 func newEventIDs(n int) []string {
 	u := uuid.Must(uuid.NewV7())
 	ids := make([]string, n)

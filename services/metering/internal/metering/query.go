@@ -12,17 +12,6 @@ import (
 	"github.com/meterplane/meterplane/platform/money"
 )
 
-// QueryInput asks for a customer's usage of a meter (or of a feature's
-// meter) in a period.
-type QueryInput struct {
-	CustomerID     string
-	Meter          string
-	Feature        string
-	Period         Period
-	Window         Window // 0 means WindowNone
-	GroupBySubject bool
-}
-
 // quotientPlaces is how many decimal places a time-weighted quantity keeps:
 // the integral divided by the period's length rarely terminates.
 const quotientPlaces = 18
@@ -30,31 +19,21 @@ const quotientPlaces = 18
 // Query returns usage from the rollups and gauge points, never from raw
 // events. Periods are whole hours.
 func (s *Service) Query(ctx context.Context, in QueryInput) (Usage, error) {
-	var v errs.Violations
-	if in.CustomerID == "" {
-		v.Add("customer_id", "is required")
-	}
-	if (in.Meter == "") == (in.Feature == "") {
-		v.Add("meter_key", "exactly one of meter_key and feature_key must be set")
+	if err := in.Validate(); err != nil {
+		return Usage{}, err
 	}
 	if in.Window == 0 {
 		in.Window = WindowNone
 	}
-	if in.Window < WindowNone || in.Window > WindowMonth {
-		v.Add("window", "is not a known window")
-	}
-	if err := v.Err(); err != nil {
-		return Usage{}, err
-	}
 	p := Period{Start: in.Period.Start.UTC(), End: in.Period.End.UTC()}
-	if err := checkPeriod("period", p); err != nil {
+	known, err := s.customers.Known(ctx, []string{in.CustomerID})
+	if err != nil {
 		return Usage{}, err
 	}
-	if !p.Start.Equal(p.Start.Truncate(time.Hour)) || !p.End.Equal(p.End.Truncate(time.Hour)) {
-		return Usage{}, errs.Field("period", "must start and end on whole hours (UTC)")
+	if !known[in.CustomerID] {
+		return Usage{}, errs.New(errs.NotFound, "customer %q not found", in.CustomerID)
 	}
 	var m Meter
-	var err error
 	if in.Meter != "" {
 		m, err = s.meter(ctx, in.Meter)
 	} else {

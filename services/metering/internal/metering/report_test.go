@@ -3,9 +3,11 @@ package metering_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
@@ -54,7 +56,7 @@ func TestReportFixedPoint(t *testing.T) {
 					delta(subj(ev("sites", "-1", at(4, 20, 0).Add(123456789), "g-2"), "account")),
 					ev("count", "1", at(3, 31, 23), "outside"), // before the period
 				)
-				exported, n, err := src.svc.Export(t.Context(), "cus_a", "", april, f.format)
+				exported, n, err := src.svc.Export(t.Context(), metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f.format})
 				must(t, err)
 				if n != 4 {
 					t.Errorf("exported %d events, want 4", n)
@@ -69,7 +71,7 @@ func TestReportFixedPoint(t *testing.T) {
 						t.Fatalf("import: %+v", r)
 					}
 				}
-				again, _, err := dst.svc.Export(t.Context(), "cus_a", "", april, f.format)
+				again, _, err := dst.svc.Export(t.Context(), metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f.format})
 				must(t, err)
 				if !bytes.Equal(again, want) {
 					t.Errorf("export after import differs:\n%s", again)
@@ -107,6 +109,59 @@ func FuzzQuantity(f *testing.F) {
 		back, err := metering.ParseQuantity(q.String())
 		if err != nil || !back.Equal(q) {
 			t.Fatalf("%q read as %s, which reads back as %v (%v)", s, q, back, err)
+		}
+	})
+}
+
+// chunked records each write separately.
+type chunked struct {
+	bytes.Buffer
+	writes int
+}
+
+func (c *chunked) Write(p []byte) (int, error) {
+	c.writes++
+	return c.Buffer.Write(p)
+}
+
+// TestExportStreams exports a report of several store pages and checks
+// that the streamed document, written event by event, is byte for byte the
+// report Encode writes for the same events, and what Export answers.
+func TestExportStreams(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		const n = 2500 // two and a half pages
+		var in []metering.EventInput
+		want := report.Report{CustomerID: "cus_a", CustomerExternalID: "ext_a", Start: april.Start, End: april.End}
+		for i := range n {
+			// Same times in pairs, so that the order falls to meter and key.
+			t0 := at(4, 1+i/100, 0).Add(time.Duration(i/2) * time.Second)
+			meter := []string{"sum", "count"}[i%2]
+			key := fmt.Sprintf("k-%05d", n-i)
+			in = append(in, ev(meter, "1.5", t0, key))
+			want.Events = append(want.Events, report.Event{CustomerID: "cus_a", CustomerExternalID: "ext_a", Meter: meter, Quantity: "1.5", Time: t0, IdempotencyKey: key})
+		}
+		for start := 0; start < n; start += 1000 {
+			e.ingest(t, in[start:min(start+1000, n)]...)
+		}
+		for _, f := range []report.Format{report.JSON, report.XML} {
+			var encoded bytes.Buffer
+			must(t, report.Encode(&encoded, want, f))
+			var streamed chunked
+			got, err := e.svc.ExportTo(t.Context(), &streamed, metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f})
+			must(t, err)
+			if got != n || !bytes.Equal(streamed.Bytes(), encoded.Bytes()) {
+				t.Errorf("format %d: streamed %d events, %d bytes; want %d events and Encode's %d bytes", f, got, streamed.Len(), n, encoded.Len())
+			}
+			if streamed.writes < n {
+				t.Errorf("format %d: %d writes, want one per event at least", f, streamed.writes)
+			}
+			buffered, _, err := e.svc.Export(t.Context(), metering.ExportInput{CustomerID: "cus_a", Period: april, Format: f})
+			must(t, err)
+			if !bytes.Equal(buffered, encoded.Bytes()) {
+				t.Errorf("format %d: Export differs from the stream", f)
+			}
 		}
 	})
 }

@@ -2,10 +2,14 @@ package metering
 
 import (
 	"context"
-	"regexp"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
@@ -18,36 +22,37 @@ type Service struct {
 	customers Customers
 	features  Features
 	clock     clock.Clock
+	log       *slog.Logger
+	// quarantineCount counts the batches the fold moved aside.
+	quarantineCount metric.Int64Counter
 
 	// meters caches meters: they never change once created.
 	meters sync.Map // key → Meter
 }
 
 // NewService returns a service on store that checks customers and features
-// with the given directories and tells time with clk.
-func NewService(store Store, customers Customers, features Features, clk clock.Clock) *Service {
-	return &Service{store: store, customers: customers, features: features, clock: clk}
+// with the given directories, tells time with clk and logs to log (the
+// default logger if nil). Its metrics go to OpenTelemetry's global meter
+// provider.
+func NewService(store Store, customers Customers, features Features, clk clock.Clock, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	counter, err := otel.Meter("github.com/meterplane/meterplane/services/metering").Int64Counter(
+		"metering.fold.quarantined_batches",
+		metric.WithDescription("Batches of pending rollups the fold could not add and moved to the quarantine."),
+		metric.WithUnit("{batch}"))
+	if err != nil {
+		log.Warn("metering: create the quarantined batches counter", "err", err)
+		counter = noop.Int64Counter{}
+	}
+	return &Service{store: store, customers: customers, features: features, clock: clk, log: log, quarantineCount: counter}
 }
-
-var meterKey = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,62}$`)
 
 // CreateMeter creates a meter for a catalog feature: TIME_WEIGHTED for a
 // gauge feature, a counter aggregation for a counter feature.
 func (s *Service) CreateMeter(ctx context.Context, m Meter) (Meter, error) {
-	var v errs.Violations
-	if !meterKey.MatchString(m.Key) {
-		v.Add("meter.key", "must be 1 to 63 lower-case letters, digits, '_', '.' or '-', starting with a letter")
-	}
-	if m.Feature == "" {
-		v.Add("meter.feature_key", "is required")
-	}
-	if _, ok := aggregationNames[m.Aggregation]; !ok {
-		v.Add("meter.aggregation", "is required")
-	}
-	if len(m.Description) > 1000 {
-		v.Add("meter.description", "must be at most 1000 characters")
-	}
-	if err := v.Err(); err != nil {
+	if err := m.Validate(); err != nil {
 		return Meter{}, err
 	}
 	gauge, err := s.features.IsGauge(ctx, m.Feature)
@@ -111,22 +116,13 @@ func checkPeriod(field string, p Period) error {
 	return nil
 }
 
-// MarkComplete records that source sent all of a customer's usage of p.
-func (s *Service) MarkComplete(ctx context.Context, source, customerID string, p Period) error {
-	var v errs.Violations
-	if source == "" || len(source) > MaxText {
-		v.Add("source", "must be 1 to %d bytes", MaxText)
-	}
-	if customerID == "" {
-		v.Add("customer_id", "is required")
-	}
-	if err := v.Err(); err != nil {
+// MarkComplete records that a source sent all of a customer's usage of a
+// period.
+func (s *Service) MarkComplete(ctx context.Context, in MarkCompleteInput) error {
+	if err := in.Validate(); err != nil {
 		return err
 	}
-	if err := checkPeriod("period", p); err != nil {
-		return err
-	}
-	return s.store.MarkComplete(ctx, source, customerID, p, s.clock.Now())
+	return s.store.MarkComplete(ctx, in.Source, in.CustomerID, in.Period, s.clock.Now())
 }
 
 // Completeness tells whether every source that reported usage of the
@@ -150,24 +146,18 @@ func (s *Service) Completeness(ctx context.Context, customerID string, p Period)
 	return c, nil
 }
 
-// ClosePeriod refuses, from now on, the customer's events before before.
-func (s *Service) ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error) {
-	var v errs.Violations
-	if customerID == "" {
-		v.Add("customer_id", "is required")
-	}
-	if before.IsZero() {
-		v.Add("closed_before", "is required")
-	}
-	if err := v.Err(); err != nil {
+// ClosePeriod refuses, from now on, the customer's events before
+// in.Before.
+func (s *Service) ClosePeriod(ctx context.Context, in ClosePeriodInput) (time.Time, error) {
+	if err := in.Validate(); err != nil {
 		return time.Time{}, err
 	}
-	known, err := s.customers.Known(ctx, []string{customerID})
+	known, err := s.customers.Known(ctx, []string{in.CustomerID})
 	if err != nil {
 		return time.Time{}, err
 	}
-	if !known[customerID] {
-		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", customerID)
+	if !known[in.CustomerID] {
+		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", in.CustomerID)
 	}
-	return s.store.ClosePeriod(ctx, customerID, before.UTC())
+	return s.store.ClosePeriod(ctx, in.CustomerID, in.Before.UTC())
 }

@@ -47,6 +47,29 @@ func (customers) Known(_ context.Context, ids []string) (map[string]bool, error)
 	return out, nil
 }
 
+// ExternalIDs gives customer cus_X the external id ext_X.
+func (c customers) ExternalIDs(ctx context.Context, ids []string) (map[string]string, error) {
+	known, _ := c.Known(ctx, ids)
+	out := map[string]string{}
+	for id, ok := range known {
+		if ok {
+			out[id] = "ext_" + strings.TrimPrefix(id, "cus_")
+		}
+	}
+	return out, nil
+}
+
+func (c customers) ByExternalID(ctx context.Context, externalIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, ext := range externalIDs {
+		id := "cus_" + strings.TrimPrefix(ext, "ext_")
+		if known, _ := c.Known(ctx, []string{id}); strings.HasPrefix(ext, "ext_") && known[id] {
+			out[ext] = id
+		}
+	}
+	return out, nil
+}
+
 type features map[string]bool
 
 func (f features) IsGauge(_ context.Context, key string) (bool, error) {
@@ -71,7 +94,7 @@ func newEnv(t *testing.T, db *storage.DB) env {
 	st := store.New(db)
 	svc := metering.NewService(st, customers{},
 		features{"bandwidth_gib": false, "api_calls": false, "peak": false, "users": false, "level": false, "sites": true, "disk_gib": true},
-		clock.NewFake(now))
+		clock.NewFake(now), nil)
 	for _, m := range []metering.Meter{
 		{Key: "sum", Feature: "bandwidth_gib", Aggregation: metering.Sum},
 		{Key: "count", Feature: "api_calls", Aggregation: metering.Count},
@@ -247,7 +270,7 @@ func TestBadEvents(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
 		e := newEnv(t, db)
-		_, err := e.svc.ClosePeriod(t.Context(), "cus_a", at(4, 1, 0))
+		_, err := e.svc.ClosePeriod(t.Context(), metering.ClosePeriodInput{CustomerID: "cus_a", Before: at(4, 1, 0)})
 		must(t, err)
 		many := map[string]string{}
 		for i := range 33 {
@@ -401,13 +424,13 @@ func TestCompleteness(t *testing.T) {
 		y := ev("sum", "1", at(4, 4, 0), "b")
 		y.Source = "collector-2"
 		e.ingest(t, x, y)
-		must(t, e.svc.MarkComplete(ctx, "collector-1", "cus_a", april))
+		must(t, e.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: "collector-1", CustomerID: "cus_a", Period: april}))
 		c, err = e.svc.Completeness(ctx, "cus_a", april)
 		must(t, err)
 		if c.Complete || !cmp.Equal(c.Pending, []string{"collector-2"}) {
 			t.Errorf("one source pending: %+v", c)
 		}
-		must(t, e.svc.MarkComplete(ctx, "collector-2", "cus_a", metering.Period{Start: at(3, 1, 0), End: at(5, 1, 0)}))
+		must(t, e.svc.MarkComplete(ctx, metering.MarkCompleteInput{Source: "collector-2", CustomerID: "cus_a", Period: metering.Period{Start: at(3, 1, 0), End: at(5, 1, 0)}}))
 		c, err = e.svc.Completeness(ctx, "cus_a", april)
 		must(t, err)
 		if !c.Complete || !cmp.Equal(c.Sources, []string{"collector-1", "collector-2"}) {

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -31,14 +32,22 @@ type Store interface {
 	// takes them.
 	AddPending(ctx context.Context, batchID string, rs []RollupDelta) error
 	// TakePending deletes up to limit batches of pending aggregates and
-	// returns their aggregates and how many batches it took. Unless wait
+	// returns their aggregates. A batch it cannot read it moves to the
+	// quarantine (with at as the time) and names in Taken.Bad. Unless wait
 	// is set, it skips batches another transaction is taking; with wait,
 	// it waits for that transaction and takes what it left.
-	TakePending(ctx context.Context, limit int, wait bool) ([]RollupDelta, int, error)
+	TakePending(ctx context.Context, limit int, wait bool, at time.Time) (Taken, error)
+	// Quarantine moves a pending batch aside with the error that kept it
+	// from being folded. A batch no longer pending is left alone.
+	Quarantine(ctx context.Context, batchID, reason string, at time.Time) error
+	// ListQuarantined returns up to limit quarantined batches with ids
+	// after after, by id.
+	ListQuarantined(ctx context.Context, after string, limit int) ([]Quarantined, error)
 	// HasPending reports whether any batch waits for a fold.
 	HasPending(ctx context.Context) (bool, error)
 	// AddRollups adds hourly aggregates to the stored ones, in the order
-	// given.
+	// given. An error the aggregates' values cause (not the database's
+	// state) wraps ErrBadBatch.
 	AddRollups(ctx context.Context, rs []RollupDelta) error
 	// GaugeRun locks a gauge subject until the transaction ends and
 	// returns its points that a new point at t can change, by time and
@@ -56,6 +65,10 @@ type Store interface {
 	// Prepare readies the store for events at the given times (monthly
 	// partitions on PostgreSQL). It runs outside transactions.
 	Prepare(ctx context.Context, times []time.Time) error
+	// DropPartitionsBefore drops the events (and their idempotency keys)
+	// of the months that end at or before t, where the store keeps months
+	// apart, and names what it dropped.
+	DropPartitionsBefore(ctx context.Context, t time.Time) ([]string, error)
 
 	// Rollups returns a customer's rollups of a meter in a period, by hour.
 	// A store may combine them (summing subjects unless q.PerSubject, and
@@ -65,9 +78,10 @@ type Store interface {
 	// GaugePoints returns, per subject, the last point before p.Start and
 	// the points in p, by subject, time and event id.
 	GaugePoints(ctx context.Context, customerID, meter string, p Period) ([]GaugePoint, error)
-	// Events returns the events of a customer, or of a source, in p, by
-	// time, customer, meter and key.
-	Events(ctx context.Context, customerID, source string, p Period) ([]Event, error)
+	// EventsAfter returns up to limit events of a customer, or of a
+	// source, in p, by time, customer, meter and key, after the event
+	// after (from the first if nil).
+	EventsAfter(ctx context.Context, customerID, source string, p Period, after *Event, limit int) ([]Event, error)
 
 	// ClosedBefore returns the closing time of each customer that has one.
 	ClosedBefore(ctx context.Context, customerIDs []string) (map[string]time.Time, error)
@@ -82,6 +96,29 @@ type Store interface {
 	// complete.
 	Completeness(ctx context.Context, customerID string, p Period) (reported, marked []string, err error)
 }
+
+// Taken is what a fold took from the pending batches.
+type Taken struct {
+	// Deltas are the aggregates of the batches taken.
+	Deltas []RollupDelta
+	// IDs are the batches whose aggregates are in Deltas.
+	IDs []string
+	// Bad are the batches taken that could not be read; they are in the
+	// quarantine already.
+	Bad []Quarantined
+}
+
+// Quarantined is a batch of pending aggregates moved aside because folding
+// it failed.
+type Quarantined struct {
+	BatchID string
+	Error   string
+	Time    time.Time
+}
+
+// ErrBadBatch marks a failure that a batch's content causes, so that
+// folding it again would fail again.
+var ErrBadBatch = errors.New("metering: the batch cannot be folded")
 
 // Outgoing is an event for the bus, keyed by customer.
 type Outgoing struct {
@@ -117,10 +154,18 @@ type SourceDay struct {
 	Day        time.Time
 }
 
-// Customers tells which customers exist.
+// Customers tells which customers exist and how the world outside knows
+// them.
 type Customers interface {
 	// Known returns the ids among ids of customers that exist.
 	Known(ctx context.Context, ids []string) (map[string]bool, error)
+	// ExternalIDs returns the external id of each customer among ids
+	// that exists ("" if it has none); a customer that does not exist is
+	// not in the map.
+	ExternalIDs(ctx context.Context, ids []string) (map[string]string, error)
+	// ByExternalID returns the id of the customer of each external id
+	// among externalIDs that a customer has.
+	ByExternalID(ctx context.Context, externalIDs []string) (map[string]string, error)
 }
 
 // Features tells what the catalog's features are.

@@ -37,7 +37,7 @@ func sourceReport() report.Report {
 		Events: []report.Event{
 			{CustomerID: "cus_2", Meter: "sites", Quantity: "-1", Time: date("2026-04-03T08:30:00Z"), IdempotencyKey: "k4",
 				Subject: "site-7", Delta: true, Source: "collector-eu-1"},
-			{CustomerID: "cus_1", Meter: "bandwidth", Quantity: "12.5", Time: date("2026-04-01T10:00:00Z"), IdempotencyKey: "k1",
+			{CustomerID: "cus_1", CustomerExternalID: "acme-eu", Meter: "bandwidth", Quantity: "12.5", Time: date("2026-04-01T10:00:00Z"), IdempotencyKey: "k1",
 				Subject: "site-42", Source: "collector-eu-1",
 				Properties: map[string]string{"region": "eu", "city": "Zürich", "note": "a <b> & \"c\" 'd'\n\tend", "empty": ""}},
 			{CustomerID: "cus_1", Meter: "bandwidth", Quantity: "0.000001", Time: date("2026-04-01T10:00:00.123456789Z"), IdempotencyKey: "k2",
@@ -54,11 +54,12 @@ func sourceReport() report.Report {
 // without a source, with properties.
 func customerReport() report.Report {
 	return report.Report{
-		CustomerID: "cus_1",
-		Start:      date("2026-04-01T00:00:00Z"),
-		End:        date("2026-04-02T00:00:00Z"),
+		CustomerID:         "cus_1",
+		CustomerExternalID: "acme-eu",
+		Start:              date("2026-04-01T00:00:00Z"),
+		End:                date("2026-04-02T00:00:00Z"),
 		Events: []report.Event{
-			{CustomerID: "cus_1", Meter: "storage_gib", Quantity: "120.25", Time: date("2026-04-01T23:59:59.999999999Z"), IdempotencyKey: "s-9",
+			{CustomerID: "cus_1", CustomerExternalID: "acme-eu", Meter: "storage_gib", Quantity: "120.25", Time: date("2026-04-01T23:59:59.999999999Z"), IdempotencyKey: "s-9",
 				Subject: "bucket-a", Source: "collector-us-2", Properties: map[string]string{"tier": "cold"}},
 			{CustomerID: "cus_1", Meter: "bandwidth", Quantity: "7", Time: date("2026-04-01T00:00:00Z"), IdempotencyKey: "b-1",
 				Source: "collector-eu-1", Properties: map[string]string{"region": "eu", "pop": "fra"}},

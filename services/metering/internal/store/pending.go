@@ -23,10 +23,10 @@ func (s *Store) AddPending(ctx context.Context, batchID string, deltas []meterin
 }
 
 // TakePending deletes up to limit batches of pending deltas and returns
-// their deltas and how many batches it took. On PostgreSQL it skips the
-// batches another transaction holds, unless wait is set: then it waits
-// for that transaction and takes what it left.
-func (s *Store) TakePending(ctx context.Context, limit int, wait bool) ([]metering.RollupDelta, int, error) {
+// their deltas; a batch it cannot decode it moves to the quarantine. On
+// PostgreSQL it skips the batches another transaction holds, unless wait is
+// set: then it waits for that transaction and takes what it left.
+func (s *Store) TakePending(ctx context.Context, limit int, wait bool, at time.Time) (metering.Taken, error) {
 	lock := ""
 	if s.pg {
 		lock = " FOR UPDATE"
@@ -34,19 +34,77 @@ func (s *Store) TakePending(ctx context.Context, limit int, wait bool) ([]meteri
 			lock += " SKIP LOCKED"
 		}
 	}
-	var batches []struct{ Deltas []byte }
+	var batches []struct {
+		BatchID string
+		Deltas  []byte
+	}
 	err := s.db.Conn(ctx).Raw(`DELETE FROM pending_rollups WHERE batch_id IN
-		(SELECT batch_id FROM pending_rollups ORDER BY batch_id LIMIT ?`+lock+`) RETURNING deltas`, limit).Scan(&batches).Error
+		(SELECT batch_id FROM pending_rollups ORDER BY batch_id LIMIT ?`+lock+`) RETURNING batch_id, deltas`, limit).Scan(&batches).Error
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: take pending rollups: %w", err)
+		return metering.Taken{}, fmt.Errorf("store: take pending rollups: %w", err)
 	}
-	var out []metering.RollupDelta
+	var out metering.Taken
 	for _, b := range batches {
-		if out, err = decodeDeltas(out, b.Deltas); err != nil {
-			return nil, 0, err
+		ds, err := decodeDeltas(out.Deltas, b.Deltas)
+		if err != nil {
+			q := metering.Quarantined{BatchID: b.BatchID, Error: err.Error(), Time: at}
+			if err := s.addQuarantined(ctx, q, b.Deltas); err != nil {
+				return metering.Taken{}, err
+			}
+			out.Bad = append(out.Bad, q)
+			continue
 		}
+		out.Deltas = ds
+		out.IDs = append(out.IDs, b.BatchID)
 	}
-	return out, len(batches), nil
+	return out, nil
+}
+
+// Quarantine moves a pending batch to the quarantine, in one transaction.
+func (s *Store) Quarantine(ctx context.Context, batchID, reason string, at time.Time) error {
+	err := s.db.InTx(ctx, func(ctx context.Context) error {
+		var rows []struct{ Deltas []byte }
+		if err := s.db.Conn(ctx).Raw("DELETE FROM pending_rollups WHERE batch_id = ? RETURNING deltas", batchID).Scan(&rows).Error; err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		return s.addQuarantined(ctx, metering.Quarantined{BatchID: batchID, Error: reason, Time: at}, rows[0].Deltas)
+	})
+	if err != nil {
+		return fmt.Errorf("store: quarantine batch %s: %w", batchID, err)
+	}
+	return nil
+}
+
+func (s *Store) addQuarantined(ctx context.Context, q metering.Quarantined, deltas []byte) error {
+	err := s.db.Conn(ctx).Exec(`INSERT INTO quarantined_rollups (batch_id, deltas, error, quarantine_time) VALUES (?, ?, ?, ?)
+		ON CONFLICT (batch_id) DO NOTHING`, q.BatchID, deltas, q.Error, q.Time).Error
+	if err != nil {
+		return fmt.Errorf("store: quarantine batch %s: %w", q.BatchID, err)
+	}
+	return nil
+}
+
+// ListQuarantined returns up to limit quarantined batches after after, by
+// id.
+func (s *Store) ListQuarantined(ctx context.Context, after string, limit int) ([]metering.Quarantined, error) {
+	var rows []struct {
+		BatchID        string
+		Error          string
+		QuarantineTime time.Time
+	}
+	err := s.db.Conn(ctx).Raw(`SELECT batch_id, error, quarantine_time FROM quarantined_rollups
+		WHERE batch_id > ? ORDER BY batch_id LIMIT ?`, after, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: list quarantined batches: %w", err)
+	}
+	out := make([]metering.Quarantined, len(rows))
+	for i, r := range rows {
+		out[i] = metering.Quarantined{BatchID: r.BatchID, Error: r.Error, Time: r.QuarantineTime.UTC()}
+	}
+	return out, nil
 }
 
 // HasPending reports whether any batch's deltas wait for a fold.

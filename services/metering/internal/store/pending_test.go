@@ -2,10 +2,12 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
@@ -68,4 +70,29 @@ func FuzzDecodeDeltas(f *testing.F) {
 			t.Fatalf("re-decoding %d deltas: %d, %v", len(ds), len(again), err)
 		}
 	})
+}
+
+// TestCreatedConcurrently checks which errors of CREATE TABLE mean that a
+// concurrent creator won: both ways PostgreSQL reports the race, and no
+// other error.
+func TestCreatedConcurrently(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"already exists", &pgconn.PgError{Code: "42P07", Message: `relation "events_2026_06" already exists`}, true},
+		{"a unique violation on pg_type", fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "23505",
+			Message: `duplicate key value violates unique constraint "pg_type_typname_nsp_index"`}), true},
+		{"a partition overlapping another", &pgconn.PgError{Code: "42P17", Message: "partition would overlap"}, false},
+		{"a lost connection", errors.New("connection reset by peer: already exists"), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := createdConcurrently(tt.err); got != tt.want {
+				t.Errorf("createdConcurrently(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
+	}
 }

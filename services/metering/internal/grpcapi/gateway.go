@@ -1,0 +1,85 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	"google.golang.org/grpc"
+
+	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
+)
+
+// downloadPath is the HTTP route of ExportUsageReportStream (see
+// metering.http.yaml).
+const downloadPath = "/v1/usageReports:download"
+
+// RegisterGateway registers the HTTP/JSON handlers of the service and,
+// over the generated one, the download of ExportUsageReportStream: the
+// generated handler writes a delimiter (a newline) after each message,
+// this one writes the chunks' data and nothing else, so that the download
+// is the document, byte for byte, written as it is read.
+func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	if err := meteringv1.RegisterMeteringServiceHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	client := meteringv1.NewMeteringServiceClient(conn)
+	return mux.HandlePath(http.MethodGet, downloadPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+		download(mux, client, w, r)
+	})
+}
+
+// download answers GET /v1/usageReports:download. An error before the
+// first chunk is an HTTP error status; after it, the response is aborted,
+// so that the client sees a failed download rather than a short document.
+func download(mux *runtime.ServeMux, client meteringv1.MeteringServiceClient, w http.ResponseWriter, r *http.Request) {
+	_, outbound := runtime.MarshalerForRequest(mux, r)
+	ctx, err := runtime.AnnotateContext(r.Context(), mux, r, meteringv1.MeteringService_ExportUsageReportStream_FullMethodName,
+		runtime.WithHTTPPathPattern(downloadPath))
+	fail := func(err error) { runtime.HTTPError(ctx, mux, outbound, w, r, err) }
+	if err != nil {
+		fail(err)
+		return
+	}
+	req := &meteringv1.ExportUsageReportStreamRequest{}
+	if err := r.ParseForm(); err != nil {
+		fail(err)
+		return
+	}
+	if err := runtime.PopulateQueryParameters(req, r.Form, utilities.NewDoubleArray(nil)); err != nil {
+		fail(err)
+		return
+	}
+	stream, err := client.ExportUsageReportStream(ctx, req)
+	if err != nil {
+		fail(err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	for first := true; ; first = false {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil && first {
+			fail(err)
+			return
+		}
+		if err != nil {
+			panic(http.ErrAbortHandler)
+		}
+		if first {
+			w.Header().Set("Content-Type", msg.GetContentType())
+			w.WriteHeader(http.StatusOK)
+		}
+		if _, err := w.Write(msg.GetData()); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
