@@ -529,7 +529,7 @@ func TestDemo(t *testing.T) {
 			} else if body["total"] != demoBandwidth {
 				t.Fatalf("acme bandwidth after seeding again = %v, want %s", body["total"], demoBandwidth)
 			}
-			code, body = r.http(t, "GET", "/v1/usageReports:export?customerId="+acme+"&format=xml&"+period, "")
+			code, body = r.http(t, "GET", "/v1/usageReports:export?customerId="+acme+"&format=REPORT_FORMAT_XML&"+period, "")
 			if code != 200 || body["contentType"] != "application/xml" {
 				t.Fatalf("export = %d %v", code, body)
 			}
