@@ -113,7 +113,7 @@ func TestAPI(t *testing.T) {
 	id := cus.GetCustomer().GetCustomerId()
 
 	_, err = s.client.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{Customer: &subscriptionv1.Customer{Name: "x", Currency: "EURO"}})
-	wantField(t, err, "currency")
+	wantField(t, err, "customer.currency")
 
 	sub, err := s.client.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "hosting_50", IdempotencyKey: "sub-1"})
 	must(t, err)

@@ -33,7 +33,21 @@ func checkPeriod(p Period) error {
 	if p.Start.IsZero() || p.End.IsZero() || !p.Start.Before(p.End) {
 		return errs.Field("period", "must have a start before its end")
 	}
-	return nil
+	var v errs.Violations
+	checkTime(&v, "period.start", p.Start)
+	checkTime(&v, "period.end", p.End)
+	return v.Err()
+}
+
+// checkAt returns an error naming field unless t, a time given by a caller
+// (zero for now), is inside the range periods are computed for.
+func checkAt(field string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	var v errs.Violations
+	checkTime(&v, field, t)
+	return v.Err()
 }
 
 // SegmentTerms is a segment with the plan version it bills.
@@ -87,6 +101,9 @@ type Entitlements struct {
 // (now if zero): each plan's grants times the subscription's quantity,
 // summed over the subscriptions active then.
 func (s *Service) Entitlements(ctx context.Context, customerID string, at time.Time) (Entitlements, error) {
+	if err := checkAt("at", at); err != nil {
+		return Entitlements{}, err
+	}
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
@@ -144,6 +161,9 @@ func sumGrants(terms []SegmentTerms) []Entitlement {
 // subscriptions active at at, or else of any of its subscriptions, or one
 // month.
 func (s *Service) BillingPeriod(ctx context.Context, customerID string, at time.Time) (Period, Interval, error) {
+	if err := checkAt("at", at); err != nil {
+		return Period{}, Interval{}, err
+	}
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
@@ -192,6 +212,12 @@ func (s *Service) customerInterval(ctx context.Context, segs []Segment, at time.
 func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr page.Request) (page.Page[DuePeriod], error) {
 	var v errs.Violations
 	pr.Check(&v)
+	if !asOf.IsZero() {
+		checkTime(&v, "as_of", asOf)
+	}
+	if !endedAfter.IsZero() {
+		checkTime(&v, "ended_after", endedAfter)
+	}
 	if !endedAfter.IsZero() && !asOf.IsZero() && !endedAfter.Before(asOf) {
 		v.Add("ended_after", "must be before as_of")
 	}

@@ -179,11 +179,11 @@ func TestCustomers(t *testing.T) {
 			in    sub.CustomerInput
 			field string
 		}{
-			{"a customer needs a name", sub.CustomerInput{Currency: "EUR"}, "name"},
-			{"a customer's currency is an ISO 4217 code", sub.CustomerInput{Name: "x", Currency: "EURO"}, "currency"},
-			{"an e-mail address must parse", sub.CustomerInput{Name: "x", Currency: "EUR", Email: "not an address"}, "email"},
-			{"the parent must exist", sub.CustomerInput{Name: "x", Currency: "EUR", ParentID: "cus_missing"}, "parent_customer_id"},
-			{"the anchor must be known", sub.CustomerInput{Name: "x", Currency: "EUR", Anchor: 9}, "billing_anchor"},
+			{"a customer needs a name", sub.CustomerInput{Currency: "EUR"}, "customer.name"},
+			{"a customer's currency is an ISO 4217 code", sub.CustomerInput{Name: "x", Currency: "EURO"}, "customer.currency"},
+			{"an e-mail address must parse", sub.CustomerInput{Name: "x", Currency: "EUR", Email: "not an address"}, "customer.email"},
+			{"the parent must exist", sub.CustomerInput{Name: "x", Currency: "EUR", ParentID: "cus_missing"}, "customer.parent_customer_id"},
+			{"the anchor must be known", sub.CustomerInput{Name: "x", Currency: "EUR", Anchor: 9}, "customer.billing_anchor"},
 		} {
 			_, err := e.svc.CreateCustomer(ctx, tt.in)
 			t.Run(tt.name, func(t *testing.T) { wantField(t, err, tt.field) })

@@ -1,0 +1,69 @@
+package subscription_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/app/apptest"
+	"github.com/meterplane/meterplane/platform/redisx"
+	"github.com/meterplane/meterplane/platform/redisx/redistest"
+	"github.com/meterplane/meterplane/services/catalog"
+	"github.com/meterplane/meterplane/services/subscription"
+)
+
+// TestEmbeddedConcurrentSubscribe runs the catalog and the subscription
+// service on one server on the embedded default (SQLite, one connection
+// per service), and subscribes concurrently: a call to the catalog while
+// the subscription service holds its only connection would deadlock them.
+func TestEmbeddedConcurrentSubscribe(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	srv := apptest.Serve(t, app.Deps{Redis: &redisx.Redis{Client: redistest.New(t)}}, catalog.Open, subscription.Open)
+	client := subscriptionv1.NewSubscriptionServiceClient(srv.Conn())
+	must(t, catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(srv.Conn())))
+
+	const n = 20
+	ids := make([]string, n)
+	for i := range ids {
+		c, err := client.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{
+			Customer:       &subscriptionv1.Customer{Name: fmt.Sprintf("Customer %d", i), Currency: "EUR"},
+			IdempotencyKey: fmt.Sprintf("customer-%d", i),
+		})
+		must(t, err)
+		ids[i] = c.GetCustomer().GetCustomerId()
+	}
+	errc := make(chan error, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Every customer subscribes twice with the same key, at once.
+			_, err := client.Subscribe(ctx, &subscriptionv1.SubscribeRequest{
+				CustomerId: ids[i%n], PlanId: "hosting_50", IdempotencyKey: fmt.Sprintf("subscribe-%d", i%n),
+			})
+			errc <- err
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatalf("concurrent subscribe: %v", err)
+		}
+	}
+	for _, id := range ids {
+		res, err := client.ListSubscriptions(ctx, &subscriptionv1.ListSubscriptionsRequest{CustomerId: id})
+		must(t, err)
+		if got := len(res.GetSubscriptions()); got != 1 {
+			t.Errorf("customer %s has %d subscriptions, want 1", id, got)
+		}
+	}
+}
