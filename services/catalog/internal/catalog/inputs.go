@@ -13,6 +13,8 @@ type Known struct {
 	ComputePlans map[string]ComputePlan
 	StoragePlans map[string]StoragePlan
 	Plans        map[string]Plan
+	// Currency is the currency of the plan whose version an input changes.
+	Currency string
 }
 
 // CreateFeatureInput is the input of CreateFeature.
@@ -54,7 +56,7 @@ func (in CreatePlanInput) Validate(known Known) error {
 			v.Add("plan.offering_key", "offering %q does not exist", p.OfferingKey)
 		}
 	}
-	in.Draft.validate(&v, "draft.", known.Features)
+	in.Draft.validate(&v, "draft.", p.Currency, known.Features)
 	return v.Err()
 }
 
@@ -77,7 +79,7 @@ func (in UpdatePlanVersionInput) Validate(known Known) error {
 	if in.Version < 1 {
 		v.Add("version", "must be at least 1")
 	}
-	in.Content.validate(&v, "", known.Features)
+	in.Content.validate(&v, "", known.Currency, known.Features)
 	return v.Err()
 }
 
@@ -121,7 +123,8 @@ func (in CreateComputePlanInput) Validate() error {
 	c := in.ComputePlan
 	checkKey(&v, "compute_plan.key", c.Key, true)
 	checkName(&v, "compute_plan.name", c.Name)
-	checkNotNegative(&v, "compute_plan.vcpu_request", c.VCPURequest)
+	checkQuantity(&v, "compute_plan.vcpu_request", c.VCPURequest)
+	checkQuantity(&v, "compute_plan.vcpu_limit", c.VCPULimit)
 	if !c.VCPULimit.IsPositive() {
 		v.Add("compute_plan.vcpu_limit", "must be greater than 0")
 	} else if c.VCPURequest.GreaterThan(c.VCPULimit) {
@@ -153,6 +156,7 @@ func (in CreateStoragePlanInput) Validate() error {
 	var v errs.Violations
 	s := in.StoragePlan
 	checkKey(&v, "storage_plan.key", s.Key, true)
+	// The price's currency field is validated by checkMoney.
 	checkName(&v, "storage_plan.name", s.Name)
 	checkMoney(&v, "storage_plan.price_per_gib", s.PricePerGiB)
 	checkEnum(&v, "storage_plan.price_unit", s.PriceUnit, PerHour, PerDay, PerMonth, PerYear)

@@ -144,11 +144,14 @@ func (s *Service) UpdatePlanVersion(ctx context.Context, in UpdatePlanVersionInp
 		if err != nil {
 			return err
 		}
-		if err := in.Validate(Known{Features: features}); err != nil {
-			return err
+		// The plan's currency bounds the prices' digits.
+		var plan Plan
+		if in.PlanRef != "" {
+			if plan, err = s.store.LockPlan(ctx, in.PlanRef); err != nil {
+				return err
+			}
 		}
-		plan, err := s.store.LockPlan(ctx, in.PlanRef)
-		if err != nil {
+		if err := in.Validate(Known{Features: features, Currency: plan.Currency}); err != nil {
 			return err
 		}
 		if plan.Status == PlanArchived {
