@@ -3,6 +3,9 @@ package subscription_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,5 +68,35 @@ func TestEmbeddedConcurrentSubscribe(t *testing.T) {
 		if got := len(res.GetSubscriptions()); got != 1 {
 			t.Errorf("customer %s has %d subscriptions, want 1", id, got)
 		}
+	}
+}
+
+// TestHugeIDsAreNotEchoed asks over HTTP for things whose ids are 1 MB long:
+// the NotFound message names them by their first 64 bytes only.
+func TestHugeIDsAreNotEchoed(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Serve(t, app.Deps{Redis: &redisx.Redis{Client: redistest.New(t)}}, catalog.Open, subscription.Open)
+	huge := strings.Repeat("x", 1<<20)
+	for _, tt := range []struct {
+		name, method, path, body string
+	}{
+		{"a customer", http.MethodGet, "/v1/customers/" + huge, ""},
+		{"a subscription", http.MethodGet, "/v1/subscriptions/" + huge, ""},
+		{"a plan", http.MethodGet, "/v1/plans/" + huge, ""},
+		{"a subscription to cancel", http.MethodPost, "/v1/subscriptions/" + huge + ":cancel", `{}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequestWithContext(t.Context(), tt.method, "http://"+srv.HTTPAddr()+tt.path, strings.NewReader(tt.body))
+			must(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			must(t, err)
+			if resp.StatusCode != http.StatusNotFound || len(b) > 1000 || !strings.Contains(string(b), strings.Repeat("x", 64)+"…") {
+				t.Errorf("got %d %.300s (%d bytes), want 404 naming the id by its first 64 bytes", resp.StatusCode, b, len(b))
+			}
+		})
 	}
 }

@@ -216,7 +216,7 @@ func (s *Service) CancelScheduledChange(ctx context.Context, subID, changeID str
 		}
 		i := slices.IndexFunc(sub.Changes, func(c Change) bool { return c.ID == changeID })
 		if i < 0 {
-			return errs.New(errs.NotFound, "subscription %s has no change %s", subID, changeID)
+			return errs.New(errs.NotFound, "subscription %s has no change %q", sub.ID, shortID(changeID))
 		}
 		if sub.Changes[i].Kind == KindSubscribe {
 			return errs.New(errs.FailedPrecondition, "change %s starts the subscription; cancel the subscription instead", changeID)

@@ -1,7 +1,6 @@
 package subscription
 
 import (
-	"fmt"
 	"net/mail"
 	"strings"
 	"time"
@@ -262,7 +261,7 @@ func shortID(id string) string {
 	for cut > 0 && !utf8RuneStart(id[cut]) {
 		cut--
 	}
-	return fmt.Sprintf("%s…", id[:cut])
+	return id[:cut] + "…"
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
