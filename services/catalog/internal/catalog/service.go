@@ -96,6 +96,7 @@ func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, Pla
 	if err != nil {
 		return Plan{}, PlanVersion{}, err
 	}
+	draft.Currency = plan.Currency
 	return plan, draft, nil
 }
 
@@ -117,6 +118,7 @@ func (s *Service) GetPlan(ctx context.Context, ref string) (Plan, PlanVersion, e
 	if err != nil {
 		return Plan{}, PlanVersion{}, err
 	}
+	v.Currency = plan.Currency
 	return plan, v, nil
 }
 
@@ -164,6 +166,7 @@ func (s *Service) UpdatePlanVersion(ctx context.Context, in UpdatePlanVersionInp
 			return errs.New(errs.FailedPrecondition, "version %d of plan %q is published and cannot change; create a new version", v.Version, plan.Key)
 		}
 		v.Content = in.Content
+		v.Currency = plan.Currency
 		if err := s.store.UpdateVersion(ctx, v); err != nil {
 			return err
 		}
@@ -203,6 +206,7 @@ func (s *Service) PublishPlan(ctx context.Context, ref string) (Plan, PlanVersio
 			return errs.New(errs.FailedPrecondition, "draft version %d of plan %q has no charges; a free plan needs a charge of amount 0", v.Version, plan.Key)
 		}
 		now := s.clock.Now()
+		v.Currency = plan.Currency
 		v.Status = VersionPublished
 		v.PublishTime = now
 		if err := s.store.UpdateVersion(ctx, v); err != nil {
@@ -244,7 +248,7 @@ func (s *Service) CreatePlanVersion(ctx context.Context, ref string) (PlanVersio
 			return err
 		}
 		now := s.clock.Now()
-		v = PlanVersion{PlanID: plan.ID, Version: latest.Version + 1, Status: VersionDraft, Content: latest.Content, CreateTime: now}
+		v = PlanVersion{PlanID: plan.ID, Version: latest.Version + 1, Status: VersionDraft, Currency: plan.Currency, Content: latest.Content, CreateTime: now}
 		if err := s.store.CreateVersion(ctx, v); err != nil {
 			return err
 		}
@@ -274,7 +278,9 @@ func (s *Service) GetPlanVersion(ctx context.Context, ref string, n int32) (Plan
 	if err != nil {
 		return PlanVersion{}, err
 	}
-	return s.store.GetVersion(ctx, plan.ID, n)
+	pv, err := s.store.GetVersion(ctx, plan.ID, n)
+	pv.Currency = plan.Currency
+	return pv, err
 }
 
 // ArchivePlan closes a plan to new subscriptions; its versions stay

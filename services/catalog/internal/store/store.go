@@ -362,7 +362,6 @@ func short(id string) string {
 	return id[:cut] + "…"
 }
 
-
 // nonEmpty returns keys, or a slice holding one impossible key when keys is
 // empty, so that "IN ?" stays valid SQL on every engine.
 func nonEmpty(keys []string) []string {

@@ -368,7 +368,6 @@ func short(id string) string {
 	return id[:cut] + "…"
 }
 
-
 func mapSlice[T, U any](in []T, f func(T) U) []U {
 	out := make([]U, len(in))
 	for i, v := range in {
