@@ -3,12 +3,10 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/google/uuid"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/page"
 )
@@ -60,7 +58,8 @@ func (s *Service) ListFeatures(ctx context.Context, pr PageRequest) (Page[Featur
 }
 
 // CreatePlan creates a plan in status draft with draft version 1 holding
-// in.Draft. The plan's id is assigned here: "plan_" and a time-ordered UUID.
+// in.Draft. The plan's id is assigned here by ids.New: "plan_" and a
+// time-ordered UUID.
 func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, PlanVersion, error) {
 	var plan Plan
 	var draft PlanVersion
@@ -76,13 +75,9 @@ func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, Pla
 		if err := in.Validate(known); err != nil {
 			return err
 		}
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("catalog: new plan id: %w", err)
-		}
 		now := s.clock.Now()
 		plan = in.Plan
-		plan.ID = "plan_" + strings.ReplaceAll(id.String(), "-", "")
+		plan.ID = ids.New("plan")
 		plan.Status = PlanDraft
 		plan.PublishedVersion = 0
 		plan.DraftVersion = 1
