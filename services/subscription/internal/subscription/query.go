@@ -3,6 +3,8 @@ package subscription
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -206,9 +208,10 @@ func (s *Service) customerInterval(ctx context.Context, segs []Segment, at time.
 }
 
 // DuePeriods lists, per customer with subscriptions, the billing periods
-// that ended in (endedAfter, asOf] and overlap one of its segments. A zero
-// endedAfter means only the latest period that ended by asOf; a zero asOf
-// means now.
+// that ended in (endedAfter, asOf] and overlap one of its segments, by
+// customer id and then period. A zero endedAfter means only the latest
+// period that ended by asOf; a zero asOf means now. A page holds up to its
+// size of periods, and may end inside one customer's periods.
 func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr page.Request) (page.Page[DuePeriod], error) {
 	var v errs.Violations
 	pr.Check(&v)
@@ -221,43 +224,101 @@ func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr
 	if !endedAfter.IsZero() && !asOf.IsZero() && !endedAfter.Before(asOf) {
 		v.Add("ended_after", "must be before as_of")
 	}
+	after, limit := pr.Cursor()
+	resumeID, resumeEnd, ok := parseDueToken(after)
+	if !ok {
+		v.Add("page_token", "is not a token returned by this list")
+	}
 	if err := v.Err(); err != nil {
 		return page.Page[DuePeriod]{}, err
 	}
 	if asOf.IsZero() {
 		asOf = s.clock.Now()
 	}
-	after, limit := pr.Cursor()
-	customers, segsOf, err := s.store.CustomersWithSegments(ctx, after, limit+1)
-	if err != nil {
-		return page.Page[DuePeriod]{}, err
-	}
-	more := len(customers) > limit
-	if more {
-		customers = customers[:limit]
-	}
 	var out []DuePeriod
-	for _, c := range customers {
-		segs := segsOf[c.ID]
-		last := asOf.Add(-time.Nanosecond)
-		iv, err := s.customerInterval(ctx, segs, last)
+	// due appends the customer's due periods ending after notBefore, and
+	// reports whether the page is full (one more than limit).
+	due := func(c Customer, segs []Segment, notBefore time.Time) (bool, error) {
+		iv, err := s.customerInterval(ctx, segs, asOf.Add(-time.Nanosecond))
 		if err != nil {
-			return page.Page[DuePeriod]{}, err
+			return false, err
 		}
 		from := endedAfter
 		if from.IsZero() {
 			cur := PeriodAt(c.Anchor, iv, asOf)
 			from = PeriodAt(c.Anchor, iv, cur.Start.Add(-time.Nanosecond)).Start
 		}
+		if notBefore.After(from) {
+			from = notBefore
+		}
+		// No period before the customer's first segment is due.
+		first := slices.MinFunc(segs, func(a, b Segment) int { return a.Start.Compare(b.Start) }).Start
+		if first.After(from) {
+			from = PeriodAt(c.Anchor, iv, first).Start
+		}
 		for _, p := range PeriodsEnding(c.Anchor, iv, from, asOf) {
 			if slices.ContainsFunc(segs, func(sg Segment) bool { return sg.Overlaps(p) }) {
 				out = append(out, DuePeriod{CustomerID: c.ID, Currency: c.Currency, Period: p})
+				if len(out) > limit {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	}
+	full := false
+	if resumeID != "" {
+		c, err := s.store.GetCustomer(ctx, resumeID)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return page.Page[DuePeriod]{}, err
+		}
+		if err == nil {
+			segs, err := s.store.SegmentsIn(ctx, c.ID, "", forever)
+			if err != nil {
+				return page.Page[DuePeriod]{}, err
+			}
+			if len(segs) > 0 {
+				if full, err = due(c, segs, resumeEnd); err != nil {
+					return page.Page[DuePeriod]{}, err
+				}
 			}
 		}
 	}
-	res := page.Page[DuePeriod]{Items: out}
-	if more {
-		res.NextToken = page.Token(customers[len(customers)-1].ID)
+	for cursor := resumeID; !full; {
+		customers, segsOf, err := s.store.CustomersWithSegments(ctx, cursor, limit+1)
+		if err != nil {
+			return page.Page[DuePeriod]{}, err
+		}
+		for _, c := range customers {
+			if full, err = due(c, segsOf[c.ID], time.Time{}); err != nil {
+				return page.Page[DuePeriod]{}, err
+			}
+			if full {
+				break
+			}
+		}
+		if len(customers) <= limit {
+			break
+		}
+		cursor = customers[len(customers)-1].ID
 	}
-	return res, nil
+	return page.New(out, limit, dueToken), nil
+}
+
+// dueToken is the page key of a due period: its customer and its end.
+func dueToken(d DuePeriod) string {
+	return d.CustomerID + " " + strconv.FormatInt(d.Period.End.Unix(), 10)
+}
+
+// parseDueToken reads a key dueToken made; the empty key starts the list.
+func parseDueToken(key string) (customerID string, end time.Time, ok bool) {
+	if key == "" {
+		return "", time.Time{}, true
+	}
+	id, sec, found := strings.Cut(key, " ")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if !found || id == "" || err != nil || n < MinTime.Unix() || n > MaxTime.AddDate(MaxIntervalYears+1, 0, 0).Unix() {
+		return "", time.Time{}, false
+	}
+	return id, time.Unix(n, 0).UTC(), true
 }
