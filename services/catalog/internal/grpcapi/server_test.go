@@ -397,3 +397,76 @@ func TestMoneyHasTheCurrencysScale(t *testing.T) {
 		}
 	}
 }
+
+// TestGetAndUpdate reads single compute and storage plans and updates each
+// kind of catalog entry.
+func TestGetAndUpdate(t *testing.T) {
+	t.Parallel()
+	c := client(t)
+	seedFeatures(t, c)
+	ctx := t.Context()
+	compute := &catalogv1.ComputePlan{Key: "standard-2", Name: "Standard 2", VcpuRequest: "0.5", VcpuLimit: "2", MemoryRequest: "512Mi", MemoryLimit: "1.5Gi"}
+	must(c.CreateComputePlan(ctx, &catalogv1.CreateComputePlanRequest{ComputePlan: compute}))(t)
+	ssd := &catalogv1.StoragePlan{Key: "ssd", Name: "SSD", PricePerGib: &commonv1.Money{Amount: "0.15", Currency: "CHF"}, PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH}
+	must(c.CreateStoragePlan(ctx, &catalogv1.CreateStoragePlanRequest{StoragePlan: ssd}))(t)
+	must(c.CreateOffering(ctx, &catalogv1.CreateOfferingRequest{Offering: &catalogv1.Offering{Key: "forgejo", Name: "Forgejo", Service: "forgejo", ControlPlane: "cloudscale"}}))(t)
+	plan := must(c.CreatePlan(ctx, &catalogv1.CreatePlanRequest{Plan: &catalogv1.Plan{Key: "basic", Name: "Basic", Currency: "EUR",
+		BillingInterval: &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit_INTERVAL_UNIT_MONTH, Count: 1}}}))(t).GetPlan()
+
+	diff(t, "compute plan", compute, must(c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "standard-2"}))(t).GetComputePlan())
+	diff(t, "storage plan", ssd, must(c.GetStoragePlan(ctx, &catalogv1.GetStoragePlanRequest{StoragePlanKey: "ssd"}))(t).GetStoragePlan())
+
+	compute.VcpuLimit, compute.Name = "4", "Standard 4"
+	must(c.UpdateComputePlan(ctx, &catalogv1.UpdateComputePlanRequest{ComputePlan: compute}))(t)
+	diff(t, "updated compute plan", compute, must(c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "standard-2"}))(t).GetComputePlan())
+	ssd.PricePerGib.Amount = "0.20"
+	must(c.UpdateStoragePlan(ctx, &catalogv1.UpdateStoragePlanRequest{StoragePlan: ssd}))(t)
+	diff(t, "updated storage plan", ssd, must(c.GetStoragePlan(ctx, &catalogv1.GetStoragePlanRequest{StoragePlanKey: "ssd"}))(t).GetStoragePlan())
+
+	name, empty := "Basic plus", ""
+	got := must(c.UpdatePlan(ctx, &catalogv1.UpdatePlanRequest{PlanId: plan.GetPlanId(), Name: &name, Description: &empty}))(t).GetPlan()
+	if got.GetName() != name || got.GetKey() != "basic" || got.GetCurrency() != "EUR" {
+		t.Errorf("updated plan = %v", got)
+	}
+	unit := "domain"
+	f := must(c.UpdateFeature(ctx, &catalogv1.UpdateFeatureRequest{FeatureKey: "sites", Unit: &unit}))(t).GetFeature()
+	if f.GetUnit() != "domain" || f.GetName() != "Sites" || f.GetKind() != catalogv1.FeatureKind_FEATURE_KIND_GAUGE {
+		t.Errorf("updated feature = %v", f)
+	}
+	key := "ssd"
+	o := must(c.UpdateOffering(ctx, &catalogv1.UpdateOfferingRequest{OfferingKey: "forgejo", StoragePlanKey: &key}))(t).GetOffering()
+	if o.GetStoragePlanKey() != "ssd" || o.GetName() != "Forgejo" {
+		t.Errorf("updated offering = %v", o)
+	}
+
+	for _, tt := range []struct {
+		name string
+		call func() error
+		code codes.Code
+	}{
+		{"a missing compute plan", func() error {
+			_, err := c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "nope"})
+			return err
+		}, codes.NotFound},
+		{"updating a missing storage plan", func() error {
+			_, err := c.UpdateStoragePlan(ctx, &catalogv1.UpdateStoragePlanRequest{StoragePlan: &catalogv1.StoragePlan{Key: "nope", Name: "x",
+				PricePerGib: &commonv1.Money{Amount: "1", Currency: "CHF"}, PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH}})
+			return err
+		}, codes.NotFound},
+		{"an offering's unknown storage plan", func() error {
+			missing := "nope"
+			_, err := c.UpdateOffering(ctx, &catalogv1.UpdateOfferingRequest{OfferingKey: "forgejo", StoragePlanKey: &missing})
+			return err
+		}, codes.InvalidArgument},
+		{"an empty plan name", func() error {
+			_, err := c.UpdatePlan(ctx, &catalogv1.UpdatePlanRequest{PlanId: "basic", Name: &empty})
+			return err
+		}, codes.InvalidArgument},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status.Code(tt.call()); got != tt.code {
+				t.Errorf("got %v, want %v", got, tt.code)
+			}
+		})
+	}
+}

@@ -331,6 +331,39 @@ func (s *Store) withAssignments(ctx context.Context, rows []offering) ([]catalog
 	return out, nil
 }
 
+// UpdateFeature stores a feature's name and unit.
+func (s *Store) UpdateFeature(ctx context.Context, f catalog.Feature) error {
+	return s.update(ctx, fromFeature(f), "feature", f.Key, "name", "unit")
+}
+
+// UpdateComputePlan stores every field of a compute plan but its key.
+func (s *Store) UpdateComputePlan(ctx context.Context, c catalog.ComputePlan) error {
+	return s.update(ctx, fromComputePlan(c), "compute plan", c.Key, "name", "vcpu_request", "vcpu_limit", "memory_request", "memory_limit")
+}
+
+// UpdateStoragePlan stores every field of a storage plan but its key.
+func (s *Store) UpdateStoragePlan(ctx context.Context, sp catalog.StoragePlan) error {
+	return s.update(ctx, fromStoragePlan(sp), "storage plan", sp.Key, "name", "price_per_gib", "currency", "price_unit", "erp_product_id", "erp_unit_id")
+}
+
+// UpdateOffering stores an offering's own fields.
+func (s *Store) UpdateOffering(ctx context.Context, o catalog.Offering) error {
+	return s.update(ctx, fromOffering(o), "offering", o.Key, "name", "service", "control_plane", "storage_plan_key")
+}
+
+// update stores the columns of row, a model of the thing with the given
+// key; a missing thing is errs.NotFound.
+func (s *Store) update(ctx context.Context, row any, what, key string, columns ...string) error {
+	res := s.db.Conn(ctx).Model(row).Where("key = ?", key).Select(columns).Updates(row)
+	if res.Error != nil {
+		return translate(res.Error, what, key)
+	}
+	if res.RowsAffected == 0 {
+		return errs.New(errs.NotFound, "%s %q not found", what, short(key))
+	}
+	return nil
+}
+
 // translate turns a gorm error about the thing named what and key into a
 // domain error: not found, already exists, or a dangling reference.
 func translate(err error, what, key string) error {
