@@ -51,6 +51,7 @@ func changeOut(c subscription.Change) *subscriptionv1.Change {
 		ChangeId: c.ID, SubscriptionId: c.SubscriptionID, Kind: changeKinds.out(c.Kind),
 		PlanId: c.PlanID, PlanKey: c.PlanKey, PlanVersion: c.Version, Quantity: c.Quantity,
 		EffectiveTime: pbtime.New(c.Effective), CreateTime: pbtime.New(c.CreateTime), BackdateReason: c.BackdateReason,
+		WithdrawTime: pbtime.New(c.WithdrawTime),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/ids"
+	"github.com/meterplane/meterplane/platform/page"
 )
 
 // ChangePlan moves a subscription to another plan or plan version.
@@ -189,12 +190,15 @@ func (s *Service) Reactivate(ctx context.Context, subID string) (View, error) {
 	return out, err
 }
 
-// ScheduledChanges lists a subscription's changes that take effect after
-// now, in the order they take effect.
-func (s *Service) ScheduledChanges(ctx context.Context, subID string) ([]Change, error) {
+// ScheduledChanges lists one page of a subscription's changes that take
+// effect after now, in the order they take effect.
+func (s *Service) ScheduledChanges(ctx context.Context, subID string, pr page.Request) (page.Page[Change], error) {
+	if err := checkPage(pr); err != nil {
+		return page.Page[Change]{}, err
+	}
 	sub, err := s.store.GetSubscription(ctx, subID)
 	if err != nil {
-		return nil, err
+		return page.Page[Change]{}, err
 	}
 	now := s.clock.Now()
 	var out []Change
@@ -203,7 +207,20 @@ func (s *Service) ScheduledChanges(ctx context.Context, subID string) ([]Change,
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return pageOf(out, pr, func(c Change) string { return c.ID })
+}
+
+// Changes lists one page of every change recorded for a subscription,
+// withdrawn ones included, in the order they were recorded.
+func (s *Service) Changes(ctx context.Context, subID string, pr page.Request) (page.Page[Change], error) {
+	if err := checkPage(pr); err != nil {
+		return page.Page[Change]{}, err
+	}
+	sub, err := s.store.GetSubscription(ctx, subID)
+	if err != nil {
+		return page.Page[Change]{}, err
+	}
+	return pageOf(sub.Changes, pr, func(c Change) string { return c.ID })
 }
 
 // CancelScheduledChange withdraws a change that has not taken effect.

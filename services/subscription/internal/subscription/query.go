@@ -58,20 +58,49 @@ type SegmentTerms struct {
 	Plan PlanVersion
 }
 
-// Segments returns the customer's segments that overlap p, only those of
-// one subscription if subscriptionID is set.
-func (s *Service) Segments(ctx context.Context, customerID, subscriptionID string, p Period) ([]SegmentTerms, error) {
+// Segments returns one page of the customer's segments that overlap p,
+// only those of one subscription if subscriptionID is set.
+func (s *Service) Segments(ctx context.Context, customerID, subscriptionID string, p Period, pr page.Request) (page.Page[SegmentTerms], error) {
 	if err := checkPeriod(p); err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
+	}
+	if err := checkPage(pr); err != nil {
+		return page.Page[SegmentTerms]{}, err
 	}
 	if _, err := s.store.GetCustomer(ctx, customerID); err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
 	}
 	segs, err := s.store.SegmentsIn(ctx, customerID, subscriptionID, p)
 	if err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
 	}
-	return s.withTerms(ctx, segs)
+	pg, err := pageOf(segs, pr, func(sg Segment) string { return sg.ID })
+	if err != nil {
+		return page.Page[SegmentTerms]{}, err
+	}
+	terms, err := s.withTerms(ctx, pg.Items)
+	return page.Page[SegmentTerms]{Items: terms, NextToken: pg.NextToken}, err
+}
+
+// checkPage checks a page request.
+func checkPage(pr page.Request) error {
+	var v errs.Violations
+	pr.Check(&v)
+	return v.Err()
+}
+
+// pageOf returns the page pr asks for of items, a whole list in order, whose
+// keys key gives: the items after the one whose key the token holds.
+func pageOf[T any](items []T, pr page.Request, key func(T) string) (page.Page[T], error) {
+	after, limit := pr.Cursor()
+	if after != "" {
+		i := slices.IndexFunc(items, func(t T) bool { return key(t) == after })
+		if i < 0 {
+			return page.Page[T]{}, errs.Field("page_token", "is not a token returned by this list")
+		}
+		items = items[i+1:]
+	}
+	return page.New(items, limit, key), nil
 }
 
 func (s *Service) withTerms(ctx context.Context, segs []Segment) ([]SegmentTerms, error) {
