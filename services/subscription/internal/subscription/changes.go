@@ -30,6 +30,9 @@ func (s *Service) ChangePlan(ctx context.Context, in ChangePlanInput) (View, Cha
 		return View{}, Change{}, err
 	}
 	return s.change(ctx, in.SubscriptionID, in.When, func(ctx context.Context, c Customer, cur View) (Change, bool, error) {
+		if err := checkPlanCurrency(pv, c); err != nil {
+			return Change{}, false, err
+		}
 		if err := s.keep(ctx, pv); err != nil {
 			return Change{}, false, err
 		}
