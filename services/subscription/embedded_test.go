@@ -100,3 +100,37 @@ func TestHugeIDsAreNotEchoed(t *testing.T) {
 		})
 	}
 }
+
+// TestTimesAtTheEdgeOfTheRange asks for billing periods over HTTP at times
+// the service accepts and at times it refuses: never a 500.
+func TestTimesAtTheEdgeOfTheRange(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Serve(t, app.Deps{Redis: &redisx.Redis{Client: redistest.New(t)}}, catalog.Open, subscription.Open)
+	c, err := subscriptionv1.NewSubscriptionServiceClient(srv.Conn()).CreateCustomer(t.Context(), &subscriptionv1.CreateCustomerRequest{
+		Customer: &subscriptionv1.Customer{Name: "Acme", Currency: "EUR"}})
+	must(t, err)
+	for _, tt := range []struct {
+		name, at string
+		want     int
+	}{
+		{"the first accepted time", "1970-01-01T00:00:00Z", http.StatusOK},
+		{"the last accepted day", "8999-12-31T23:00:00Z", http.StatusOK},
+		{"the first refused time", "9000-01-01T00:00:00Z", http.StatusBadRequest},
+		{"the year 9999", "9999-12-31T23:00:00Z", http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := "http://" + srv.HTTPAddr() + "/v1/customers/" + c.GetCustomer().GetCustomerId() + "/billingPeriod?at=" + tt.at
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+			must(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			must(t, err)
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			must(t, err)
+			if resp.StatusCode != tt.want || (tt.want == http.StatusBadRequest && !strings.Contains(string(b), `"at"`)) {
+				t.Errorf("got %d %s, want %d (naming the field at when refused)", resp.StatusCode, b, tt.want)
+			}
+		})
+	}
+}
