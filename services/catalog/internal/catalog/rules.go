@@ -18,6 +18,11 @@ const (
 	MaxIntervalYears = 10
 )
 
+// MaxAssignments bounds an offering's plan assignments, so that an
+// offering and ListPlansForOffering, which shows all of them at once, stay
+// small enough to need no pages.
+const MaxAssignments = 100
+
 // Limits on the length of keys and texts.
 const (
 	MaxKeyLength  = 64
@@ -346,6 +351,9 @@ func validateAssignments(v *errs.Violations, prefix, offeringKey string, as []Pl
 		sla         SLA
 	}
 	seen := map[size]int{}
+	if len(as) > MaxAssignments {
+		v.Add(prefix+"assignments", "must be at most %d", MaxAssignments)
+	}
 	for i, a := range as {
 		p := fmt.Sprintf("%sassignments[%d]", prefix, i)
 		if a.ComputePlanKey == "" {

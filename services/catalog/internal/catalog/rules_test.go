@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -570,5 +571,36 @@ func TestMonthlyPrice(t *testing.T) {
 	}
 	if got := MonthlyPrice(Money{Amount: dec("0.001"), Currency: "JPY"}, PerHour); !got.Amount.Equal(dec("1")) {
 		t.Errorf("0.001 JPY an hour = %s JPY a month, want 0.72 rounded to 1", got.Amount)
+	}
+}
+
+func TestTooManyAssignments(t *testing.T) {
+	t.Parallel()
+	known := Known{ComputePlans: map[string]ComputePlan{}}
+	var as []PlanAssignment
+	for i := range MaxAssignments + 1 {
+		key := fmt.Sprintf("c%d", i)
+		known.ComputePlans[key] = ComputePlan{Key: key}
+		as = append(as, PlanAssignment{ComputePlanKey: key, SLA: BestEffort, Price: Money{Amount: dec("1"), Currency: "CHF"}, PriceUnit: PerHour, MinimumInstances: 1})
+	}
+	for _, tt := range []struct {
+		name  string
+		n     int
+		field string
+	}{
+		{"the most assignments are valid", MaxAssignments, ""},
+		{"one more is refused", MaxAssignments + 1, "assignments"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := SetOfferingAssignmentsInput{OfferingKey: "o", Assignments: as[:tt.n]}.Validate(known)
+			var e *errs.Error
+			switch {
+			case tt.field == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.field != "" && (!errors.As(err, &e) || len(e.Violations) != 1 || e.Violations[0].Field != tt.field):
+				t.Errorf("got %v, want one violation on %s", err, tt.field)
+			}
+		})
 	}
 }
