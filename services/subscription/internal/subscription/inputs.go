@@ -61,14 +61,15 @@ type CustomerUpdate struct {
 // Validate checks the fields that are set.
 func (in CustomerUpdate) Validate() error {
 	var v errs.Violations
-	deref := func(p *string, fallback string) string {
-		if p == nil {
-			return fallback
-		}
-		return *p
+	if in.ExternalID != nil {
+		checkExternalID(&v, "external_id", *in.ExternalID)
 	}
-	// The name is required only when it is set.
-	checkCustomerFields(&v, "", deref(in.ExternalID, ""), deref(in.Name, "unchanged"), deref(in.Email, ""))
+	if in.Name != nil {
+		checkName(&v, "name", *in.Name)
+	}
+	if in.Email != nil {
+		checkEmail(&v, "email", *in.Email)
+	}
 	if in.Currency != nil {
 		checkCurrency(&v, "currency", *in.Currency)
 	}
@@ -82,16 +83,30 @@ func (in CustomerUpdate) Validate() error {
 }
 
 func checkCustomerFields(v *errs.Violations, prefix, externalID, name, email string) {
-	if len(externalID) > MaxTextLength {
-		v.Add(prefix+"external_id", "must be at most %d bytes", MaxTextLength)
+	checkExternalID(v, prefix+"external_id", externalID)
+	checkName(v, prefix+"name", name)
+	checkEmail(v, prefix+"email", email)
+}
+
+func checkExternalID(v *errs.Violations, field, id string) {
+	if len(id) > MaxTextLength {
+		v.Add(field, "must be at most %d bytes", MaxTextLength)
 	}
+}
+
+func checkName(v *errs.Violations, field, name string) {
 	if strings.TrimSpace(name) == "" || len(name) > MaxTextLength {
-		v.Add(prefix+"name", "must be 1 to %d bytes", MaxTextLength)
+		v.Add(field, "must be 1 to %d bytes", MaxTextLength)
 	}
-	if email != "" {
-		if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > MaxTextLength {
-			v.Add(prefix+"email", "must be a plain e-mail address such as billing@example.com")
-		}
+}
+
+// checkEmail records a violation unless email is empty or a plain address.
+func checkEmail(v *errs.Violations, field, email string) {
+	if email == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > MaxTextLength {
+		v.Add(field, "must be a plain e-mail address such as billing@example.com")
 	}
 }
 
