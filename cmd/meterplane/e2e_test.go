@@ -301,12 +301,12 @@ func exerciseSubscriptions(t *testing.T, r *running, planKey string) subscriptio
 
 	// Bad input gets InvalidArgument (HTTP 400) naming the field.
 	_, err = s.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{Customer: &subscriptionv1.Customer{Name: "Bad", Currency: "EURO"}})
-	if status.Code(err) != codes.InvalidArgument || !slices.Contains(violations(err), "currency") {
-		t.Errorf("CreateCustomer with currency EURO = %v, violations %v; want InvalidArgument on currency", err, violations(err))
+	if status.Code(err) != codes.InvalidArgument || !slices.Contains(violations(err), "customer.currency") {
+		t.Errorf("CreateCustomer with currency EURO = %v, violations %v; want InvalidArgument on customer.currency", err, violations(err))
 	}
 	code, body = r.http(t, "POST", "/v1/customers", `{"customer":{"name":"Bad","currency":"EURO"}}`)
-	if code != 400 || body["code"] != float64(codes.InvalidArgument) || !slices.Contains(httpViolations(body), "currency") {
-		t.Errorf("POST /v1/customers with currency EURO = %d %v, want 400 with a field violation on currency", code, body)
+	if code != 400 || body["code"] != float64(codes.InvalidArgument) || !slices.Contains(httpViolations(body), "customer.currency") {
+		t.Errorf("POST /v1/customers with currency EURO = %d %v, want 400 with a field violation on customer.currency", code, body)
 	}
 	return flow
 }

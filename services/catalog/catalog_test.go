@@ -55,7 +55,7 @@ func TestSeed(t *testing.T) {
 	for _, p := range forgejo.GetPlans() {
 		monthly = append(monthly, p.GetMonthlyPrice())
 	}
-	want := []*commonv1.Money{{Amount: "42", Currency: "CHF"}, {Amount: "64.8", Currency: "CHF"}, {Amount: "84", Currency: "CHF"}, {Amount: "129.6", Currency: "CHF"}}
+	want := []*commonv1.Money{{Amount: "42.00", Currency: "CHF"}, {Amount: "64.80", Currency: "CHF"}, {Amount: "84.00", Currency: "CHF"}, {Amount: "129.60", Currency: "CHF"}}
 	if d := cmp.Diff(want, monthly, protocmp.Transform()); d != "" {
 		t.Errorf("monthly prices of forgejo-cloudscale (-want +got):\n%s", d)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/subscription/internal/grpcapi"
+	"github.com/meterplane/meterplane/services/subscription/internal/peers"
 	"github.com/meterplane/meterplane/services/subscription/internal/store"
 	domain "github.com/meterplane/meterplane/services/subscription/internal/subscription"
 	"github.com/meterplane/meterplane/services/subscription/migrations"
@@ -33,7 +34,7 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	if err != nil {
 		return server.Service{}, fmt.Errorf("subscription: %w", err)
 	}
-	svc := domain.NewService(store.New(db), grpcapi.NewCatalog(d.Catalog), d.Clock)
+	svc := domain.NewService(store.New(db), peers.NewCatalog(d.Catalog), d.Clock)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
 	return server.Service{

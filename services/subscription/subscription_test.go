@@ -113,7 +113,7 @@ func TestAPI(t *testing.T) {
 	id := cus.GetCustomer().GetCustomerId()
 
 	_, err = s.client.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{Customer: &subscriptionv1.Customer{Name: "x", Currency: "EURO"}})
-	wantField(t, err, "currency")
+	wantField(t, err, "customer.currency")
 
 	sub, err := s.client.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "hosting_50", IdempotencyKey: "sub-1"})
 	must(t, err)
@@ -147,8 +147,11 @@ func TestAPI(t *testing.T) {
 	must(t, err)
 	_, err = s.client.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "redis_small"})
 	wantCode(t, err, codes.FailedPrecondition, "offering redis-exoscale cannot be ordered")
+	// The catalog's NotFound for the plan is the caller's bad plan_id, not
+	// a missing subscription resource.
 	_, err = s.client.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "nope"})
-	wantCode(t, err, codes.NotFound, "nope")
+	wantCode(t, err, codes.InvalidArgument, "nope")
+	wantField(t, err, "plan_id")
 
 	// A downgrade is scheduled for the period's end and can be withdrawn.
 	ch, err := s.client.ChangePlan(ctx, &subscriptionv1.ChangePlanRequest{SubscriptionId: got.GetSubscriptionId(), PlanId: "hosting_payg", IdempotencyKey: "down"})

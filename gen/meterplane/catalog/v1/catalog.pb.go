@@ -4124,6 +4124,770 @@ func (x *ListPlansForOfferingResponse) GetNotOrderableReason() string {
 	return ""
 }
 
+// UpdateFeatureRequest is the request of UpdateFeature. Fields left unset
+// keep their value.
+type UpdateFeatureRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key of the feature.
+	FeatureKey string `protobuf:"bytes,1,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// New name, if set.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// New unit, if set.
+	Unit *string `protobuf:"bytes,3,opt,name=unit,proto3,oneof" json:"unit,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureRequest) Reset() {
+	*x = UpdateFeatureRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureRequest) ProtoMessage() {}
+
+func (x *UpdateFeatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureRequest.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateFeatureRequest) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetUnit() string {
+	if x != nil && x.Unit != nil {
+		return *x.Unit
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// UpdateFeatureResponse is the response of UpdateFeature.
+type UpdateFeatureResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated feature.
+	Feature       *Feature `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureResponse) Reset() {
+	*x = UpdateFeatureResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureResponse) ProtoMessage() {}
+
+func (x *UpdateFeatureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureResponse.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpdateFeatureResponse) GetFeature() *Feature {
+	if x != nil {
+		return x.Feature
+	}
+	return nil
+}
+
+// UpdatePlanRequest is the request of UpdatePlan. Fields left unset keep
+// their value.
+type UpdatePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Plan id or key.
+	PlanId string `protobuf:"bytes,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	// New name, if set.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// New description, if set; empty clears it.
+	Description *string `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdatePlanRequest) Reset() {
+	*x = UpdatePlanRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePlanRequest) ProtoMessage() {}
+
+func (x *UpdatePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePlanRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UpdatePlanRequest) GetPlanId() string {
+	if x != nil {
+		return x.PlanId
+	}
+	return ""
+}
+
+func (x *UpdatePlanRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdatePlanRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+func (x *UpdatePlanRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// UpdatePlanResponse is the response of UpdatePlan.
+type UpdatePlanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated plan.
+	Plan          *Plan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePlanResponse) Reset() {
+	*x = UpdatePlanResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePlanResponse) ProtoMessage() {}
+
+func (x *UpdatePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePlanResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePlanResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *UpdatePlanResponse) GetPlan() *Plan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+// GetComputePlanRequest is the request of GetComputePlan.
+type GetComputePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key of the compute plan.
+	ComputePlanKey string `protobuf:"bytes,1,opt,name=compute_plan_key,json=computePlanKey,proto3" json:"compute_plan_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetComputePlanRequest) Reset() {
+	*x = GetComputePlanRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComputePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComputePlanRequest) ProtoMessage() {}
+
+func (x *GetComputePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComputePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetComputePlanRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *GetComputePlanRequest) GetComputePlanKey() string {
+	if x != nil {
+		return x.ComputePlanKey
+	}
+	return ""
+}
+
+// GetComputePlanResponse is the response of GetComputePlan.
+type GetComputePlanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The compute plan.
+	ComputePlan   *ComputePlan `protobuf:"bytes,1,opt,name=compute_plan,json=computePlan,proto3" json:"compute_plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetComputePlanResponse) Reset() {
+	*x = GetComputePlanResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetComputePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetComputePlanResponse) ProtoMessage() {}
+
+func (x *GetComputePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetComputePlanResponse.ProtoReflect.Descriptor instead.
+func (*GetComputePlanResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GetComputePlanResponse) GetComputePlan() *ComputePlan {
+	if x != nil {
+		return x.ComputePlan
+	}
+	return nil
+}
+
+// UpdateComputePlanRequest is the request of UpdateComputePlan.
+type UpdateComputePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The compute plan, replacing the stored one with the same key.
+	ComputePlan *ComputePlan `protobuf:"bytes,1,opt,name=compute_plan,json=computePlan,proto3" json:"compute_plan,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateComputePlanRequest) Reset() {
+	*x = UpdateComputePlanRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateComputePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateComputePlanRequest) ProtoMessage() {}
+
+func (x *UpdateComputePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateComputePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdateComputePlanRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *UpdateComputePlanRequest) GetComputePlan() *ComputePlan {
+	if x != nil {
+		return x.ComputePlan
+	}
+	return nil
+}
+
+func (x *UpdateComputePlanRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// UpdateComputePlanResponse is the response of UpdateComputePlan.
+type UpdateComputePlanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated compute plan.
+	ComputePlan   *ComputePlan `protobuf:"bytes,1,opt,name=compute_plan,json=computePlan,proto3" json:"compute_plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateComputePlanResponse) Reset() {
+	*x = UpdateComputePlanResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateComputePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateComputePlanResponse) ProtoMessage() {}
+
+func (x *UpdateComputePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateComputePlanResponse.ProtoReflect.Descriptor instead.
+func (*UpdateComputePlanResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *UpdateComputePlanResponse) GetComputePlan() *ComputePlan {
+	if x != nil {
+		return x.ComputePlan
+	}
+	return nil
+}
+
+// GetStoragePlanRequest is the request of GetStoragePlan.
+type GetStoragePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key of the storage plan.
+	StoragePlanKey string `protobuf:"bytes,1,opt,name=storage_plan_key,json=storagePlanKey,proto3" json:"storage_plan_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetStoragePlanRequest) Reset() {
+	*x = GetStoragePlanRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStoragePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStoragePlanRequest) ProtoMessage() {}
+
+func (x *GetStoragePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStoragePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetStoragePlanRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *GetStoragePlanRequest) GetStoragePlanKey() string {
+	if x != nil {
+		return x.StoragePlanKey
+	}
+	return ""
+}
+
+// GetStoragePlanResponse is the response of GetStoragePlan.
+type GetStoragePlanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The storage plan.
+	StoragePlan   *StoragePlan `protobuf:"bytes,1,opt,name=storage_plan,json=storagePlan,proto3" json:"storage_plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStoragePlanResponse) Reset() {
+	*x = GetStoragePlanResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStoragePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStoragePlanResponse) ProtoMessage() {}
+
+func (x *GetStoragePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStoragePlanResponse.ProtoReflect.Descriptor instead.
+func (*GetStoragePlanResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *GetStoragePlanResponse) GetStoragePlan() *StoragePlan {
+	if x != nil {
+		return x.StoragePlan
+	}
+	return nil
+}
+
+// UpdateStoragePlanRequest is the request of UpdateStoragePlan.
+type UpdateStoragePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The storage plan, replacing the stored one with the same key.
+	StoragePlan *StoragePlan `protobuf:"bytes,1,opt,name=storage_plan,json=storagePlan,proto3" json:"storage_plan,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateStoragePlanRequest) Reset() {
+	*x = UpdateStoragePlanRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStoragePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStoragePlanRequest) ProtoMessage() {}
+
+func (x *UpdateStoragePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStoragePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStoragePlanRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *UpdateStoragePlanRequest) GetStoragePlan() *StoragePlan {
+	if x != nil {
+		return x.StoragePlan
+	}
+	return nil
+}
+
+func (x *UpdateStoragePlanRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// UpdateStoragePlanResponse is the response of UpdateStoragePlan.
+type UpdateStoragePlanResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated storage plan.
+	StoragePlan   *StoragePlan `protobuf:"bytes,1,opt,name=storage_plan,json=storagePlan,proto3" json:"storage_plan,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStoragePlanResponse) Reset() {
+	*x = UpdateStoragePlanResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStoragePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStoragePlanResponse) ProtoMessage() {}
+
+func (x *UpdateStoragePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStoragePlanResponse.ProtoReflect.Descriptor instead.
+func (*UpdateStoragePlanResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *UpdateStoragePlanResponse) GetStoragePlan() *StoragePlan {
+	if x != nil {
+		return x.StoragePlan
+	}
+	return nil
+}
+
+// UpdateOfferingRequest is the request of UpdateOffering. Fields left unset
+// keep their value.
+type UpdateOfferingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key of the offering.
+	OfferingKey string `protobuf:"bytes,1,opt,name=offering_key,json=offeringKey,proto3" json:"offering_key,omitempty"`
+	// New name, if set.
+	Name *string `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	// New service, if set.
+	Service *string `protobuf:"bytes,3,opt,name=service,proto3,oneof" json:"service,omitempty"`
+	// New control plane, if set.
+	ControlPlane *string `protobuf:"bytes,4,opt,name=control_plane,json=controlPlane,proto3,oneof" json:"control_plane,omitempty"`
+	// New storage plan key, if set; empty clears it.
+	StoragePlanKey *string `protobuf:"bytes,5,opt,name=storage_plan_key,json=storagePlanKey,proto3,oneof" json:"storage_plan_key,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateOfferingRequest) Reset() {
+	*x = UpdateOfferingRequest{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOfferingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOfferingRequest) ProtoMessage() {}
+
+func (x *UpdateOfferingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOfferingRequest.ProtoReflect.Descriptor instead.
+func (*UpdateOfferingRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *UpdateOfferingRequest) GetOfferingKey() string {
+	if x != nil {
+		return x.OfferingKey
+	}
+	return ""
+}
+
+func (x *UpdateOfferingRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateOfferingRequest) GetService() string {
+	if x != nil && x.Service != nil {
+		return *x.Service
+	}
+	return ""
+}
+
+func (x *UpdateOfferingRequest) GetControlPlane() string {
+	if x != nil && x.ControlPlane != nil {
+		return *x.ControlPlane
+	}
+	return ""
+}
+
+func (x *UpdateOfferingRequest) GetStoragePlanKey() string {
+	if x != nil && x.StoragePlanKey != nil {
+		return *x.StoragePlanKey
+	}
+	return ""
+}
+
+func (x *UpdateOfferingRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// UpdateOfferingResponse is the response of UpdateOffering.
+type UpdateOfferingResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The updated offering.
+	Offering      *Offering `protobuf:"bytes,1,opt,name=offering,proto3" json:"offering,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateOfferingResponse) Reset() {
+	*x = UpdateOfferingResponse{}
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateOfferingResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateOfferingResponse) ProtoMessage() {}
+
+func (x *UpdateOfferingResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_catalog_v1_catalog_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateOfferingResponse.ProtoReflect.Descriptor instead.
+func (*UpdateOfferingResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_catalog_v1_catalog_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *UpdateOfferingResponse) GetOffering() *Offering {
+	if x != nil {
+		return x.Offering
+	}
+	return nil
+}
+
 var File_meterplane_catalog_v1_catalog_proto protoreflect.FileDescriptor
 
 const file_meterplane_catalog_v1_catalog_proto_rawDesc = "" +
@@ -4363,7 +5127,58 @@ const file_meterplane_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x05plans\x18\x02 \x03(\v2\".meterplane.catalog.v1.OfferedPlanR\x05plans\x12E\n" +
 	"\fstorage_plan\x18\x03 \x01(\v2\".meterplane.catalog.v1.StoragePlanR\vstoragePlan\x12\x1c\n" +
 	"\torderable\x18\x04 \x01(\bR\torderable\x120\n" +
-	"\x14not_orderable_reason\x18\x05 \x01(\tR\x12notOrderableReason*]\n" +
+	"\x14not_orderable_reason\x18\x05 \x01(\tR\x12notOrderableReason\"\xa4\x01\n" +
+	"\x14UpdateFeatureRequest\x12\x1f\n" +
+	"\vfeature_key\x18\x01 \x01(\tR\n" +
+	"featureKey\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x17\n" +
+	"\x04unit\x18\x03 \x01(\tH\x01R\x04unit\x88\x01\x01\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKeyB\a\n" +
+	"\x05_nameB\a\n" +
+	"\x05_unit\"Q\n" +
+	"\x15UpdateFeatureResponse\x128\n" +
+	"\afeature\x18\x01 \x01(\v2\x1e.meterplane.catalog.v1.FeatureR\afeature\"\xae\x01\n" +
+	"\x11UpdatePlanRequest\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\tR\x06planId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tH\x01R\vdescription\x88\x01\x01\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKeyB\a\n" +
+	"\x05_nameB\x0e\n" +
+	"\f_description\"E\n" +
+	"\x12UpdatePlanResponse\x12/\n" +
+	"\x04plan\x18\x01 \x01(\v2\x1b.meterplane.catalog.v1.PlanR\x04plan\"A\n" +
+	"\x15GetComputePlanRequest\x12(\n" +
+	"\x10compute_plan_key\x18\x01 \x01(\tR\x0ecomputePlanKey\"_\n" +
+	"\x16GetComputePlanResponse\x12E\n" +
+	"\fcompute_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.ComputePlanR\vcomputePlan\"\x8a\x01\n" +
+	"\x18UpdateComputePlanRequest\x12E\n" +
+	"\fcompute_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.ComputePlanR\vcomputePlan\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"b\n" +
+	"\x19UpdateComputePlanResponse\x12E\n" +
+	"\fcompute_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.ComputePlanR\vcomputePlan\"A\n" +
+	"\x15GetStoragePlanRequest\x12(\n" +
+	"\x10storage_plan_key\x18\x01 \x01(\tR\x0estoragePlanKey\"_\n" +
+	"\x16GetStoragePlanResponse\x12E\n" +
+	"\fstorage_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.StoragePlanR\vstoragePlan\"\x8a\x01\n" +
+	"\x18UpdateStoragePlanRequest\x12E\n" +
+	"\fstorage_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.StoragePlanR\vstoragePlan\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"b\n" +
+	"\x19UpdateStoragePlanResponse\x12E\n" +
+	"\fstorage_plan\x18\x01 \x01(\v2\".meterplane.catalog.v1.StoragePlanR\vstoragePlan\"\xb0\x02\n" +
+	"\x15UpdateOfferingRequest\x12!\n" +
+	"\foffering_key\x18\x01 \x01(\tR\vofferingKey\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1d\n" +
+	"\aservice\x18\x03 \x01(\tH\x01R\aservice\x88\x01\x01\x12(\n" +
+	"\rcontrol_plane\x18\x04 \x01(\tH\x02R\fcontrolPlane\x88\x01\x01\x12-\n" +
+	"\x10storage_plan_key\x18\x05 \x01(\tH\x03R\x0estoragePlanKey\x88\x01\x01\x12'\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKeyB\a\n" +
+	"\x05_nameB\n" +
+	"\n" +
+	"\b_serviceB\x10\n" +
+	"\x0e_control_planeB\x13\n" +
+	"\x11_storage_plan_key\"U\n" +
+	"\x16UpdateOfferingResponse\x12;\n" +
+	"\boffering\x18\x01 \x01(\v2\x1f.meterplane.catalog.v1.OfferingR\boffering*]\n" +
 	"\vFeatureKind\x12\x1c\n" +
 	"\x18FEATURE_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12FEATURE_KIND_GAUGE\x10\x01\x12\x18\n" +
@@ -4415,28 +5230,36 @@ const file_meterplane_catalog_v1_catalog_proto_rawDesc = "" +
 	"\x0fPRICE_UNIT_HOUR\x10\x01\x12\x12\n" +
 	"\x0ePRICE_UNIT_DAY\x10\x02\x12\x14\n" +
 	"\x10PRICE_UNIT_MONTH\x10\x03\x12\x13\n" +
-	"\x0fPRICE_UNIT_YEAR\x10\x042\xb4\x11\n" +
+	"\x0fPRICE_UNIT_YEAR\x10\x042\xc0\x17\n" +
 	"\x0eCatalogService\x12j\n" +
 	"\rCreateFeature\x12+.meterplane.catalog.v1.CreateFeatureRequest\x1a,.meterplane.catalog.v1.CreateFeatureResponse\x12a\n" +
 	"\n" +
 	"GetFeature\x12(.meterplane.catalog.v1.GetFeatureRequest\x1a).meterplane.catalog.v1.GetFeatureResponse\x12g\n" +
-	"\fListFeatures\x12*.meterplane.catalog.v1.ListFeaturesRequest\x1a+.meterplane.catalog.v1.ListFeaturesResponse\x12a\n" +
+	"\fListFeatures\x12*.meterplane.catalog.v1.ListFeaturesRequest\x1a+.meterplane.catalog.v1.ListFeaturesResponse\x12j\n" +
+	"\rUpdateFeature\x12+.meterplane.catalog.v1.UpdateFeatureRequest\x1a,.meterplane.catalog.v1.UpdateFeatureResponse\x12a\n" +
 	"\n" +
 	"CreatePlan\x12(.meterplane.catalog.v1.CreatePlanRequest\x1a).meterplane.catalog.v1.CreatePlanResponse\x12X\n" +
 	"\aGetPlan\x12%.meterplane.catalog.v1.GetPlanRequest\x1a&.meterplane.catalog.v1.GetPlanResponse\x12^\n" +
-	"\tListPlans\x12'.meterplane.catalog.v1.ListPlansRequest\x1a(.meterplane.catalog.v1.ListPlansResponse\x12v\n" +
+	"\tListPlans\x12'.meterplane.catalog.v1.ListPlansRequest\x1a(.meterplane.catalog.v1.ListPlansResponse\x12a\n" +
+	"\n" +
+	"UpdatePlan\x12(.meterplane.catalog.v1.UpdatePlanRequest\x1a).meterplane.catalog.v1.UpdatePlanResponse\x12v\n" +
 	"\x11UpdatePlanVersion\x12/.meterplane.catalog.v1.UpdatePlanVersionRequest\x1a0.meterplane.catalog.v1.UpdatePlanVersionResponse\x12d\n" +
 	"\vPublishPlan\x12).meterplane.catalog.v1.PublishPlanRequest\x1a*.meterplane.catalog.v1.PublishPlanResponse\x12v\n" +
 	"\x11CreatePlanVersion\x12/.meterplane.catalog.v1.CreatePlanVersionRequest\x1a0.meterplane.catalog.v1.CreatePlanVersionResponse\x12m\n" +
 	"\x0eGetPlanVersion\x12,.meterplane.catalog.v1.GetPlanVersionRequest\x1a-.meterplane.catalog.v1.GetPlanVersionResponse\x12d\n" +
 	"\vArchivePlan\x12).meterplane.catalog.v1.ArchivePlanRequest\x1a*.meterplane.catalog.v1.ArchivePlanResponse\x12v\n" +
-	"\x11CreateComputePlan\x12/.meterplane.catalog.v1.CreateComputePlanRequest\x1a0.meterplane.catalog.v1.CreateComputePlanResponse\x12s\n" +
+	"\x11CreateComputePlan\x12/.meterplane.catalog.v1.CreateComputePlanRequest\x1a0.meterplane.catalog.v1.CreateComputePlanResponse\x12m\n" +
+	"\x0eGetComputePlan\x12,.meterplane.catalog.v1.GetComputePlanRequest\x1a-.meterplane.catalog.v1.GetComputePlanResponse\x12v\n" +
+	"\x11UpdateComputePlan\x12/.meterplane.catalog.v1.UpdateComputePlanRequest\x1a0.meterplane.catalog.v1.UpdateComputePlanResponse\x12s\n" +
 	"\x10ListComputePlans\x12..meterplane.catalog.v1.ListComputePlansRequest\x1a/.meterplane.catalog.v1.ListComputePlansResponse\x12v\n" +
-	"\x11CreateStoragePlan\x12/.meterplane.catalog.v1.CreateStoragePlanRequest\x1a0.meterplane.catalog.v1.CreateStoragePlanResponse\x12s\n" +
+	"\x11CreateStoragePlan\x12/.meterplane.catalog.v1.CreateStoragePlanRequest\x1a0.meterplane.catalog.v1.CreateStoragePlanResponse\x12m\n" +
+	"\x0eGetStoragePlan\x12,.meterplane.catalog.v1.GetStoragePlanRequest\x1a-.meterplane.catalog.v1.GetStoragePlanResponse\x12v\n" +
+	"\x11UpdateStoragePlan\x12/.meterplane.catalog.v1.UpdateStoragePlanRequest\x1a0.meterplane.catalog.v1.UpdateStoragePlanResponse\x12s\n" +
 	"\x10ListStoragePlans\x12..meterplane.catalog.v1.ListStoragePlansRequest\x1a/.meterplane.catalog.v1.ListStoragePlansResponse\x12m\n" +
 	"\x0eCreateOffering\x12,.meterplane.catalog.v1.CreateOfferingRequest\x1a-.meterplane.catalog.v1.CreateOfferingResponse\x12d\n" +
 	"\vGetOffering\x12).meterplane.catalog.v1.GetOfferingRequest\x1a*.meterplane.catalog.v1.GetOfferingResponse\x12j\n" +
-	"\rListOfferings\x12+.meterplane.catalog.v1.ListOfferingsRequest\x1a,.meterplane.catalog.v1.ListOfferingsResponse\x12\x85\x01\n" +
+	"\rListOfferings\x12+.meterplane.catalog.v1.ListOfferingsRequest\x1a,.meterplane.catalog.v1.ListOfferingsResponse\x12m\n" +
+	"\x0eUpdateOffering\x12,.meterplane.catalog.v1.UpdateOfferingRequest\x1a-.meterplane.catalog.v1.UpdateOfferingResponse\x12\x85\x01\n" +
 	"\x16SetOfferingAssignments\x124.meterplane.catalog.v1.SetOfferingAssignmentsRequest\x1a5.meterplane.catalog.v1.SetOfferingAssignmentsResponse\x12\x7f\n" +
 	"\x14ListPlansForOffering\x122.meterplane.catalog.v1.ListPlansForOfferingRequest\x1a3.meterplane.catalog.v1.ListPlansForOfferingResponseBFZDgithub.com/meterplane/meterplane/gen/meterplane/catalog/v1;catalogv1b\x06proto3"
 
@@ -4453,7 +5276,7 @@ func file_meterplane_catalog_v1_catalog_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_catalog_v1_catalog_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_meterplane_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_meterplane_catalog_v1_catalog_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_meterplane_catalog_v1_catalog_proto_goTypes = []any{
 	(FeatureKind)(0),                       // 0: meterplane.catalog.v1.FeatureKind
 	(IntervalUnit)(0),                      // 1: meterplane.catalog.v1.IntervalUnit
@@ -4521,120 +5344,157 @@ var file_meterplane_catalog_v1_catalog_proto_goTypes = []any{
 	(*ListPlansForOfferingRequest)(nil),    // 63: meterplane.catalog.v1.ListPlansForOfferingRequest
 	(*OfferedPlan)(nil),                    // 64: meterplane.catalog.v1.OfferedPlan
 	(*ListPlansForOfferingResponse)(nil),   // 65: meterplane.catalog.v1.ListPlansForOfferingResponse
-	(*timestamppb.Timestamp)(nil),          // 66: google.protobuf.Timestamp
-	(*v1.Money)(nil),                       // 67: meterplane.common.v1.Money
+	(*UpdateFeatureRequest)(nil),           // 66: meterplane.catalog.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),          // 67: meterplane.catalog.v1.UpdateFeatureResponse
+	(*UpdatePlanRequest)(nil),              // 68: meterplane.catalog.v1.UpdatePlanRequest
+	(*UpdatePlanResponse)(nil),             // 69: meterplane.catalog.v1.UpdatePlanResponse
+	(*GetComputePlanRequest)(nil),          // 70: meterplane.catalog.v1.GetComputePlanRequest
+	(*GetComputePlanResponse)(nil),         // 71: meterplane.catalog.v1.GetComputePlanResponse
+	(*UpdateComputePlanRequest)(nil),       // 72: meterplane.catalog.v1.UpdateComputePlanRequest
+	(*UpdateComputePlanResponse)(nil),      // 73: meterplane.catalog.v1.UpdateComputePlanResponse
+	(*GetStoragePlanRequest)(nil),          // 74: meterplane.catalog.v1.GetStoragePlanRequest
+	(*GetStoragePlanResponse)(nil),         // 75: meterplane.catalog.v1.GetStoragePlanResponse
+	(*UpdateStoragePlanRequest)(nil),       // 76: meterplane.catalog.v1.UpdateStoragePlanRequest
+	(*UpdateStoragePlanResponse)(nil),      // 77: meterplane.catalog.v1.UpdateStoragePlanResponse
+	(*UpdateOfferingRequest)(nil),          // 78: meterplane.catalog.v1.UpdateOfferingRequest
+	(*UpdateOfferingResponse)(nil),         // 79: meterplane.catalog.v1.UpdateOfferingResponse
+	(*timestamppb.Timestamp)(nil),          // 80: google.protobuf.Timestamp
+	(*v1.Money)(nil),                       // 81: meterplane.common.v1.Money
 }
 var file_meterplane_catalog_v1_catalog_proto_depIdxs = []int32{
-	0,  // 0: meterplane.catalog.v1.Feature.kind:type_name -> meterplane.catalog.v1.FeatureKind
-	66, // 1: meterplane.catalog.v1.Feature.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 2: meterplane.catalog.v1.BillingInterval.unit:type_name -> meterplane.catalog.v1.IntervalUnit
-	11, // 3: meterplane.catalog.v1.Plan.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	2,  // 4: meterplane.catalog.v1.Plan.status:type_name -> meterplane.catalog.v1.PlanStatus
-	66, // 5: meterplane.catalog.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
-	66, // 6: meterplane.catalog.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
-	3,  // 7: meterplane.catalog.v1.PlanVersion.status:type_name -> meterplane.catalog.v1.VersionStatus
-	14, // 8: meterplane.catalog.v1.PlanVersion.charges:type_name -> meterplane.catalog.v1.Charge
-	20, // 9: meterplane.catalog.v1.PlanVersion.entitlements:type_name -> meterplane.catalog.v1.Entitlement
-	66, // 10: meterplane.catalog.v1.PlanVersion.publish_time:type_name -> google.protobuf.Timestamp
-	66, // 11: meterplane.catalog.v1.PlanVersion.create_time:type_name -> google.protobuf.Timestamp
-	15, // 12: meterplane.catalog.v1.Charge.recurring:type_name -> meterplane.catalog.v1.RecurringFee
-	16, // 13: meterplane.catalog.v1.Charge.one_time:type_name -> meterplane.catalog.v1.OneTimeFee
-	17, // 14: meterplane.catalog.v1.Charge.usage:type_name -> meterplane.catalog.v1.UsageCharge
-	4,  // 15: meterplane.catalog.v1.RecurringFee.timing:type_name -> meterplane.catalog.v1.FeeTiming
-	5,  // 16: meterplane.catalog.v1.UsageCharge.model:type_name -> meterplane.catalog.v1.PricingModel
-	18, // 17: meterplane.catalog.v1.UsageCharge.tiers:type_name -> meterplane.catalog.v1.PriceTier
-	19, // 18: meterplane.catalog.v1.UsageCharge.package:type_name -> meterplane.catalog.v1.PackagePrice
-	6,  // 19: meterplane.catalog.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	7,  // 20: meterplane.catalog.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
-	67, // 21: meterplane.catalog.v1.StoragePlan.price_per_gib:type_name -> meterplane.common.v1.Money
-	9,  // 22: meterplane.catalog.v1.StoragePlan.price_unit:type_name -> meterplane.catalog.v1.PriceUnit
-	8,  // 23: meterplane.catalog.v1.PlanAssignment.sla:type_name -> meterplane.catalog.v1.Sla
-	67, // 24: meterplane.catalog.v1.PlanAssignment.price:type_name -> meterplane.common.v1.Money
-	9,  // 25: meterplane.catalog.v1.PlanAssignment.price_unit:type_name -> meterplane.catalog.v1.PriceUnit
-	23, // 26: meterplane.catalog.v1.Offering.assignments:type_name -> meterplane.catalog.v1.PlanAssignment
-	10, // 27: meterplane.catalog.v1.CreateFeatureRequest.feature:type_name -> meterplane.catalog.v1.Feature
-	10, // 28: meterplane.catalog.v1.CreateFeatureResponse.feature:type_name -> meterplane.catalog.v1.Feature
-	10, // 29: meterplane.catalog.v1.GetFeatureResponse.feature:type_name -> meterplane.catalog.v1.Feature
-	10, // 30: meterplane.catalog.v1.ListFeaturesResponse.features:type_name -> meterplane.catalog.v1.Feature
-	12, // 31: meterplane.catalog.v1.CreatePlanRequest.plan:type_name -> meterplane.catalog.v1.Plan
-	13, // 32: meterplane.catalog.v1.CreatePlanRequest.draft:type_name -> meterplane.catalog.v1.PlanVersion
-	12, // 33: meterplane.catalog.v1.CreatePlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
-	13, // 34: meterplane.catalog.v1.CreatePlanResponse.draft:type_name -> meterplane.catalog.v1.PlanVersion
-	12, // 35: meterplane.catalog.v1.GetPlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
-	13, // 36: meterplane.catalog.v1.GetPlanResponse.latest_version:type_name -> meterplane.catalog.v1.PlanVersion
-	2,  // 37: meterplane.catalog.v1.ListPlansRequest.status:type_name -> meterplane.catalog.v1.PlanStatus
-	12, // 38: meterplane.catalog.v1.ListPlansResponse.plans:type_name -> meterplane.catalog.v1.Plan
-	14, // 39: meterplane.catalog.v1.UpdatePlanVersionRequest.charges:type_name -> meterplane.catalog.v1.Charge
-	20, // 40: meterplane.catalog.v1.UpdatePlanVersionRequest.entitlements:type_name -> meterplane.catalog.v1.Entitlement
-	13, // 41: meterplane.catalog.v1.UpdatePlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
-	12, // 42: meterplane.catalog.v1.PublishPlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
-	13, // 43: meterplane.catalog.v1.PublishPlanResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
-	13, // 44: meterplane.catalog.v1.CreatePlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
-	13, // 45: meterplane.catalog.v1.GetPlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
-	12, // 46: meterplane.catalog.v1.ArchivePlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
-	21, // 47: meterplane.catalog.v1.CreateComputePlanRequest.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
-	21, // 48: meterplane.catalog.v1.CreateComputePlanResponse.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
-	21, // 49: meterplane.catalog.v1.ListComputePlansResponse.compute_plans:type_name -> meterplane.catalog.v1.ComputePlan
-	22, // 50: meterplane.catalog.v1.CreateStoragePlanRequest.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
-	22, // 51: meterplane.catalog.v1.CreateStoragePlanResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
-	22, // 52: meterplane.catalog.v1.ListStoragePlansResponse.storage_plans:type_name -> meterplane.catalog.v1.StoragePlan
-	24, // 53: meterplane.catalog.v1.CreateOfferingRequest.offering:type_name -> meterplane.catalog.v1.Offering
-	24, // 54: meterplane.catalog.v1.CreateOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
-	24, // 55: meterplane.catalog.v1.GetOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
-	24, // 56: meterplane.catalog.v1.ListOfferingsResponse.offerings:type_name -> meterplane.catalog.v1.Offering
-	23, // 57: meterplane.catalog.v1.SetOfferingAssignmentsRequest.assignments:type_name -> meterplane.catalog.v1.PlanAssignment
-	24, // 58: meterplane.catalog.v1.SetOfferingAssignmentsResponse.offering:type_name -> meterplane.catalog.v1.Offering
-	23, // 59: meterplane.catalog.v1.OfferedPlan.assignment:type_name -> meterplane.catalog.v1.PlanAssignment
-	21, // 60: meterplane.catalog.v1.OfferedPlan.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
-	67, // 61: meterplane.catalog.v1.OfferedPlan.monthly_price:type_name -> meterplane.common.v1.Money
-	24, // 62: meterplane.catalog.v1.ListPlansForOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
-	64, // 63: meterplane.catalog.v1.ListPlansForOfferingResponse.plans:type_name -> meterplane.catalog.v1.OfferedPlan
-	22, // 64: meterplane.catalog.v1.ListPlansForOfferingResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
-	25, // 65: meterplane.catalog.v1.CatalogService.CreateFeature:input_type -> meterplane.catalog.v1.CreateFeatureRequest
-	27, // 66: meterplane.catalog.v1.CatalogService.GetFeature:input_type -> meterplane.catalog.v1.GetFeatureRequest
-	29, // 67: meterplane.catalog.v1.CatalogService.ListFeatures:input_type -> meterplane.catalog.v1.ListFeaturesRequest
-	31, // 68: meterplane.catalog.v1.CatalogService.CreatePlan:input_type -> meterplane.catalog.v1.CreatePlanRequest
-	33, // 69: meterplane.catalog.v1.CatalogService.GetPlan:input_type -> meterplane.catalog.v1.GetPlanRequest
-	35, // 70: meterplane.catalog.v1.CatalogService.ListPlans:input_type -> meterplane.catalog.v1.ListPlansRequest
-	37, // 71: meterplane.catalog.v1.CatalogService.UpdatePlanVersion:input_type -> meterplane.catalog.v1.UpdatePlanVersionRequest
-	39, // 72: meterplane.catalog.v1.CatalogService.PublishPlan:input_type -> meterplane.catalog.v1.PublishPlanRequest
-	41, // 73: meterplane.catalog.v1.CatalogService.CreatePlanVersion:input_type -> meterplane.catalog.v1.CreatePlanVersionRequest
-	43, // 74: meterplane.catalog.v1.CatalogService.GetPlanVersion:input_type -> meterplane.catalog.v1.GetPlanVersionRequest
-	45, // 75: meterplane.catalog.v1.CatalogService.ArchivePlan:input_type -> meterplane.catalog.v1.ArchivePlanRequest
-	47, // 76: meterplane.catalog.v1.CatalogService.CreateComputePlan:input_type -> meterplane.catalog.v1.CreateComputePlanRequest
-	49, // 77: meterplane.catalog.v1.CatalogService.ListComputePlans:input_type -> meterplane.catalog.v1.ListComputePlansRequest
-	51, // 78: meterplane.catalog.v1.CatalogService.CreateStoragePlan:input_type -> meterplane.catalog.v1.CreateStoragePlanRequest
-	53, // 79: meterplane.catalog.v1.CatalogService.ListStoragePlans:input_type -> meterplane.catalog.v1.ListStoragePlansRequest
-	55, // 80: meterplane.catalog.v1.CatalogService.CreateOffering:input_type -> meterplane.catalog.v1.CreateOfferingRequest
-	57, // 81: meterplane.catalog.v1.CatalogService.GetOffering:input_type -> meterplane.catalog.v1.GetOfferingRequest
-	59, // 82: meterplane.catalog.v1.CatalogService.ListOfferings:input_type -> meterplane.catalog.v1.ListOfferingsRequest
-	61, // 83: meterplane.catalog.v1.CatalogService.SetOfferingAssignments:input_type -> meterplane.catalog.v1.SetOfferingAssignmentsRequest
-	63, // 84: meterplane.catalog.v1.CatalogService.ListPlansForOffering:input_type -> meterplane.catalog.v1.ListPlansForOfferingRequest
-	26, // 85: meterplane.catalog.v1.CatalogService.CreateFeature:output_type -> meterplane.catalog.v1.CreateFeatureResponse
-	28, // 86: meterplane.catalog.v1.CatalogService.GetFeature:output_type -> meterplane.catalog.v1.GetFeatureResponse
-	30, // 87: meterplane.catalog.v1.CatalogService.ListFeatures:output_type -> meterplane.catalog.v1.ListFeaturesResponse
-	32, // 88: meterplane.catalog.v1.CatalogService.CreatePlan:output_type -> meterplane.catalog.v1.CreatePlanResponse
-	34, // 89: meterplane.catalog.v1.CatalogService.GetPlan:output_type -> meterplane.catalog.v1.GetPlanResponse
-	36, // 90: meterplane.catalog.v1.CatalogService.ListPlans:output_type -> meterplane.catalog.v1.ListPlansResponse
-	38, // 91: meterplane.catalog.v1.CatalogService.UpdatePlanVersion:output_type -> meterplane.catalog.v1.UpdatePlanVersionResponse
-	40, // 92: meterplane.catalog.v1.CatalogService.PublishPlan:output_type -> meterplane.catalog.v1.PublishPlanResponse
-	42, // 93: meterplane.catalog.v1.CatalogService.CreatePlanVersion:output_type -> meterplane.catalog.v1.CreatePlanVersionResponse
-	44, // 94: meterplane.catalog.v1.CatalogService.GetPlanVersion:output_type -> meterplane.catalog.v1.GetPlanVersionResponse
-	46, // 95: meterplane.catalog.v1.CatalogService.ArchivePlan:output_type -> meterplane.catalog.v1.ArchivePlanResponse
-	48, // 96: meterplane.catalog.v1.CatalogService.CreateComputePlan:output_type -> meterplane.catalog.v1.CreateComputePlanResponse
-	50, // 97: meterplane.catalog.v1.CatalogService.ListComputePlans:output_type -> meterplane.catalog.v1.ListComputePlansResponse
-	52, // 98: meterplane.catalog.v1.CatalogService.CreateStoragePlan:output_type -> meterplane.catalog.v1.CreateStoragePlanResponse
-	54, // 99: meterplane.catalog.v1.CatalogService.ListStoragePlans:output_type -> meterplane.catalog.v1.ListStoragePlansResponse
-	56, // 100: meterplane.catalog.v1.CatalogService.CreateOffering:output_type -> meterplane.catalog.v1.CreateOfferingResponse
-	58, // 101: meterplane.catalog.v1.CatalogService.GetOffering:output_type -> meterplane.catalog.v1.GetOfferingResponse
-	60, // 102: meterplane.catalog.v1.CatalogService.ListOfferings:output_type -> meterplane.catalog.v1.ListOfferingsResponse
-	62, // 103: meterplane.catalog.v1.CatalogService.SetOfferingAssignments:output_type -> meterplane.catalog.v1.SetOfferingAssignmentsResponse
-	65, // 104: meterplane.catalog.v1.CatalogService.ListPlansForOffering:output_type -> meterplane.catalog.v1.ListPlansForOfferingResponse
-	85, // [85:105] is the sub-list for method output_type
-	65, // [65:85] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	0,   // 0: meterplane.catalog.v1.Feature.kind:type_name -> meterplane.catalog.v1.FeatureKind
+	80,  // 1: meterplane.catalog.v1.Feature.create_time:type_name -> google.protobuf.Timestamp
+	1,   // 2: meterplane.catalog.v1.BillingInterval.unit:type_name -> meterplane.catalog.v1.IntervalUnit
+	11,  // 3: meterplane.catalog.v1.Plan.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	2,   // 4: meterplane.catalog.v1.Plan.status:type_name -> meterplane.catalog.v1.PlanStatus
+	80,  // 5: meterplane.catalog.v1.Plan.create_time:type_name -> google.protobuf.Timestamp
+	80,  // 6: meterplane.catalog.v1.Plan.update_time:type_name -> google.protobuf.Timestamp
+	3,   // 7: meterplane.catalog.v1.PlanVersion.status:type_name -> meterplane.catalog.v1.VersionStatus
+	14,  // 8: meterplane.catalog.v1.PlanVersion.charges:type_name -> meterplane.catalog.v1.Charge
+	20,  // 9: meterplane.catalog.v1.PlanVersion.entitlements:type_name -> meterplane.catalog.v1.Entitlement
+	80,  // 10: meterplane.catalog.v1.PlanVersion.publish_time:type_name -> google.protobuf.Timestamp
+	80,  // 11: meterplane.catalog.v1.PlanVersion.create_time:type_name -> google.protobuf.Timestamp
+	15,  // 12: meterplane.catalog.v1.Charge.recurring:type_name -> meterplane.catalog.v1.RecurringFee
+	16,  // 13: meterplane.catalog.v1.Charge.one_time:type_name -> meterplane.catalog.v1.OneTimeFee
+	17,  // 14: meterplane.catalog.v1.Charge.usage:type_name -> meterplane.catalog.v1.UsageCharge
+	4,   // 15: meterplane.catalog.v1.RecurringFee.timing:type_name -> meterplane.catalog.v1.FeeTiming
+	5,   // 16: meterplane.catalog.v1.UsageCharge.model:type_name -> meterplane.catalog.v1.PricingModel
+	18,  // 17: meterplane.catalog.v1.UsageCharge.tiers:type_name -> meterplane.catalog.v1.PriceTier
+	19,  // 18: meterplane.catalog.v1.UsageCharge.package:type_name -> meterplane.catalog.v1.PackagePrice
+	6,   // 19: meterplane.catalog.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	7,   // 20: meterplane.catalog.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
+	81,  // 21: meterplane.catalog.v1.StoragePlan.price_per_gib:type_name -> meterplane.common.v1.Money
+	9,   // 22: meterplane.catalog.v1.StoragePlan.price_unit:type_name -> meterplane.catalog.v1.PriceUnit
+	8,   // 23: meterplane.catalog.v1.PlanAssignment.sla:type_name -> meterplane.catalog.v1.Sla
+	81,  // 24: meterplane.catalog.v1.PlanAssignment.price:type_name -> meterplane.common.v1.Money
+	9,   // 25: meterplane.catalog.v1.PlanAssignment.price_unit:type_name -> meterplane.catalog.v1.PriceUnit
+	23,  // 26: meterplane.catalog.v1.Offering.assignments:type_name -> meterplane.catalog.v1.PlanAssignment
+	10,  // 27: meterplane.catalog.v1.CreateFeatureRequest.feature:type_name -> meterplane.catalog.v1.Feature
+	10,  // 28: meterplane.catalog.v1.CreateFeatureResponse.feature:type_name -> meterplane.catalog.v1.Feature
+	10,  // 29: meterplane.catalog.v1.GetFeatureResponse.feature:type_name -> meterplane.catalog.v1.Feature
+	10,  // 30: meterplane.catalog.v1.ListFeaturesResponse.features:type_name -> meterplane.catalog.v1.Feature
+	12,  // 31: meterplane.catalog.v1.CreatePlanRequest.plan:type_name -> meterplane.catalog.v1.Plan
+	13,  // 32: meterplane.catalog.v1.CreatePlanRequest.draft:type_name -> meterplane.catalog.v1.PlanVersion
+	12,  // 33: meterplane.catalog.v1.CreatePlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
+	13,  // 34: meterplane.catalog.v1.CreatePlanResponse.draft:type_name -> meterplane.catalog.v1.PlanVersion
+	12,  // 35: meterplane.catalog.v1.GetPlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
+	13,  // 36: meterplane.catalog.v1.GetPlanResponse.latest_version:type_name -> meterplane.catalog.v1.PlanVersion
+	2,   // 37: meterplane.catalog.v1.ListPlansRequest.status:type_name -> meterplane.catalog.v1.PlanStatus
+	12,  // 38: meterplane.catalog.v1.ListPlansResponse.plans:type_name -> meterplane.catalog.v1.Plan
+	14,  // 39: meterplane.catalog.v1.UpdatePlanVersionRequest.charges:type_name -> meterplane.catalog.v1.Charge
+	20,  // 40: meterplane.catalog.v1.UpdatePlanVersionRequest.entitlements:type_name -> meterplane.catalog.v1.Entitlement
+	13,  // 41: meterplane.catalog.v1.UpdatePlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
+	12,  // 42: meterplane.catalog.v1.PublishPlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
+	13,  // 43: meterplane.catalog.v1.PublishPlanResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
+	13,  // 44: meterplane.catalog.v1.CreatePlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
+	13,  // 45: meterplane.catalog.v1.GetPlanVersionResponse.version:type_name -> meterplane.catalog.v1.PlanVersion
+	12,  // 46: meterplane.catalog.v1.ArchivePlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
+	21,  // 47: meterplane.catalog.v1.CreateComputePlanRequest.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	21,  // 48: meterplane.catalog.v1.CreateComputePlanResponse.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	21,  // 49: meterplane.catalog.v1.ListComputePlansResponse.compute_plans:type_name -> meterplane.catalog.v1.ComputePlan
+	22,  // 50: meterplane.catalog.v1.CreateStoragePlanRequest.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	22,  // 51: meterplane.catalog.v1.CreateStoragePlanResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	22,  // 52: meterplane.catalog.v1.ListStoragePlansResponse.storage_plans:type_name -> meterplane.catalog.v1.StoragePlan
+	24,  // 53: meterplane.catalog.v1.CreateOfferingRequest.offering:type_name -> meterplane.catalog.v1.Offering
+	24,  // 54: meterplane.catalog.v1.CreateOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
+	24,  // 55: meterplane.catalog.v1.GetOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
+	24,  // 56: meterplane.catalog.v1.ListOfferingsResponse.offerings:type_name -> meterplane.catalog.v1.Offering
+	23,  // 57: meterplane.catalog.v1.SetOfferingAssignmentsRequest.assignments:type_name -> meterplane.catalog.v1.PlanAssignment
+	24,  // 58: meterplane.catalog.v1.SetOfferingAssignmentsResponse.offering:type_name -> meterplane.catalog.v1.Offering
+	23,  // 59: meterplane.catalog.v1.OfferedPlan.assignment:type_name -> meterplane.catalog.v1.PlanAssignment
+	21,  // 60: meterplane.catalog.v1.OfferedPlan.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	81,  // 61: meterplane.catalog.v1.OfferedPlan.monthly_price:type_name -> meterplane.common.v1.Money
+	24,  // 62: meterplane.catalog.v1.ListPlansForOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
+	64,  // 63: meterplane.catalog.v1.ListPlansForOfferingResponse.plans:type_name -> meterplane.catalog.v1.OfferedPlan
+	22,  // 64: meterplane.catalog.v1.ListPlansForOfferingResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	10,  // 65: meterplane.catalog.v1.UpdateFeatureResponse.feature:type_name -> meterplane.catalog.v1.Feature
+	12,  // 66: meterplane.catalog.v1.UpdatePlanResponse.plan:type_name -> meterplane.catalog.v1.Plan
+	21,  // 67: meterplane.catalog.v1.GetComputePlanResponse.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	21,  // 68: meterplane.catalog.v1.UpdateComputePlanRequest.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	21,  // 69: meterplane.catalog.v1.UpdateComputePlanResponse.compute_plan:type_name -> meterplane.catalog.v1.ComputePlan
+	22,  // 70: meterplane.catalog.v1.GetStoragePlanResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	22,  // 71: meterplane.catalog.v1.UpdateStoragePlanRequest.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	22,  // 72: meterplane.catalog.v1.UpdateStoragePlanResponse.storage_plan:type_name -> meterplane.catalog.v1.StoragePlan
+	24,  // 73: meterplane.catalog.v1.UpdateOfferingResponse.offering:type_name -> meterplane.catalog.v1.Offering
+	25,  // 74: meterplane.catalog.v1.CatalogService.CreateFeature:input_type -> meterplane.catalog.v1.CreateFeatureRequest
+	27,  // 75: meterplane.catalog.v1.CatalogService.GetFeature:input_type -> meterplane.catalog.v1.GetFeatureRequest
+	29,  // 76: meterplane.catalog.v1.CatalogService.ListFeatures:input_type -> meterplane.catalog.v1.ListFeaturesRequest
+	66,  // 77: meterplane.catalog.v1.CatalogService.UpdateFeature:input_type -> meterplane.catalog.v1.UpdateFeatureRequest
+	31,  // 78: meterplane.catalog.v1.CatalogService.CreatePlan:input_type -> meterplane.catalog.v1.CreatePlanRequest
+	33,  // 79: meterplane.catalog.v1.CatalogService.GetPlan:input_type -> meterplane.catalog.v1.GetPlanRequest
+	35,  // 80: meterplane.catalog.v1.CatalogService.ListPlans:input_type -> meterplane.catalog.v1.ListPlansRequest
+	68,  // 81: meterplane.catalog.v1.CatalogService.UpdatePlan:input_type -> meterplane.catalog.v1.UpdatePlanRequest
+	37,  // 82: meterplane.catalog.v1.CatalogService.UpdatePlanVersion:input_type -> meterplane.catalog.v1.UpdatePlanVersionRequest
+	39,  // 83: meterplane.catalog.v1.CatalogService.PublishPlan:input_type -> meterplane.catalog.v1.PublishPlanRequest
+	41,  // 84: meterplane.catalog.v1.CatalogService.CreatePlanVersion:input_type -> meterplane.catalog.v1.CreatePlanVersionRequest
+	43,  // 85: meterplane.catalog.v1.CatalogService.GetPlanVersion:input_type -> meterplane.catalog.v1.GetPlanVersionRequest
+	45,  // 86: meterplane.catalog.v1.CatalogService.ArchivePlan:input_type -> meterplane.catalog.v1.ArchivePlanRequest
+	47,  // 87: meterplane.catalog.v1.CatalogService.CreateComputePlan:input_type -> meterplane.catalog.v1.CreateComputePlanRequest
+	70,  // 88: meterplane.catalog.v1.CatalogService.GetComputePlan:input_type -> meterplane.catalog.v1.GetComputePlanRequest
+	72,  // 89: meterplane.catalog.v1.CatalogService.UpdateComputePlan:input_type -> meterplane.catalog.v1.UpdateComputePlanRequest
+	49,  // 90: meterplane.catalog.v1.CatalogService.ListComputePlans:input_type -> meterplane.catalog.v1.ListComputePlansRequest
+	51,  // 91: meterplane.catalog.v1.CatalogService.CreateStoragePlan:input_type -> meterplane.catalog.v1.CreateStoragePlanRequest
+	74,  // 92: meterplane.catalog.v1.CatalogService.GetStoragePlan:input_type -> meterplane.catalog.v1.GetStoragePlanRequest
+	76,  // 93: meterplane.catalog.v1.CatalogService.UpdateStoragePlan:input_type -> meterplane.catalog.v1.UpdateStoragePlanRequest
+	53,  // 94: meterplane.catalog.v1.CatalogService.ListStoragePlans:input_type -> meterplane.catalog.v1.ListStoragePlansRequest
+	55,  // 95: meterplane.catalog.v1.CatalogService.CreateOffering:input_type -> meterplane.catalog.v1.CreateOfferingRequest
+	57,  // 96: meterplane.catalog.v1.CatalogService.GetOffering:input_type -> meterplane.catalog.v1.GetOfferingRequest
+	59,  // 97: meterplane.catalog.v1.CatalogService.ListOfferings:input_type -> meterplane.catalog.v1.ListOfferingsRequest
+	78,  // 98: meterplane.catalog.v1.CatalogService.UpdateOffering:input_type -> meterplane.catalog.v1.UpdateOfferingRequest
+	61,  // 99: meterplane.catalog.v1.CatalogService.SetOfferingAssignments:input_type -> meterplane.catalog.v1.SetOfferingAssignmentsRequest
+	63,  // 100: meterplane.catalog.v1.CatalogService.ListPlansForOffering:input_type -> meterplane.catalog.v1.ListPlansForOfferingRequest
+	26,  // 101: meterplane.catalog.v1.CatalogService.CreateFeature:output_type -> meterplane.catalog.v1.CreateFeatureResponse
+	28,  // 102: meterplane.catalog.v1.CatalogService.GetFeature:output_type -> meterplane.catalog.v1.GetFeatureResponse
+	30,  // 103: meterplane.catalog.v1.CatalogService.ListFeatures:output_type -> meterplane.catalog.v1.ListFeaturesResponse
+	67,  // 104: meterplane.catalog.v1.CatalogService.UpdateFeature:output_type -> meterplane.catalog.v1.UpdateFeatureResponse
+	32,  // 105: meterplane.catalog.v1.CatalogService.CreatePlan:output_type -> meterplane.catalog.v1.CreatePlanResponse
+	34,  // 106: meterplane.catalog.v1.CatalogService.GetPlan:output_type -> meterplane.catalog.v1.GetPlanResponse
+	36,  // 107: meterplane.catalog.v1.CatalogService.ListPlans:output_type -> meterplane.catalog.v1.ListPlansResponse
+	69,  // 108: meterplane.catalog.v1.CatalogService.UpdatePlan:output_type -> meterplane.catalog.v1.UpdatePlanResponse
+	38,  // 109: meterplane.catalog.v1.CatalogService.UpdatePlanVersion:output_type -> meterplane.catalog.v1.UpdatePlanVersionResponse
+	40,  // 110: meterplane.catalog.v1.CatalogService.PublishPlan:output_type -> meterplane.catalog.v1.PublishPlanResponse
+	42,  // 111: meterplane.catalog.v1.CatalogService.CreatePlanVersion:output_type -> meterplane.catalog.v1.CreatePlanVersionResponse
+	44,  // 112: meterplane.catalog.v1.CatalogService.GetPlanVersion:output_type -> meterplane.catalog.v1.GetPlanVersionResponse
+	46,  // 113: meterplane.catalog.v1.CatalogService.ArchivePlan:output_type -> meterplane.catalog.v1.ArchivePlanResponse
+	48,  // 114: meterplane.catalog.v1.CatalogService.CreateComputePlan:output_type -> meterplane.catalog.v1.CreateComputePlanResponse
+	71,  // 115: meterplane.catalog.v1.CatalogService.GetComputePlan:output_type -> meterplane.catalog.v1.GetComputePlanResponse
+	73,  // 116: meterplane.catalog.v1.CatalogService.UpdateComputePlan:output_type -> meterplane.catalog.v1.UpdateComputePlanResponse
+	50,  // 117: meterplane.catalog.v1.CatalogService.ListComputePlans:output_type -> meterplane.catalog.v1.ListComputePlansResponse
+	52,  // 118: meterplane.catalog.v1.CatalogService.CreateStoragePlan:output_type -> meterplane.catalog.v1.CreateStoragePlanResponse
+	75,  // 119: meterplane.catalog.v1.CatalogService.GetStoragePlan:output_type -> meterplane.catalog.v1.GetStoragePlanResponse
+	77,  // 120: meterplane.catalog.v1.CatalogService.UpdateStoragePlan:output_type -> meterplane.catalog.v1.UpdateStoragePlanResponse
+	54,  // 121: meterplane.catalog.v1.CatalogService.ListStoragePlans:output_type -> meterplane.catalog.v1.ListStoragePlansResponse
+	56,  // 122: meterplane.catalog.v1.CatalogService.CreateOffering:output_type -> meterplane.catalog.v1.CreateOfferingResponse
+	58,  // 123: meterplane.catalog.v1.CatalogService.GetOffering:output_type -> meterplane.catalog.v1.GetOfferingResponse
+	60,  // 124: meterplane.catalog.v1.CatalogService.ListOfferings:output_type -> meterplane.catalog.v1.ListOfferingsResponse
+	79,  // 125: meterplane.catalog.v1.CatalogService.UpdateOffering:output_type -> meterplane.catalog.v1.UpdateOfferingResponse
+	62,  // 126: meterplane.catalog.v1.CatalogService.SetOfferingAssignments:output_type -> meterplane.catalog.v1.SetOfferingAssignmentsResponse
+	65,  // 127: meterplane.catalog.v1.CatalogService.ListPlansForOffering:output_type -> meterplane.catalog.v1.ListPlansForOfferingResponse
+	101, // [101:128] is the sub-list for method output_type
+	74,  // [74:101] is the sub-list for method input_type
+	74,  // [74:74] is the sub-list for extension type_name
+	74,  // [74:74] is the sub-list for extension extendee
+	0,   // [0:74] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_catalog_v1_catalog_proto_init() }
@@ -4647,13 +5507,16 @@ func file_meterplane_catalog_v1_catalog_proto_init() {
 		(*Charge_OneTime)(nil),
 		(*Charge_Usage)(nil),
 	}
+	file_meterplane_catalog_v1_catalog_proto_msgTypes[56].OneofWrappers = []any{}
+	file_meterplane_catalog_v1_catalog_proto_msgTypes[58].OneofWrappers = []any{}
+	file_meterplane_catalog_v1_catalog_proto_msgTypes[68].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_catalog_v1_catalog_proto_rawDesc), len(file_meterplane_catalog_v1_catalog_proto_rawDesc)),
 			NumEnums:      10,
-			NumMessages:   56,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,21 +22,28 @@ const (
 	CatalogService_CreateFeature_FullMethodName          = "/meterplane.catalog.v1.CatalogService/CreateFeature"
 	CatalogService_GetFeature_FullMethodName             = "/meterplane.catalog.v1.CatalogService/GetFeature"
 	CatalogService_ListFeatures_FullMethodName           = "/meterplane.catalog.v1.CatalogService/ListFeatures"
+	CatalogService_UpdateFeature_FullMethodName          = "/meterplane.catalog.v1.CatalogService/UpdateFeature"
 	CatalogService_CreatePlan_FullMethodName             = "/meterplane.catalog.v1.CatalogService/CreatePlan"
 	CatalogService_GetPlan_FullMethodName                = "/meterplane.catalog.v1.CatalogService/GetPlan"
 	CatalogService_ListPlans_FullMethodName              = "/meterplane.catalog.v1.CatalogService/ListPlans"
+	CatalogService_UpdatePlan_FullMethodName             = "/meterplane.catalog.v1.CatalogService/UpdatePlan"
 	CatalogService_UpdatePlanVersion_FullMethodName      = "/meterplane.catalog.v1.CatalogService/UpdatePlanVersion"
 	CatalogService_PublishPlan_FullMethodName            = "/meterplane.catalog.v1.CatalogService/PublishPlan"
 	CatalogService_CreatePlanVersion_FullMethodName      = "/meterplane.catalog.v1.CatalogService/CreatePlanVersion"
 	CatalogService_GetPlanVersion_FullMethodName         = "/meterplane.catalog.v1.CatalogService/GetPlanVersion"
 	CatalogService_ArchivePlan_FullMethodName            = "/meterplane.catalog.v1.CatalogService/ArchivePlan"
 	CatalogService_CreateComputePlan_FullMethodName      = "/meterplane.catalog.v1.CatalogService/CreateComputePlan"
+	CatalogService_GetComputePlan_FullMethodName         = "/meterplane.catalog.v1.CatalogService/GetComputePlan"
+	CatalogService_UpdateComputePlan_FullMethodName      = "/meterplane.catalog.v1.CatalogService/UpdateComputePlan"
 	CatalogService_ListComputePlans_FullMethodName       = "/meterplane.catalog.v1.CatalogService/ListComputePlans"
 	CatalogService_CreateStoragePlan_FullMethodName      = "/meterplane.catalog.v1.CatalogService/CreateStoragePlan"
+	CatalogService_GetStoragePlan_FullMethodName         = "/meterplane.catalog.v1.CatalogService/GetStoragePlan"
+	CatalogService_UpdateStoragePlan_FullMethodName      = "/meterplane.catalog.v1.CatalogService/UpdateStoragePlan"
 	CatalogService_ListStoragePlans_FullMethodName       = "/meterplane.catalog.v1.CatalogService/ListStoragePlans"
 	CatalogService_CreateOffering_FullMethodName         = "/meterplane.catalog.v1.CatalogService/CreateOffering"
 	CatalogService_GetOffering_FullMethodName            = "/meterplane.catalog.v1.CatalogService/GetOffering"
 	CatalogService_ListOfferings_FullMethodName          = "/meterplane.catalog.v1.CatalogService/ListOfferings"
+	CatalogService_UpdateOffering_FullMethodName         = "/meterplane.catalog.v1.CatalogService/UpdateOffering"
 	CatalogService_SetOfferingAssignments_FullMethodName = "/meterplane.catalog.v1.CatalogService/SetOfferingAssignments"
 	CatalogService_ListPlansForOffering_FullMethodName   = "/meterplane.catalog.v1.CatalogService/ListPlansForOffering"
 )
@@ -55,12 +62,18 @@ type CatalogServiceClient interface {
 	GetFeature(ctx context.Context, in *GetFeatureRequest, opts ...grpc.CallOption) (*GetFeatureResponse, error)
 	// ListFeatures lists features ordered by key.
 	ListFeatures(ctx context.Context, in *ListFeaturesRequest, opts ...grpc.CallOption) (*ListFeaturesResponse, error)
+	// UpdateFeature changes a feature's name and unit; its key and kind are
+	// fixed.
+	UpdateFeature(ctx context.Context, in *UpdateFeatureRequest, opts ...grpc.CallOption) (*UpdateFeatureResponse, error)
 	// CreatePlan creates a plan with an empty draft version 1.
 	CreatePlan(ctx context.Context, in *CreatePlanRequest, opts ...grpc.CallOption) (*CreatePlanResponse, error)
 	// GetPlan returns a plan and its latest version.
 	GetPlan(ctx context.Context, in *GetPlanRequest, opts ...grpc.CallOption) (*GetPlanResponse, error)
 	// ListPlans lists plans ordered by key, with filters.
 	ListPlans(ctx context.Context, in *ListPlansRequest, opts ...grpc.CallOption) (*ListPlansResponse, error)
+	// UpdatePlan changes a plan's name and description; what it bills lives
+	// in its versions.
+	UpdatePlan(ctx context.Context, in *UpdatePlanRequest, opts ...grpc.CallOption) (*UpdatePlanResponse, error)
 	// UpdatePlanVersion replaces the charges and entitlements of the plan's
 	// draft version. Published versions are immutable.
 	UpdatePlanVersion(ctx context.Context, in *UpdatePlanVersionRequest, opts ...grpc.CallOption) (*UpdatePlanVersionResponse, error)
@@ -77,10 +90,18 @@ type CatalogServiceClient interface {
 	ArchivePlan(ctx context.Context, in *ArchivePlanRequest, opts ...grpc.CallOption) (*ArchivePlanResponse, error)
 	// CreateComputePlan defines a compute size (vCPU and memory).
 	CreateComputePlan(ctx context.Context, in *CreateComputePlanRequest, opts ...grpc.CallOption) (*CreateComputePlanResponse, error)
+	// GetComputePlan returns one compute plan.
+	GetComputePlan(ctx context.Context, in *GetComputePlanRequest, opts ...grpc.CallOption) (*GetComputePlanResponse, error)
+	// UpdateComputePlan replaces a compute plan but its key.
+	UpdateComputePlan(ctx context.Context, in *UpdateComputePlanRequest, opts ...grpc.CallOption) (*UpdateComputePlanResponse, error)
 	// ListComputePlans lists compute plans ordered by key.
 	ListComputePlans(ctx context.Context, in *ListComputePlansRequest, opts ...grpc.CallOption) (*ListComputePlansResponse, error)
 	// CreateStoragePlan defines a storage price per GiB with its ERP ids.
 	CreateStoragePlan(ctx context.Context, in *CreateStoragePlanRequest, opts ...grpc.CallOption) (*CreateStoragePlanResponse, error)
+	// GetStoragePlan returns one storage plan.
+	GetStoragePlan(ctx context.Context, in *GetStoragePlanRequest, opts ...grpc.CallOption) (*GetStoragePlanResponse, error)
+	// UpdateStoragePlan replaces a storage plan but its key.
+	UpdateStoragePlan(ctx context.Context, in *UpdateStoragePlanRequest, opts ...grpc.CallOption) (*UpdateStoragePlanResponse, error)
 	// ListStoragePlans lists storage plans ordered by key.
 	ListStoragePlans(ctx context.Context, in *ListStoragePlansRequest, opts ...grpc.CallOption) (*ListStoragePlansResponse, error)
 	// CreateOffering defines a service on a control plane, with its plan
@@ -90,6 +111,9 @@ type CatalogServiceClient interface {
 	GetOffering(ctx context.Context, in *GetOfferingRequest, opts ...grpc.CallOption) (*GetOfferingResponse, error)
 	// ListOfferings lists offerings ordered by key.
 	ListOfferings(ctx context.Context, in *ListOfferingsRequest, opts ...grpc.CallOption) (*ListOfferingsResponse, error)
+	// UpdateOffering changes an offering's own fields; its assignments change
+	// with SetOfferingAssignments.
+	UpdateOffering(ctx context.Context, in *UpdateOfferingRequest, opts ...grpc.CallOption) (*UpdateOfferingResponse, error)
 	// SetOfferingAssignments replaces the plan assignments of an offering.
 	SetOfferingAssignments(ctx context.Context, in *SetOfferingAssignmentsRequest, opts ...grpc.CallOption) (*SetOfferingAssignmentsResponse, error)
 	// ListPlansForOffering returns what a frontend shows when a user orders
@@ -135,6 +159,16 @@ func (c *catalogServiceClient) ListFeatures(ctx context.Context, in *ListFeature
 	return out, nil
 }
 
+func (c *catalogServiceClient) UpdateFeature(ctx context.Context, in *UpdateFeatureRequest, opts ...grpc.CallOption) (*UpdateFeatureResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateFeatureResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateFeature_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) CreatePlan(ctx context.Context, in *CreatePlanRequest, opts ...grpc.CallOption) (*CreatePlanResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreatePlanResponse)
@@ -159,6 +193,16 @@ func (c *catalogServiceClient) ListPlans(ctx context.Context, in *ListPlansReque
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPlansResponse)
 	err := c.cc.Invoke(ctx, CatalogService_ListPlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdatePlan(ctx context.Context, in *UpdatePlanRequest, opts ...grpc.CallOption) (*UpdatePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePlanResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdatePlan_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +269,26 @@ func (c *catalogServiceClient) CreateComputePlan(ctx context.Context, in *Create
 	return out, nil
 }
 
+func (c *catalogServiceClient) GetComputePlan(ctx context.Context, in *GetComputePlanRequest, opts ...grpc.CallOption) (*GetComputePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetComputePlanResponse)
+	err := c.cc.Invoke(ctx, CatalogService_GetComputePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateComputePlan(ctx context.Context, in *UpdateComputePlanRequest, opts ...grpc.CallOption) (*UpdateComputePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateComputePlanResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateComputePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) ListComputePlans(ctx context.Context, in *ListComputePlansRequest, opts ...grpc.CallOption) (*ListComputePlansResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListComputePlansResponse)
@@ -239,6 +303,26 @@ func (c *catalogServiceClient) CreateStoragePlan(ctx context.Context, in *Create
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateStoragePlanResponse)
 	err := c.cc.Invoke(ctx, CatalogService_CreateStoragePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) GetStoragePlan(ctx context.Context, in *GetStoragePlanRequest, opts ...grpc.CallOption) (*GetStoragePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStoragePlanResponse)
+	err := c.cc.Invoke(ctx, CatalogService_GetStoragePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *catalogServiceClient) UpdateStoragePlan(ctx context.Context, in *UpdateStoragePlanRequest, opts ...grpc.CallOption) (*UpdateStoragePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateStoragePlanResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateStoragePlan_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -285,6 +369,16 @@ func (c *catalogServiceClient) ListOfferings(ctx context.Context, in *ListOfferi
 	return out, nil
 }
 
+func (c *catalogServiceClient) UpdateOffering(ctx context.Context, in *UpdateOfferingRequest, opts ...grpc.CallOption) (*UpdateOfferingResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateOfferingResponse)
+	err := c.cc.Invoke(ctx, CatalogService_UpdateOffering_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *catalogServiceClient) SetOfferingAssignments(ctx context.Context, in *SetOfferingAssignmentsRequest, opts ...grpc.CallOption) (*SetOfferingAssignmentsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SetOfferingAssignmentsResponse)
@@ -319,12 +413,18 @@ type CatalogServiceServer interface {
 	GetFeature(context.Context, *GetFeatureRequest) (*GetFeatureResponse, error)
 	// ListFeatures lists features ordered by key.
 	ListFeatures(context.Context, *ListFeaturesRequest) (*ListFeaturesResponse, error)
+	// UpdateFeature changes a feature's name and unit; its key and kind are
+	// fixed.
+	UpdateFeature(context.Context, *UpdateFeatureRequest) (*UpdateFeatureResponse, error)
 	// CreatePlan creates a plan with an empty draft version 1.
 	CreatePlan(context.Context, *CreatePlanRequest) (*CreatePlanResponse, error)
 	// GetPlan returns a plan and its latest version.
 	GetPlan(context.Context, *GetPlanRequest) (*GetPlanResponse, error)
 	// ListPlans lists plans ordered by key, with filters.
 	ListPlans(context.Context, *ListPlansRequest) (*ListPlansResponse, error)
+	// UpdatePlan changes a plan's name and description; what it bills lives
+	// in its versions.
+	UpdatePlan(context.Context, *UpdatePlanRequest) (*UpdatePlanResponse, error)
 	// UpdatePlanVersion replaces the charges and entitlements of the plan's
 	// draft version. Published versions are immutable.
 	UpdatePlanVersion(context.Context, *UpdatePlanVersionRequest) (*UpdatePlanVersionResponse, error)
@@ -341,10 +441,18 @@ type CatalogServiceServer interface {
 	ArchivePlan(context.Context, *ArchivePlanRequest) (*ArchivePlanResponse, error)
 	// CreateComputePlan defines a compute size (vCPU and memory).
 	CreateComputePlan(context.Context, *CreateComputePlanRequest) (*CreateComputePlanResponse, error)
+	// GetComputePlan returns one compute plan.
+	GetComputePlan(context.Context, *GetComputePlanRequest) (*GetComputePlanResponse, error)
+	// UpdateComputePlan replaces a compute plan but its key.
+	UpdateComputePlan(context.Context, *UpdateComputePlanRequest) (*UpdateComputePlanResponse, error)
 	// ListComputePlans lists compute plans ordered by key.
 	ListComputePlans(context.Context, *ListComputePlansRequest) (*ListComputePlansResponse, error)
 	// CreateStoragePlan defines a storage price per GiB with its ERP ids.
 	CreateStoragePlan(context.Context, *CreateStoragePlanRequest) (*CreateStoragePlanResponse, error)
+	// GetStoragePlan returns one storage plan.
+	GetStoragePlan(context.Context, *GetStoragePlanRequest) (*GetStoragePlanResponse, error)
+	// UpdateStoragePlan replaces a storage plan but its key.
+	UpdateStoragePlan(context.Context, *UpdateStoragePlanRequest) (*UpdateStoragePlanResponse, error)
 	// ListStoragePlans lists storage plans ordered by key.
 	ListStoragePlans(context.Context, *ListStoragePlansRequest) (*ListStoragePlansResponse, error)
 	// CreateOffering defines a service on a control plane, with its plan
@@ -354,6 +462,9 @@ type CatalogServiceServer interface {
 	GetOffering(context.Context, *GetOfferingRequest) (*GetOfferingResponse, error)
 	// ListOfferings lists offerings ordered by key.
 	ListOfferings(context.Context, *ListOfferingsRequest) (*ListOfferingsResponse, error)
+	// UpdateOffering changes an offering's own fields; its assignments change
+	// with SetOfferingAssignments.
+	UpdateOffering(context.Context, *UpdateOfferingRequest) (*UpdateOfferingResponse, error)
 	// SetOfferingAssignments replaces the plan assignments of an offering.
 	SetOfferingAssignments(context.Context, *SetOfferingAssignmentsRequest) (*SetOfferingAssignmentsResponse, error)
 	// ListPlansForOffering returns what a frontend shows when a user orders
@@ -378,6 +489,9 @@ func (UnimplementedCatalogServiceServer) GetFeature(context.Context, *GetFeature
 func (UnimplementedCatalogServiceServer) ListFeatures(context.Context, *ListFeaturesRequest) (*ListFeaturesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListFeatures not implemented")
 }
+func (UnimplementedCatalogServiceServer) UpdateFeature(context.Context, *UpdateFeatureRequest) (*UpdateFeatureResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateFeature not implemented")
+}
 func (UnimplementedCatalogServiceServer) CreatePlan(context.Context, *CreatePlanRequest) (*CreatePlanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreatePlan not implemented")
 }
@@ -386,6 +500,9 @@ func (UnimplementedCatalogServiceServer) GetPlan(context.Context, *GetPlanReques
 }
 func (UnimplementedCatalogServiceServer) ListPlans(context.Context, *ListPlansRequest) (*ListPlansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPlans not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdatePlan(context.Context, *UpdatePlanRequest) (*UpdatePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePlan not implemented")
 }
 func (UnimplementedCatalogServiceServer) UpdatePlanVersion(context.Context, *UpdatePlanVersionRequest) (*UpdatePlanVersionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdatePlanVersion not implemented")
@@ -405,11 +522,23 @@ func (UnimplementedCatalogServiceServer) ArchivePlan(context.Context, *ArchivePl
 func (UnimplementedCatalogServiceServer) CreateComputePlan(context.Context, *CreateComputePlanRequest) (*CreateComputePlanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateComputePlan not implemented")
 }
+func (UnimplementedCatalogServiceServer) GetComputePlan(context.Context, *GetComputePlanRequest) (*GetComputePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetComputePlan not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateComputePlan(context.Context, *UpdateComputePlanRequest) (*UpdateComputePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateComputePlan not implemented")
+}
 func (UnimplementedCatalogServiceServer) ListComputePlans(context.Context, *ListComputePlansRequest) (*ListComputePlansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListComputePlans not implemented")
 }
 func (UnimplementedCatalogServiceServer) CreateStoragePlan(context.Context, *CreateStoragePlanRequest) (*CreateStoragePlanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateStoragePlan not implemented")
+}
+func (UnimplementedCatalogServiceServer) GetStoragePlan(context.Context, *GetStoragePlanRequest) (*GetStoragePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetStoragePlan not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateStoragePlan(context.Context, *UpdateStoragePlanRequest) (*UpdateStoragePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStoragePlan not implemented")
 }
 func (UnimplementedCatalogServiceServer) ListStoragePlans(context.Context, *ListStoragePlansRequest) (*ListStoragePlansResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListStoragePlans not implemented")
@@ -422,6 +551,9 @@ func (UnimplementedCatalogServiceServer) GetOffering(context.Context, *GetOfferi
 }
 func (UnimplementedCatalogServiceServer) ListOfferings(context.Context, *ListOfferingsRequest) (*ListOfferingsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOfferings not implemented")
+}
+func (UnimplementedCatalogServiceServer) UpdateOffering(context.Context, *UpdateOfferingRequest) (*UpdateOfferingResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateOffering not implemented")
 }
 func (UnimplementedCatalogServiceServer) SetOfferingAssignments(context.Context, *SetOfferingAssignmentsRequest) (*SetOfferingAssignmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetOfferingAssignments not implemented")
@@ -504,6 +636,24 @@ func _CatalogService_ListFeatures_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_UpdateFeature_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateFeatureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateFeature(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateFeature_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateFeature(ctx, req.(*UpdateFeatureRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_CreatePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreatePlanRequest)
 	if err := dec(in); err != nil {
@@ -554,6 +704,24 @@ func _CatalogService_ListPlans_Handler(srv interface{}, ctx context.Context, dec
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).ListPlans(ctx, req.(*ListPlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdatePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdatePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdatePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdatePlan(ctx, req.(*UpdatePlanRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -666,6 +834,42 @@ func _CatalogService_CreateComputePlan_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_GetComputePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetComputePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetComputePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetComputePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetComputePlan(ctx, req.(*GetComputePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateComputePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateComputePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateComputePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateComputePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateComputePlan(ctx, req.(*UpdateComputePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_ListComputePlans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListComputePlansRequest)
 	if err := dec(in); err != nil {
@@ -698,6 +902,42 @@ func _CatalogService_CreateStoragePlan_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CatalogServiceServer).CreateStoragePlan(ctx, req.(*CreateStoragePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_GetStoragePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStoragePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).GetStoragePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_GetStoragePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).GetStoragePlan(ctx, req.(*GetStoragePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CatalogService_UpdateStoragePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStoragePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateStoragePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateStoragePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateStoragePlan(ctx, req.(*UpdateStoragePlanRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -774,6 +1014,24 @@ func _CatalogService_ListOfferings_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CatalogService_UpdateOffering_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateOfferingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CatalogServiceServer).UpdateOffering(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CatalogService_UpdateOffering_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CatalogServiceServer).UpdateOffering(ctx, req.(*UpdateOfferingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CatalogService_SetOfferingAssignments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SetOfferingAssignmentsRequest)
 	if err := dec(in); err != nil {
@@ -830,6 +1088,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CatalogService_ListFeatures_Handler,
 		},
 		{
+			MethodName: "UpdateFeature",
+			Handler:    _CatalogService_UpdateFeature_Handler,
+		},
+		{
 			MethodName: "CreatePlan",
 			Handler:    _CatalogService_CreatePlan_Handler,
 		},
@@ -840,6 +1102,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPlans",
 			Handler:    _CatalogService_ListPlans_Handler,
+		},
+		{
+			MethodName: "UpdatePlan",
+			Handler:    _CatalogService_UpdatePlan_Handler,
 		},
 		{
 			MethodName: "UpdatePlanVersion",
@@ -866,12 +1132,28 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CatalogService_CreateComputePlan_Handler,
 		},
 		{
+			MethodName: "GetComputePlan",
+			Handler:    _CatalogService_GetComputePlan_Handler,
+		},
+		{
+			MethodName: "UpdateComputePlan",
+			Handler:    _CatalogService_UpdateComputePlan_Handler,
+		},
+		{
 			MethodName: "ListComputePlans",
 			Handler:    _CatalogService_ListComputePlans_Handler,
 		},
 		{
 			MethodName: "CreateStoragePlan",
 			Handler:    _CatalogService_CreateStoragePlan_Handler,
+		},
+		{
+			MethodName: "GetStoragePlan",
+			Handler:    _CatalogService_GetStoragePlan_Handler,
+		},
+		{
+			MethodName: "UpdateStoragePlan",
+			Handler:    _CatalogService_UpdateStoragePlan_Handler,
 		},
 		{
 			MethodName: "ListStoragePlans",
@@ -888,6 +1170,10 @@ var CatalogService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOfferings",
 			Handler:    _CatalogService_ListOfferings_Handler,
+		},
+		{
+			MethodName: "UpdateOffering",
+			Handler:    _CatalogService_UpdateOffering_Handler,
 		},
 		{
 			MethodName: "SetOfferingAssignments",

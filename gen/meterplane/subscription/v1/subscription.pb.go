@@ -729,8 +729,11 @@ type Change struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Why it takes effect in the past; empty otherwise.
 	BackdateReason string `protobuf:"bytes,10,opt,name=backdate_reason,json=backdateReason,proto3" json:"backdate_reason,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When the change was withdrawn before it took effect; unset if it was
+	// not.
+	WithdrawTime  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=withdraw_time,json=withdrawTime,proto3" json:"withdraw_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Change) Reset() {
@@ -831,6 +834,13 @@ func (x *Change) GetBackdateReason() string {
 		return x.BackdateReason
 	}
 	return ""
+}
+
+func (x *Change) GetWithdrawTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WithdrawTime
+	}
+	return nil
 }
 
 // Entitlement is a customer's effective grant for one feature, summed over
@@ -2566,8 +2576,12 @@ type ListScheduledChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subscription id.
 	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListScheduledChangesRequest) Reset() {
@@ -2607,10 +2621,26 @@ func (x *ListScheduledChangesRequest) GetSubscriptionId() string {
 	return ""
 }
 
+func (x *ListScheduledChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListScheduledChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListScheduledChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Changes that take effect after now, in the order they take effect.
-	Changes       []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2652,6 +2682,130 @@ func (x *ListScheduledChangesResponse) GetChanges() []*Change {
 	return nil
 }
 
+func (x *ListScheduledChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ListSubscriptionChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Subscription id.
+	SubscriptionId string `protobuf:"bytes,1,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionChangesRequest) Reset() {
+	*x = ListSubscriptionChangesRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionChangesRequest) ProtoMessage() {}
+
+func (x *ListSubscriptionChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionChangesRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListSubscriptionChangesRequest) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *ListSubscriptionChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubscriptionChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListSubscriptionChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Changes in the order they were recorded.
+	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionChangesResponse) Reset() {
+	*x = ListSubscriptionChangesResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionChangesResponse) ProtoMessage() {}
+
+func (x *ListSubscriptionChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionChangesResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListSubscriptionChangesResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ListSubscriptionChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type CancelScheduledChangeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Subscription id.
@@ -2666,7 +2820,7 @@ type CancelScheduledChangeRequest struct {
 
 func (x *CancelScheduledChangeRequest) Reset() {
 	*x = CancelScheduledChangeRequest{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[32]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2832,7 @@ func (x *CancelScheduledChangeRequest) String() string {
 func (*CancelScheduledChangeRequest) ProtoMessage() {}
 
 func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[32]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2845,7 @@ func (x *CancelScheduledChangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelScheduledChangeRequest.ProtoReflect.Descriptor instead.
 func (*CancelScheduledChangeRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{32}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CancelScheduledChangeRequest) GetSubscriptionId() string {
@@ -2725,7 +2879,7 @@ type CancelScheduledChangeResponse struct {
 
 func (x *CancelScheduledChangeResponse) Reset() {
 	*x = CancelScheduledChangeResponse{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[33]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2737,7 +2891,7 @@ func (x *CancelScheduledChangeResponse) String() string {
 func (*CancelScheduledChangeResponse) ProtoMessage() {}
 
 func (x *CancelScheduledChangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[33]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2750,7 +2904,7 @@ func (x *CancelScheduledChangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelScheduledChangeResponse.ProtoReflect.Descriptor instead.
 func (*CancelScheduledChangeResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{33}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CancelScheduledChangeResponse) GetSubscription() *Subscription {
@@ -2768,13 +2922,17 @@ type ListSegmentsRequest struct {
 	Period *v11.Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
 	// Only this subscription's segments; empty for all of the customer's.
 	SubscriptionId string `protobuf:"bytes,3,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSegmentsRequest) Reset() {
 	*x = ListSegmentsRequest{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[34]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2786,7 +2944,7 @@ func (x *ListSegmentsRequest) String() string {
 func (*ListSegmentsRequest) ProtoMessage() {}
 
 func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[34]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2799,7 +2957,7 @@ func (x *ListSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{34}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListSegmentsRequest) GetCustomerId() string {
@@ -2823,17 +2981,33 @@ func (x *ListSegmentsRequest) GetSubscriptionId() string {
 	return ""
 }
 
+func (x *ListSegmentsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSegmentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListSegmentsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Segments by subscription, then start time.
-	Segments      []*Segment `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	Segments []*Segment `protobuf:"bytes,1,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListSegmentsResponse) Reset() {
 	*x = ListSegmentsResponse{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[35]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2845,7 +3019,7 @@ func (x *ListSegmentsResponse) String() string {
 func (*ListSegmentsResponse) ProtoMessage() {}
 
 func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[35]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2858,7 +3032,7 @@ func (x *ListSegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentsResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{35}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListSegmentsResponse) GetSegments() []*Segment {
@@ -2866,6 +3040,13 @@ func (x *ListSegmentsResponse) GetSegments() []*Segment {
 		return x.Segments
 	}
 	return nil
+}
+
+func (x *ListSegmentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetEntitlementsRequest struct {
@@ -2880,7 +3061,7 @@ type GetEntitlementsRequest struct {
 
 func (x *GetEntitlementsRequest) Reset() {
 	*x = GetEntitlementsRequest{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[36]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +3073,7 @@ func (x *GetEntitlementsRequest) String() string {
 func (*GetEntitlementsRequest) ProtoMessage() {}
 
 func (x *GetEntitlementsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[36]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +3086,7 @@ func (x *GetEntitlementsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementsRequest.ProtoReflect.Descriptor instead.
 func (*GetEntitlementsRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{36}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetEntitlementsRequest) GetCustomerId() string {
@@ -2937,7 +3118,7 @@ type GetEntitlementsResponse struct {
 
 func (x *GetEntitlementsResponse) Reset() {
 	*x = GetEntitlementsResponse{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[37]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2949,7 +3130,7 @@ func (x *GetEntitlementsResponse) String() string {
 func (*GetEntitlementsResponse) ProtoMessage() {}
 
 func (x *GetEntitlementsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[37]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2962,7 +3143,7 @@ func (x *GetEntitlementsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetEntitlementsResponse.ProtoReflect.Descriptor instead.
 func (*GetEntitlementsResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{37}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetEntitlementsResponse) GetEntitlements() []*Entitlement {
@@ -2998,7 +3179,7 @@ type GetBillingPeriodRequest struct {
 
 func (x *GetBillingPeriodRequest) Reset() {
 	*x = GetBillingPeriodRequest{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[38]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3010,7 +3191,7 @@ func (x *GetBillingPeriodRequest) String() string {
 func (*GetBillingPeriodRequest) ProtoMessage() {}
 
 func (x *GetBillingPeriodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[38]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3023,7 +3204,7 @@ func (x *GetBillingPeriodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBillingPeriodRequest.ProtoReflect.Descriptor instead.
 func (*GetBillingPeriodRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{38}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetBillingPeriodRequest) GetCustomerId() string {
@@ -3053,7 +3234,7 @@ type GetBillingPeriodResponse struct {
 
 func (x *GetBillingPeriodResponse) Reset() {
 	*x = GetBillingPeriodResponse{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[39]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3065,7 +3246,7 @@ func (x *GetBillingPeriodResponse) String() string {
 func (*GetBillingPeriodResponse) ProtoMessage() {}
 
 func (x *GetBillingPeriodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[39]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3078,7 +3259,7 @@ func (x *GetBillingPeriodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBillingPeriodResponse.ProtoReflect.Descriptor instead.
 func (*GetBillingPeriodResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{39}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetBillingPeriodResponse) GetPeriod() *v11.Period {
@@ -3112,7 +3293,7 @@ type ListDuePeriodsRequest struct {
 
 func (x *ListDuePeriodsRequest) Reset() {
 	*x = ListDuePeriodsRequest{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[40]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3305,7 @@ func (x *ListDuePeriodsRequest) String() string {
 func (*ListDuePeriodsRequest) ProtoMessage() {}
 
 func (x *ListDuePeriodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[40]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3318,7 @@ func (x *ListDuePeriodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDuePeriodsRequest.ProtoReflect.Descriptor instead.
 func (*ListDuePeriodsRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{40}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListDuePeriodsRequest) GetAsOf() *timestamppb.Timestamp {
@@ -3180,7 +3361,7 @@ type ListDuePeriodsResponse struct {
 
 func (x *ListDuePeriodsResponse) Reset() {
 	*x = ListDuePeriodsResponse{}
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[41]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3192,7 +3373,7 @@ func (x *ListDuePeriodsResponse) String() string {
 func (*ListDuePeriodsResponse) ProtoMessage() {}
 
 func (x *ListDuePeriodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[41]
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3205,7 +3386,7 @@ func (x *ListDuePeriodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDuePeriodsResponse.ProtoReflect.Descriptor instead.
 func (*ListDuePeriodsResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{41}
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListDuePeriodsResponse) GetDuePeriods() []*DuePeriod {
@@ -3278,7 +3459,7 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\bcurrency\x18\n" +
 	" \x01(\tR\bcurrency\x12Q\n" +
 	"\x10billing_interval\x18\v \x01(\v2&.meterplane.catalog.v1.BillingIntervalR\x0fbillingInterval\x12'\n" +
-	"\x0fbill_separately\x18\f \x01(\bR\x0ebillSeparately\"\xa6\x03\n" +
+	"\x0fbill_separately\x18\f \x01(\bR\x0ebillSeparately\"\xe7\x03\n" +
 	"\x06Change\x12\x1b\n" +
 	"\tchange_id\x18\x01 \x01(\tR\bchangeId\x12'\n" +
 	"\x0fsubscription_id\x18\x02 \x01(\tR\x0esubscriptionId\x12:\n" +
@@ -3291,7 +3472,8 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12'\n" +
 	"\x0fbackdate_reason\x18\n" +
-	" \x01(\tR\x0ebackdateReason\"\xf4\x02\n" +
+	" \x01(\tR\x0ebackdateReason\x12?\n" +
+	"\rwithdraw_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fwithdrawTime\"\xf4\x02\n" +
 	"\vEntitlement\x12\x1f\n" +
 	"\vfeature_key\x18\x01 \x01(\tR\n" +
 	"featureKey\x12+\n" +
@@ -3422,24 +3604,40 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"n\n" +
 	"\x1eReactivateSubscriptionResponse\x12L\n" +
-	"\fsubscription\x18\x01 \x01(\v2(.meterplane.subscription.v1.SubscriptionR\fsubscription\"F\n" +
+	"\fsubscription\x18\x01 \x01(\v2(.meterplane.subscription.v1.SubscriptionR\fsubscription\"\x82\x01\n" +
 	"\x1bListScheduledChangesRequest\x12'\n" +
-	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\"\\\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x84\x01\n" +
 	"\x1cListScheduledChangesResponse\x12<\n" +
-	"\achanges\x18\x01 \x03(\v2\".meterplane.subscription.v1.ChangeR\achanges\"\x8d\x01\n" +
+	"\achanges\x18\x01 \x03(\v2\".meterplane.subscription.v1.ChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x01\n" +
+	"\x1eListSubscriptionChangesRequest\x12'\n" +
+	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"\x1fListSubscriptionChangesResponse\x12<\n" +
+	"\achanges\x18\x01 \x03(\v2\".meterplane.subscription.v1.ChangeR\achanges\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
 	"\x1cCancelScheduledChangeRequest\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x1b\n" +
 	"\tchange_id\x18\x02 \x01(\tR\bchangeId\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"m\n" +
 	"\x1dCancelScheduledChangeResponse\x12L\n" +
-	"\fsubscription\x18\x01 \x01(\v2(.meterplane.subscription.v1.SubscriptionR\fsubscription\"\x95\x01\n" +
+	"\fsubscription\x18\x01 \x01(\v2(.meterplane.subscription.v1.SubscriptionR\fsubscription\"\xd1\x01\n" +
 	"\x13ListSegmentsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x124\n" +
 	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12'\n" +
-	"\x0fsubscription_id\x18\x03 \x01(\tR\x0esubscriptionId\"W\n" +
+	"\x0fsubscription_id\x18\x03 \x01(\tR\x0esubscriptionId\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x7f\n" +
 	"\x14ListSegmentsResponse\x12?\n" +
-	"\bsegments\x18\x01 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments\"e\n" +
+	"\bsegments\x18\x01 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"e\n" +
 	"\x16GetEntitlementsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12*\n" +
@@ -3487,7 +3685,7 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x15CHANGE_KIND_SUBSCRIBE\x10\x01\x12\x14\n" +
 	"\x10CHANGE_KIND_PLAN\x10\x02\x12\x18\n" +
 	"\x14CHANGE_KIND_QUANTITY\x10\x03\x12\x16\n" +
-	"\x12CHANGE_KIND_CANCEL\x10\x042\xd6\x10\n" +
+	"\x12CHANGE_KIND_CANCEL\x10\x042\xeb\x11\n" +
 	"\x13SubscriptionService\x12w\n" +
 	"\x0eCreateCustomer\x121.meterplane.subscription.v1.CreateCustomerRequest\x1a2.meterplane.subscription.v1.CreateCustomerResponse\x12n\n" +
 	"\vGetCustomer\x12..meterplane.subscription.v1.GetCustomerRequest\x1a/.meterplane.subscription.v1.GetCustomerResponse\x12t\n" +
@@ -3501,7 +3699,8 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x0eChangeQuantity\x121.meterplane.subscription.v1.ChangeQuantityRequest\x1a2.meterplane.subscription.v1.ChangeQuantityResponse\x12\x83\x01\n" +
 	"\x12CancelSubscription\x125.meterplane.subscription.v1.CancelSubscriptionRequest\x1a6.meterplane.subscription.v1.CancelSubscriptionResponse\x12\x8f\x01\n" +
 	"\x16ReactivateSubscription\x129.meterplane.subscription.v1.ReactivateSubscriptionRequest\x1a:.meterplane.subscription.v1.ReactivateSubscriptionResponse\x12\x89\x01\n" +
-	"\x14ListScheduledChanges\x127.meterplane.subscription.v1.ListScheduledChangesRequest\x1a8.meterplane.subscription.v1.ListScheduledChangesResponse\x12\x8c\x01\n" +
+	"\x14ListScheduledChanges\x127.meterplane.subscription.v1.ListScheduledChangesRequest\x1a8.meterplane.subscription.v1.ListScheduledChangesResponse\x12\x92\x01\n" +
+	"\x17ListSubscriptionChanges\x12:.meterplane.subscription.v1.ListSubscriptionChangesRequest\x1a;.meterplane.subscription.v1.ListSubscriptionChangesResponse\x12\x8c\x01\n" +
 	"\x15CancelScheduledChange\x128.meterplane.subscription.v1.CancelScheduledChangeRequest\x1a9.meterplane.subscription.v1.CancelScheduledChangeResponse\x12q\n" +
 	"\fListSegments\x12/.meterplane.subscription.v1.ListSegmentsRequest\x1a0.meterplane.subscription.v1.ListSegmentsResponse\x12z\n" +
 	"\x0fGetEntitlements\x122.meterplane.subscription.v1.GetEntitlementsRequest\x1a3.meterplane.subscription.v1.GetEntitlementsResponse\x12}\n" +
@@ -3521,162 +3720,168 @@ func file_meterplane_subscription_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_subscription_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_meterplane_subscription_v1_subscription_proto_goTypes = []any{
-	(BillingAnchor)(0),                     // 0: meterplane.subscription.v1.BillingAnchor
-	(SubscriptionStatus)(0),                // 1: meterplane.subscription.v1.SubscriptionStatus
-	(ChangeTiming)(0),                      // 2: meterplane.subscription.v1.ChangeTiming
-	(ChangeKind)(0),                        // 3: meterplane.subscription.v1.ChangeKind
-	(*Customer)(nil),                       // 4: meterplane.subscription.v1.Customer
-	(*Subscription)(nil),                   // 5: meterplane.subscription.v1.Subscription
-	(*Segment)(nil),                        // 6: meterplane.subscription.v1.Segment
-	(*Change)(nil),                         // 7: meterplane.subscription.v1.Change
-	(*Entitlement)(nil),                    // 8: meterplane.subscription.v1.Entitlement
-	(*EntitlementSource)(nil),              // 9: meterplane.subscription.v1.EntitlementSource
-	(*DuePeriod)(nil),                      // 10: meterplane.subscription.v1.DuePeriod
-	(*SubscriptionChanged)(nil),            // 11: meterplane.subscription.v1.SubscriptionChanged
-	(*CreateCustomerRequest)(nil),          // 12: meterplane.subscription.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),         // 13: meterplane.subscription.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),             // 14: meterplane.subscription.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),            // 15: meterplane.subscription.v1.GetCustomerResponse
-	(*ListCustomersRequest)(nil),           // 16: meterplane.subscription.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),          // 17: meterplane.subscription.v1.ListCustomersResponse
-	(*UpdateCustomerRequest)(nil),          // 18: meterplane.subscription.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),         // 19: meterplane.subscription.v1.UpdateCustomerResponse
-	(*SubscribeRequest)(nil),               // 20: meterplane.subscription.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),              // 21: meterplane.subscription.v1.SubscribeResponse
-	(*GetSubscriptionRequest)(nil),         // 22: meterplane.subscription.v1.GetSubscriptionRequest
-	(*GetSubscriptionResponse)(nil),        // 23: meterplane.subscription.v1.GetSubscriptionResponse
-	(*ListSubscriptionsRequest)(nil),       // 24: meterplane.subscription.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),      // 25: meterplane.subscription.v1.ListSubscriptionsResponse
-	(*ChangePlanRequest)(nil),              // 26: meterplane.subscription.v1.ChangePlanRequest
-	(*ChangePlanResponse)(nil),             // 27: meterplane.subscription.v1.ChangePlanResponse
-	(*ChangeQuantityRequest)(nil),          // 28: meterplane.subscription.v1.ChangeQuantityRequest
-	(*ChangeQuantityResponse)(nil),         // 29: meterplane.subscription.v1.ChangeQuantityResponse
-	(*CancelSubscriptionRequest)(nil),      // 30: meterplane.subscription.v1.CancelSubscriptionRequest
-	(*CancelSubscriptionResponse)(nil),     // 31: meterplane.subscription.v1.CancelSubscriptionResponse
-	(*ReactivateSubscriptionRequest)(nil),  // 32: meterplane.subscription.v1.ReactivateSubscriptionRequest
-	(*ReactivateSubscriptionResponse)(nil), // 33: meterplane.subscription.v1.ReactivateSubscriptionResponse
-	(*ListScheduledChangesRequest)(nil),    // 34: meterplane.subscription.v1.ListScheduledChangesRequest
-	(*ListScheduledChangesResponse)(nil),   // 35: meterplane.subscription.v1.ListScheduledChangesResponse
-	(*CancelScheduledChangeRequest)(nil),   // 36: meterplane.subscription.v1.CancelScheduledChangeRequest
-	(*CancelScheduledChangeResponse)(nil),  // 37: meterplane.subscription.v1.CancelScheduledChangeResponse
-	(*ListSegmentsRequest)(nil),            // 38: meterplane.subscription.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),           // 39: meterplane.subscription.v1.ListSegmentsResponse
-	(*GetEntitlementsRequest)(nil),         // 40: meterplane.subscription.v1.GetEntitlementsRequest
-	(*GetEntitlementsResponse)(nil),        // 41: meterplane.subscription.v1.GetEntitlementsResponse
-	(*GetBillingPeriodRequest)(nil),        // 42: meterplane.subscription.v1.GetBillingPeriodRequest
-	(*GetBillingPeriodResponse)(nil),       // 43: meterplane.subscription.v1.GetBillingPeriodResponse
-	(*ListDuePeriodsRequest)(nil),          // 44: meterplane.subscription.v1.ListDuePeriodsRequest
-	(*ListDuePeriodsResponse)(nil),         // 45: meterplane.subscription.v1.ListDuePeriodsResponse
-	(*timestamppb.Timestamp)(nil),          // 46: google.protobuf.Timestamp
-	(*v1.BillingInterval)(nil),             // 47: meterplane.catalog.v1.BillingInterval
-	(v1.LimitPolicy)(0),                    // 48: meterplane.catalog.v1.LimitPolicy
-	(*v11.Money)(nil),                      // 49: meterplane.common.v1.Money
-	(v1.ResetPeriod)(0),                    // 50: meterplane.catalog.v1.ResetPeriod
-	(*v11.Period)(nil),                     // 51: meterplane.common.v1.Period
+	(BillingAnchor)(0),                      // 0: meterplane.subscription.v1.BillingAnchor
+	(SubscriptionStatus)(0),                 // 1: meterplane.subscription.v1.SubscriptionStatus
+	(ChangeTiming)(0),                       // 2: meterplane.subscription.v1.ChangeTiming
+	(ChangeKind)(0),                         // 3: meterplane.subscription.v1.ChangeKind
+	(*Customer)(nil),                        // 4: meterplane.subscription.v1.Customer
+	(*Subscription)(nil),                    // 5: meterplane.subscription.v1.Subscription
+	(*Segment)(nil),                         // 6: meterplane.subscription.v1.Segment
+	(*Change)(nil),                          // 7: meterplane.subscription.v1.Change
+	(*Entitlement)(nil),                     // 8: meterplane.subscription.v1.Entitlement
+	(*EntitlementSource)(nil),               // 9: meterplane.subscription.v1.EntitlementSource
+	(*DuePeriod)(nil),                       // 10: meterplane.subscription.v1.DuePeriod
+	(*SubscriptionChanged)(nil),             // 11: meterplane.subscription.v1.SubscriptionChanged
+	(*CreateCustomerRequest)(nil),           // 12: meterplane.subscription.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),          // 13: meterplane.subscription.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),              // 14: meterplane.subscription.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),             // 15: meterplane.subscription.v1.GetCustomerResponse
+	(*ListCustomersRequest)(nil),            // 16: meterplane.subscription.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),           // 17: meterplane.subscription.v1.ListCustomersResponse
+	(*UpdateCustomerRequest)(nil),           // 18: meterplane.subscription.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),          // 19: meterplane.subscription.v1.UpdateCustomerResponse
+	(*SubscribeRequest)(nil),                // 20: meterplane.subscription.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),               // 21: meterplane.subscription.v1.SubscribeResponse
+	(*GetSubscriptionRequest)(nil),          // 22: meterplane.subscription.v1.GetSubscriptionRequest
+	(*GetSubscriptionResponse)(nil),         // 23: meterplane.subscription.v1.GetSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),        // 24: meterplane.subscription.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),       // 25: meterplane.subscription.v1.ListSubscriptionsResponse
+	(*ChangePlanRequest)(nil),               // 26: meterplane.subscription.v1.ChangePlanRequest
+	(*ChangePlanResponse)(nil),              // 27: meterplane.subscription.v1.ChangePlanResponse
+	(*ChangeQuantityRequest)(nil),           // 28: meterplane.subscription.v1.ChangeQuantityRequest
+	(*ChangeQuantityResponse)(nil),          // 29: meterplane.subscription.v1.ChangeQuantityResponse
+	(*CancelSubscriptionRequest)(nil),       // 30: meterplane.subscription.v1.CancelSubscriptionRequest
+	(*CancelSubscriptionResponse)(nil),      // 31: meterplane.subscription.v1.CancelSubscriptionResponse
+	(*ReactivateSubscriptionRequest)(nil),   // 32: meterplane.subscription.v1.ReactivateSubscriptionRequest
+	(*ReactivateSubscriptionResponse)(nil),  // 33: meterplane.subscription.v1.ReactivateSubscriptionResponse
+	(*ListScheduledChangesRequest)(nil),     // 34: meterplane.subscription.v1.ListScheduledChangesRequest
+	(*ListScheduledChangesResponse)(nil),    // 35: meterplane.subscription.v1.ListScheduledChangesResponse
+	(*ListSubscriptionChangesRequest)(nil),  // 36: meterplane.subscription.v1.ListSubscriptionChangesRequest
+	(*ListSubscriptionChangesResponse)(nil), // 37: meterplane.subscription.v1.ListSubscriptionChangesResponse
+	(*CancelScheduledChangeRequest)(nil),    // 38: meterplane.subscription.v1.CancelScheduledChangeRequest
+	(*CancelScheduledChangeResponse)(nil),   // 39: meterplane.subscription.v1.CancelScheduledChangeResponse
+	(*ListSegmentsRequest)(nil),             // 40: meterplane.subscription.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),            // 41: meterplane.subscription.v1.ListSegmentsResponse
+	(*GetEntitlementsRequest)(nil),          // 42: meterplane.subscription.v1.GetEntitlementsRequest
+	(*GetEntitlementsResponse)(nil),         // 43: meterplane.subscription.v1.GetEntitlementsResponse
+	(*GetBillingPeriodRequest)(nil),         // 44: meterplane.subscription.v1.GetBillingPeriodRequest
+	(*GetBillingPeriodResponse)(nil),        // 45: meterplane.subscription.v1.GetBillingPeriodResponse
+	(*ListDuePeriodsRequest)(nil),           // 46: meterplane.subscription.v1.ListDuePeriodsRequest
+	(*ListDuePeriodsResponse)(nil),          // 47: meterplane.subscription.v1.ListDuePeriodsResponse
+	(*timestamppb.Timestamp)(nil),           // 48: google.protobuf.Timestamp
+	(*v1.BillingInterval)(nil),              // 49: meterplane.catalog.v1.BillingInterval
+	(v1.LimitPolicy)(0),                     // 50: meterplane.catalog.v1.LimitPolicy
+	(*v11.Money)(nil),                       // 51: meterplane.common.v1.Money
+	(v1.ResetPeriod)(0),                     // 52: meterplane.catalog.v1.ResetPeriod
+	(*v11.Period)(nil),                      // 53: meterplane.common.v1.Period
 }
 var file_meterplane_subscription_v1_subscription_proto_depIdxs = []int32{
 	0,  // 0: meterplane.subscription.v1.Customer.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
-	46, // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
-	46, // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	46, // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	48, // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
+	48, // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	48, // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: meterplane.subscription.v1.Subscription.status:type_name -> meterplane.subscription.v1.SubscriptionStatus
-	46, // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
-	46, // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
-	46, // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
-	47, // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	46, // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	46, // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
-	46, // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
-	47, // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	48, // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
+	48, // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
+	48, // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
+	49, // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	48, // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	48, // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
+	48, // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
+	49, // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
 	3,  // 13: meterplane.subscription.v1.Change.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	46, // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
-	46, // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
-	48, // 16: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	49, // 17: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
-	50, // 18: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
-	9,  // 19: meterplane.subscription.v1.Entitlement.sources:type_name -> meterplane.subscription.v1.EntitlementSource
-	48, // 20: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	49, // 21: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
-	51, // 22: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
-	3,  // 23: meterplane.subscription.v1.SubscriptionChanged.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	46, // 24: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
-	4,  // 25: meterplane.subscription.v1.CreateCustomerRequest.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 26: meterplane.subscription.v1.CreateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 27: meterplane.subscription.v1.GetCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 28: meterplane.subscription.v1.ListCustomersResponse.customers:type_name -> meterplane.subscription.v1.Customer
-	0,  // 29: meterplane.subscription.v1.UpdateCustomerRequest.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
-	4,  // 30: meterplane.subscription.v1.UpdateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	46, // 31: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
-	5,  // 32: meterplane.subscription.v1.SubscribeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	5,  // 33: meterplane.subscription.v1.GetSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	5,  // 34: meterplane.subscription.v1.ListSubscriptionsResponse.subscriptions:type_name -> meterplane.subscription.v1.Subscription
-	2,  // 35: meterplane.subscription.v1.ChangePlanRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	46, // 36: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 37: meterplane.subscription.v1.ChangePlanResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 38: meterplane.subscription.v1.ChangePlanResponse.change:type_name -> meterplane.subscription.v1.Change
-	2,  // 39: meterplane.subscription.v1.ChangeQuantityRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	46, // 40: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 41: meterplane.subscription.v1.ChangeQuantityResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 42: meterplane.subscription.v1.ChangeQuantityResponse.change:type_name -> meterplane.subscription.v1.Change
-	2,  // 43: meterplane.subscription.v1.CancelSubscriptionRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	46, // 44: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 45: meterplane.subscription.v1.CancelSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 46: meterplane.subscription.v1.CancelSubscriptionResponse.change:type_name -> meterplane.subscription.v1.Change
-	5,  // 47: meterplane.subscription.v1.ReactivateSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 48: meterplane.subscription.v1.ListScheduledChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
-	5,  // 49: meterplane.subscription.v1.CancelScheduledChangeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	51, // 50: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
-	6,  // 51: meterplane.subscription.v1.ListSegmentsResponse.segments:type_name -> meterplane.subscription.v1.Segment
-	46, // 52: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
-	8,  // 53: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
-	46, // 54: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
-	46, // 55: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
-	51, // 56: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
-	47, // 57: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	46, // 58: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
-	46, // 59: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
-	10, // 60: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
-	12, // 61: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
-	14, // 62: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
-	16, // 63: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
-	18, // 64: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
-	20, // 65: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
-	22, // 66: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
-	24, // 67: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
-	26, // 68: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
-	28, // 69: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
-	30, // 70: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
-	32, // 71: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
-	34, // 72: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
-	36, // 73: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
-	38, // 74: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
-	40, // 75: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
-	42, // 76: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
-	44, // 77: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
-	13, // 78: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
-	15, // 79: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
-	17, // 80: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
-	19, // 81: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
-	21, // 82: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
-	23, // 83: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
-	25, // 84: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
-	27, // 85: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
-	29, // 86: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
-	31, // 87: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
-	33, // 88: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
-	35, // 89: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
-	37, // 90: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
-	39, // 91: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
-	41, // 92: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
-	43, // 93: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
-	45, // 94: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
-	78, // [78:95] is the sub-list for method output_type
-	61, // [61:78] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	48, // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
+	48, // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
+	48, // 16: meterplane.subscription.v1.Change.withdraw_time:type_name -> google.protobuf.Timestamp
+	50, // 17: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	51, // 18: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
+	52, // 19: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
+	9,  // 20: meterplane.subscription.v1.Entitlement.sources:type_name -> meterplane.subscription.v1.EntitlementSource
+	50, // 21: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	51, // 22: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
+	53, // 23: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
+	3,  // 24: meterplane.subscription.v1.SubscriptionChanged.kind:type_name -> meterplane.subscription.v1.ChangeKind
+	48, // 25: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
+	4,  // 26: meterplane.subscription.v1.CreateCustomerRequest.customer:type_name -> meterplane.subscription.v1.Customer
+	4,  // 27: meterplane.subscription.v1.CreateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	4,  // 28: meterplane.subscription.v1.GetCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	4,  // 29: meterplane.subscription.v1.ListCustomersResponse.customers:type_name -> meterplane.subscription.v1.Customer
+	0,  // 30: meterplane.subscription.v1.UpdateCustomerRequest.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
+	4,  // 31: meterplane.subscription.v1.UpdateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	48, // 32: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
+	5,  // 33: meterplane.subscription.v1.SubscribeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	5,  // 34: meterplane.subscription.v1.GetSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	5,  // 35: meterplane.subscription.v1.ListSubscriptionsResponse.subscriptions:type_name -> meterplane.subscription.v1.Subscription
+	2,  // 36: meterplane.subscription.v1.ChangePlanRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	48, // 37: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
+	5,  // 38: meterplane.subscription.v1.ChangePlanResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	7,  // 39: meterplane.subscription.v1.ChangePlanResponse.change:type_name -> meterplane.subscription.v1.Change
+	2,  // 40: meterplane.subscription.v1.ChangeQuantityRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	48, // 41: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
+	5,  // 42: meterplane.subscription.v1.ChangeQuantityResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	7,  // 43: meterplane.subscription.v1.ChangeQuantityResponse.change:type_name -> meterplane.subscription.v1.Change
+	2,  // 44: meterplane.subscription.v1.CancelSubscriptionRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	48, // 45: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
+	5,  // 46: meterplane.subscription.v1.CancelSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	7,  // 47: meterplane.subscription.v1.CancelSubscriptionResponse.change:type_name -> meterplane.subscription.v1.Change
+	5,  // 48: meterplane.subscription.v1.ReactivateSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	7,  // 49: meterplane.subscription.v1.ListScheduledChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
+	7,  // 50: meterplane.subscription.v1.ListSubscriptionChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
+	5,  // 51: meterplane.subscription.v1.CancelScheduledChangeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	53, // 52: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
+	6,  // 53: meterplane.subscription.v1.ListSegmentsResponse.segments:type_name -> meterplane.subscription.v1.Segment
+	48, // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
+	8,  // 55: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
+	48, // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
+	48, // 57: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
+	53, // 58: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
+	49, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	48, // 60: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
+	48, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
+	10, // 62: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
+	12, // 63: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
+	14, // 64: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
+	16, // 65: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
+	18, // 66: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
+	20, // 67: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
+	22, // 68: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
+	24, // 69: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
+	26, // 70: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
+	28, // 71: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
+	30, // 72: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
+	32, // 73: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
+	34, // 74: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
+	36, // 75: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
+	38, // 76: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
+	40, // 77: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
+	42, // 78: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
+	44, // 79: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
+	46, // 80: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
+	13, // 81: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
+	15, // 82: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
+	17, // 83: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
+	19, // 84: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
+	21, // 85: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
+	23, // 86: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
+	25, // 87: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
+	27, // 88: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
+	29, // 89: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
+	31, // 90: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
+	33, // 91: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
+	35, // 92: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
+	37, // 93: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
+	39, // 94: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
+	41, // 95: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
+	43, // 96: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
+	45, // 97: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
+	47, // 98: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
+	81, // [81:99] is the sub-list for method output_type
+	63, // [63:81] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_subscription_v1_subscription_proto_init() }
@@ -3691,7 +3896,7 @@ func file_meterplane_subscription_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_subscription_v1_subscription_proto_rawDesc), len(file_meterplane_subscription_v1_subscription_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

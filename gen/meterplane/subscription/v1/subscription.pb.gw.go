@@ -498,6 +498,8 @@ func local_request_SubscriptionService_ReactivateSubscription_0(ctx context.Cont
 	return msg, metadata, err
 }
 
+var filter_SubscriptionService_ListScheduledChanges_0 = &utilities.DoubleArray{Encoding: map[string]int{"subscription_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_SubscriptionService_ListScheduledChanges_0(ctx context.Context, marshaler runtime.Marshaler, client SubscriptionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ListScheduledChangesRequest
@@ -511,6 +513,12 @@ func request_SubscriptionService_ListScheduledChanges_0(ctx context.Context, mar
 	protoReq.SubscriptionId, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subscription_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SubscriptionService_ListScheduledChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -533,7 +541,66 @@ func local_request_SubscriptionService_ListScheduledChanges_0(ctx context.Contex
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subscription_id", err)
 	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SubscriptionService_ListScheduledChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	msg, err := server.ListScheduledChanges(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_SubscriptionService_ListSubscriptionChanges_0 = &utilities.DoubleArray{Encoding: map[string]int{"subscription_id": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
+func request_SubscriptionService_ListSubscriptionChanges_0(ctx context.Context, marshaler runtime.Marshaler, client SubscriptionServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSubscriptionChangesRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["subscription_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "subscription_id")
+	}
+	protoReq.SubscriptionId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subscription_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SubscriptionService_ListSubscriptionChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ListSubscriptionChanges(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_SubscriptionService_ListSubscriptionChanges_0(ctx context.Context, marshaler runtime.Marshaler, server SubscriptionServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ListSubscriptionChangesRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["subscription_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "subscription_id")
+	}
+	protoReq.SubscriptionId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "subscription_id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_SubscriptionService_ListSubscriptionChanges_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.ListSubscriptionChanges(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -1038,6 +1105,26 @@ func RegisterSubscriptionServiceHandlerServer(ctx context.Context, mux *runtime.
 		}
 		forward_SubscriptionService_ListScheduledChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SubscriptionService_ListSubscriptionChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/meterplane.subscription.v1.SubscriptionService/ListSubscriptionChanges", runtime.WithHTTPPathPattern("/v1/subscriptions/{subscription_id}/changes"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_SubscriptionService_ListSubscriptionChanges_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SubscriptionService_ListSubscriptionChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_SubscriptionService_CancelScheduledChange_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1382,6 +1469,23 @@ func RegisterSubscriptionServiceHandlerClient(ctx context.Context, mux *runtime.
 		}
 		forward_SubscriptionService_ListScheduledChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_SubscriptionService_ListSubscriptionChanges_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/meterplane.subscription.v1.SubscriptionService/ListSubscriptionChanges", runtime.WithHTTPPathPattern("/v1/subscriptions/{subscription_id}/changes"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_SubscriptionService_ListSubscriptionChanges_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_SubscriptionService_ListSubscriptionChanges_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_SubscriptionService_CancelScheduledChange_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1471,41 +1575,43 @@ func RegisterSubscriptionServiceHandlerClient(ctx context.Context, mux *runtime.
 }
 
 var (
-	pattern_SubscriptionService_CreateCustomer_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
-	pattern_SubscriptionService_GetCustomer_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
-	pattern_SubscriptionService_ListCustomers_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
-	pattern_SubscriptionService_UpdateCustomer_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
-	pattern_SubscriptionService_Subscribe_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "subscriptions"}, ""))
-	pattern_SubscriptionService_GetSubscription_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, ""))
-	pattern_SubscriptionService_ListSubscriptions_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "subscriptions"}, ""))
-	pattern_SubscriptionService_ChangePlan_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "changePlan"))
-	pattern_SubscriptionService_ChangeQuantity_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "changeQuantity"))
-	pattern_SubscriptionService_CancelSubscription_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "cancel"))
-	pattern_SubscriptionService_ReactivateSubscription_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "reactivate"))
-	pattern_SubscriptionService_ListScheduledChanges_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subscriptions", "subscription_id", "scheduledChanges"}, ""))
-	pattern_SubscriptionService_CancelScheduledChange_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "subscriptions", "subscription_id", "scheduledChanges", "change_id"}, "cancel"))
-	pattern_SubscriptionService_ListSegments_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "segments"}, ""))
-	pattern_SubscriptionService_GetEntitlements_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "entitlements"}, ""))
-	pattern_SubscriptionService_GetBillingPeriod_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "billingPeriod"}, ""))
-	pattern_SubscriptionService_ListDuePeriods_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "duePeriods"}, ""))
+	pattern_SubscriptionService_CreateCustomer_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
+	pattern_SubscriptionService_GetCustomer_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
+	pattern_SubscriptionService_ListCustomers_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "customers"}, ""))
+	pattern_SubscriptionService_UpdateCustomer_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "customers", "customer_id"}, ""))
+	pattern_SubscriptionService_Subscribe_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "subscriptions"}, ""))
+	pattern_SubscriptionService_GetSubscription_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, ""))
+	pattern_SubscriptionService_ListSubscriptions_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "subscriptions"}, ""))
+	pattern_SubscriptionService_ChangePlan_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "changePlan"))
+	pattern_SubscriptionService_ChangeQuantity_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "changeQuantity"))
+	pattern_SubscriptionService_CancelSubscription_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "cancel"))
+	pattern_SubscriptionService_ReactivateSubscription_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subscriptions", "subscription_id"}, "reactivate"))
+	pattern_SubscriptionService_ListScheduledChanges_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subscriptions", "subscription_id", "scheduledChanges"}, ""))
+	pattern_SubscriptionService_ListSubscriptionChanges_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "subscriptions", "subscription_id", "changes"}, ""))
+	pattern_SubscriptionService_CancelScheduledChange_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "subscriptions", "subscription_id", "scheduledChanges", "change_id"}, "cancel"))
+	pattern_SubscriptionService_ListSegments_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "segments"}, ""))
+	pattern_SubscriptionService_GetEntitlements_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "entitlements"}, ""))
+	pattern_SubscriptionService_GetBillingPeriod_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "billingPeriod"}, ""))
+	pattern_SubscriptionService_ListDuePeriods_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "duePeriods"}, ""))
 )
 
 var (
-	forward_SubscriptionService_CreateCustomer_0         = runtime.ForwardResponseMessage
-	forward_SubscriptionService_GetCustomer_0            = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ListCustomers_0          = runtime.ForwardResponseMessage
-	forward_SubscriptionService_UpdateCustomer_0         = runtime.ForwardResponseMessage
-	forward_SubscriptionService_Subscribe_0              = runtime.ForwardResponseMessage
-	forward_SubscriptionService_GetSubscription_0        = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ListSubscriptions_0      = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ChangePlan_0             = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ChangeQuantity_0         = runtime.ForwardResponseMessage
-	forward_SubscriptionService_CancelSubscription_0     = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ReactivateSubscription_0 = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ListScheduledChanges_0   = runtime.ForwardResponseMessage
-	forward_SubscriptionService_CancelScheduledChange_0  = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ListSegments_0           = runtime.ForwardResponseMessage
-	forward_SubscriptionService_GetEntitlements_0        = runtime.ForwardResponseMessage
-	forward_SubscriptionService_GetBillingPeriod_0       = runtime.ForwardResponseMessage
-	forward_SubscriptionService_ListDuePeriods_0         = runtime.ForwardResponseMessage
+	forward_SubscriptionService_CreateCustomer_0          = runtime.ForwardResponseMessage
+	forward_SubscriptionService_GetCustomer_0             = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListCustomers_0           = runtime.ForwardResponseMessage
+	forward_SubscriptionService_UpdateCustomer_0          = runtime.ForwardResponseMessage
+	forward_SubscriptionService_Subscribe_0               = runtime.ForwardResponseMessage
+	forward_SubscriptionService_GetSubscription_0         = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListSubscriptions_0       = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ChangePlan_0              = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ChangeQuantity_0          = runtime.ForwardResponseMessage
+	forward_SubscriptionService_CancelSubscription_0      = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ReactivateSubscription_0  = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListScheduledChanges_0    = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListSubscriptionChanges_0 = runtime.ForwardResponseMessage
+	forward_SubscriptionService_CancelScheduledChange_0   = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListSegments_0            = runtime.ForwardResponseMessage
+	forward_SubscriptionService_GetEntitlements_0         = runtime.ForwardResponseMessage
+	forward_SubscriptionService_GetBillingPeriod_0        = runtime.ForwardResponseMessage
+	forward_SubscriptionService_ListDuePeriods_0          = runtime.ForwardResponseMessage
 )

@@ -19,23 +19,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SubscriptionService_CreateCustomer_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/CreateCustomer"
-	SubscriptionService_GetCustomer_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/GetCustomer"
-	SubscriptionService_ListCustomers_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/ListCustomers"
-	SubscriptionService_UpdateCustomer_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/UpdateCustomer"
-	SubscriptionService_Subscribe_FullMethodName              = "/meterplane.subscription.v1.SubscriptionService/Subscribe"
-	SubscriptionService_GetSubscription_FullMethodName        = "/meterplane.subscription.v1.SubscriptionService/GetSubscription"
-	SubscriptionService_ListSubscriptions_FullMethodName      = "/meterplane.subscription.v1.SubscriptionService/ListSubscriptions"
-	SubscriptionService_ChangePlan_FullMethodName             = "/meterplane.subscription.v1.SubscriptionService/ChangePlan"
-	SubscriptionService_ChangeQuantity_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/ChangeQuantity"
-	SubscriptionService_CancelSubscription_FullMethodName     = "/meterplane.subscription.v1.SubscriptionService/CancelSubscription"
-	SubscriptionService_ReactivateSubscription_FullMethodName = "/meterplane.subscription.v1.SubscriptionService/ReactivateSubscription"
-	SubscriptionService_ListScheduledChanges_FullMethodName   = "/meterplane.subscription.v1.SubscriptionService/ListScheduledChanges"
-	SubscriptionService_CancelScheduledChange_FullMethodName  = "/meterplane.subscription.v1.SubscriptionService/CancelScheduledChange"
-	SubscriptionService_ListSegments_FullMethodName           = "/meterplane.subscription.v1.SubscriptionService/ListSegments"
-	SubscriptionService_GetEntitlements_FullMethodName        = "/meterplane.subscription.v1.SubscriptionService/GetEntitlements"
-	SubscriptionService_GetBillingPeriod_FullMethodName       = "/meterplane.subscription.v1.SubscriptionService/GetBillingPeriod"
-	SubscriptionService_ListDuePeriods_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/ListDuePeriods"
+	SubscriptionService_CreateCustomer_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/CreateCustomer"
+	SubscriptionService_GetCustomer_FullMethodName             = "/meterplane.subscription.v1.SubscriptionService/GetCustomer"
+	SubscriptionService_ListCustomers_FullMethodName           = "/meterplane.subscription.v1.SubscriptionService/ListCustomers"
+	SubscriptionService_UpdateCustomer_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/UpdateCustomer"
+	SubscriptionService_Subscribe_FullMethodName               = "/meterplane.subscription.v1.SubscriptionService/Subscribe"
+	SubscriptionService_GetSubscription_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/GetSubscription"
+	SubscriptionService_ListSubscriptions_FullMethodName       = "/meterplane.subscription.v1.SubscriptionService/ListSubscriptions"
+	SubscriptionService_ChangePlan_FullMethodName              = "/meterplane.subscription.v1.SubscriptionService/ChangePlan"
+	SubscriptionService_ChangeQuantity_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/ChangeQuantity"
+	SubscriptionService_CancelSubscription_FullMethodName      = "/meterplane.subscription.v1.SubscriptionService/CancelSubscription"
+	SubscriptionService_ReactivateSubscription_FullMethodName  = "/meterplane.subscription.v1.SubscriptionService/ReactivateSubscription"
+	SubscriptionService_ListScheduledChanges_FullMethodName    = "/meterplane.subscription.v1.SubscriptionService/ListScheduledChanges"
+	SubscriptionService_ListSubscriptionChanges_FullMethodName = "/meterplane.subscription.v1.SubscriptionService/ListSubscriptionChanges"
+	SubscriptionService_CancelScheduledChange_FullMethodName   = "/meterplane.subscription.v1.SubscriptionService/CancelScheduledChange"
+	SubscriptionService_ListSegments_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/ListSegments"
+	SubscriptionService_GetEntitlements_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/GetEntitlements"
+	SubscriptionService_GetBillingPeriod_FullMethodName        = "/meterplane.subscription.v1.SubscriptionService/GetBillingPeriod"
+	SubscriptionService_ListDuePeriods_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/ListDuePeriods"
 )
 
 // SubscriptionServiceClient is the client API for SubscriptionService service.
@@ -77,6 +78,10 @@ type SubscriptionServiceClient interface {
 	// ListScheduledChanges lists the changes of a subscription that have not
 	// taken effect yet.
 	ListScheduledChanges(ctx context.Context, in *ListScheduledChangesRequest, opts ...grpc.CallOption) (*ListScheduledChangesResponse, error)
+	// ListSubscriptionChanges lists every change recorded for a subscription,
+	// withdrawn ones and their backdate reasons included, in the order they
+	// were recorded.
+	ListSubscriptionChanges(ctx context.Context, in *ListSubscriptionChangesRequest, opts ...grpc.CallOption) (*ListSubscriptionChangesResponse, error)
 	// CancelScheduledChange withdraws a change that has not taken effect yet.
 	CancelScheduledChange(ctx context.Context, in *CancelScheduledChangeRequest, opts ...grpc.CallOption) (*CancelScheduledChangeResponse, error)
 	// ListSegments returns exactly what a customer had when, within a period:
@@ -221,6 +226,16 @@ func (c *subscriptionServiceClient) ListScheduledChanges(ctx context.Context, in
 	return out, nil
 }
 
+func (c *subscriptionServiceClient) ListSubscriptionChanges(ctx context.Context, in *ListSubscriptionChangesRequest, opts ...grpc.CallOption) (*ListSubscriptionChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubscriptionChangesResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_ListSubscriptionChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *subscriptionServiceClient) CancelScheduledChange(ctx context.Context, in *CancelScheduledChangeRequest, opts ...grpc.CallOption) (*CancelScheduledChangeResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CancelScheduledChangeResponse)
@@ -310,6 +325,10 @@ type SubscriptionServiceServer interface {
 	// ListScheduledChanges lists the changes of a subscription that have not
 	// taken effect yet.
 	ListScheduledChanges(context.Context, *ListScheduledChangesRequest) (*ListScheduledChangesResponse, error)
+	// ListSubscriptionChanges lists every change recorded for a subscription,
+	// withdrawn ones and their backdate reasons included, in the order they
+	// were recorded.
+	ListSubscriptionChanges(context.Context, *ListSubscriptionChangesRequest) (*ListSubscriptionChangesResponse, error)
 	// CancelScheduledChange withdraws a change that has not taken effect yet.
 	CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*CancelScheduledChangeResponse, error)
 	// ListSegments returns exactly what a customer had when, within a period:
@@ -369,6 +388,9 @@ func (UnimplementedSubscriptionServiceServer) ReactivateSubscription(context.Con
 }
 func (UnimplementedSubscriptionServiceServer) ListScheduledChanges(context.Context, *ListScheduledChangesRequest) (*ListScheduledChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListScheduledChanges not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) ListSubscriptionChanges(context.Context, *ListSubscriptionChangesRequest) (*ListSubscriptionChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubscriptionChanges not implemented")
 }
 func (UnimplementedSubscriptionServiceServer) CancelScheduledChange(context.Context, *CancelScheduledChangeRequest) (*CancelScheduledChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelScheduledChange not implemented")
@@ -622,6 +644,24 @@ func _SubscriptionService_ListScheduledChanges_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubscriptionService_ListSubscriptionChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubscriptionChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).ListSubscriptionChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_ListSubscriptionChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).ListSubscriptionChanges(ctx, req.(*ListSubscriptionChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _SubscriptionService_CancelScheduledChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CancelScheduledChangeRequest)
 	if err := dec(in); err != nil {
@@ -766,6 +806,10 @@ var SubscriptionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListScheduledChanges",
 			Handler:    _SubscriptionService_ListScheduledChanges_Handler,
+		},
+		{
+			MethodName: "ListSubscriptionChanges",
+			Handler:    _SubscriptionService_ListSubscriptionChanges_Handler,
 		},
 		{
 			MethodName: "CancelScheduledChange",

@@ -13,6 +13,8 @@ type Known struct {
 	ComputePlans map[string]ComputePlan
 	StoragePlans map[string]StoragePlan
 	Plans        map[string]Plan
+	// Currency is the currency of the plan whose version an input changes.
+	Currency string
 }
 
 // CreateFeatureInput is the input of CreateFeature.
@@ -54,7 +56,7 @@ func (in CreatePlanInput) Validate(known Known) error {
 			v.Add("plan.offering_key", "offering %q does not exist", p.OfferingKey)
 		}
 	}
-	in.Draft.validate(&v, "draft.", known.Features)
+	in.Draft.validate(&v, "draft.", p.Currency, known.Features)
 	return v.Err()
 }
 
@@ -77,7 +79,7 @@ func (in UpdatePlanVersionInput) Validate(known Known) error {
 	if in.Version < 1 {
 		v.Add("version", "must be at least 1")
 	}
-	in.Content.validate(&v, "", known.Features)
+	in.Content.validate(&v, "", known.Currency, known.Features)
 	return v.Err()
 }
 
@@ -121,7 +123,8 @@ func (in CreateComputePlanInput) Validate() error {
 	c := in.ComputePlan
 	checkKey(&v, "compute_plan.key", c.Key, true)
 	checkName(&v, "compute_plan.name", c.Name)
-	checkNotNegative(&v, "compute_plan.vcpu_request", c.VCPURequest)
+	checkQuantity(&v, "compute_plan.vcpu_request", c.VCPURequest)
+	checkQuantity(&v, "compute_plan.vcpu_limit", c.VCPULimit)
 	if !c.VCPULimit.IsPositive() {
 		v.Add("compute_plan.vcpu_limit", "must be greater than 0")
 	} else if c.VCPURequest.GreaterThan(c.VCPULimit) {
@@ -153,6 +156,7 @@ func (in CreateStoragePlanInput) Validate() error {
 	var v errs.Violations
 	s := in.StoragePlan
 	checkKey(&v, "storage_plan.key", s.Key, true)
+	// The price's currency field is validated by checkMoney.
 	checkName(&v, "storage_plan.name", s.Name)
 	checkMoney(&v, "storage_plan.price_per_gib", s.PricePerGiB)
 	checkEnum(&v, "storage_plan.price_unit", s.PriceUnit, PerHour, PerDay, PerMonth, PerYear)
@@ -211,4 +215,97 @@ func assignmentKeys(as []PlanAssignment) (computePlans, plans []string) {
 		}
 	}
 	return computePlans, plans
+}
+
+// UpdateFeatureInput is the input of UpdateFeature: the fields that are not
+// nil replace the feature's.
+type UpdateFeatureInput struct {
+	Key  string
+	Name *string
+	Unit *string
+}
+
+// Validate checks the fields that are set.
+func (in UpdateFeatureInput) Validate() error {
+	var v errs.Violations
+	if in.Key == "" {
+		v.Add("feature_key", "is required")
+	}
+	if in.Name != nil {
+		checkName(&v, "name", *in.Name)
+	}
+	if in.Unit != nil {
+		checkName(&v, "unit", *in.Unit)
+	}
+	return v.Err()
+}
+
+// UpdatePlanInput is the input of UpdatePlan: the fields that are not nil
+// replace the plan's.
+type UpdatePlanInput struct {
+	// PlanRef is the plan's id or key.
+	PlanRef     string
+	Name        *string
+	Description *string
+}
+
+// Validate checks the fields that are set.
+func (in UpdatePlanInput) Validate() error {
+	var v errs.Violations
+	if in.PlanRef == "" {
+		v.Add("plan_id", "is required")
+	}
+	if in.Name != nil {
+		checkName(&v, "name", *in.Name)
+	}
+	if in.Description != nil {
+		checkText(&v, "description", *in.Description, MaxTextLength)
+	}
+	return v.Err()
+}
+
+// UpdateOfferingInput is the input of UpdateOffering: the fields that are
+// not nil replace the offering's.
+type UpdateOfferingInput struct {
+	Key            string
+	Name           *string
+	Service        *string
+	ControlPlane   *string
+	StoragePlanKey *string
+}
+
+// Validate checks the fields that are set, with known holding the storage
+// plan the input refers to.
+func (in UpdateOfferingInput) Validate(known Known) error {
+	var v errs.Violations
+	if in.Key == "" {
+		v.Add("offering_key", "is required")
+	}
+	for _, f := range []struct {
+		field string
+		value *string
+	}{{"name", in.Name}, {"service", in.Service}, {"control_plane", in.ControlPlane}} {
+		if f.value != nil {
+			checkName(&v, f.field, *f.value)
+		}
+	}
+	if k := in.StoragePlanKey; k != nil && *k != "" {
+		if _, ok := known.StoragePlans[*k]; !ok {
+			v.Add("storage_plan_key", "storage plan %q does not exist", shortKey(*k))
+		}
+	}
+	return v.Err()
+}
+
+// shortKey returns a client-sent key for a message: at most its first 64
+// bytes and "…".
+func shortKey(k string) string {
+	if len(k) <= MaxKeyLength {
+		return k
+	}
+	cut := MaxKeyLength
+	for cut > 0 && k[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return k[:cut] + "…"
 }

@@ -7,7 +7,21 @@ import (
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/shopspring/decimal"
 )
+
+// Bounds of a billing interval: 1 to MaxIntervalCount units and at most
+// MaxIntervalYears in total, so that every billing period from any time
+// the system accepts (up to 9000-01-01) is computable.
+const (
+	MaxIntervalCount = 100
+	MaxIntervalYears = 10
+)
+
+// MaxAssignments bounds an offering's plan assignments, so that an
+// offering and ListPlansForOffering, which shows all of them at once, stay
+// small enough to need no pages.
+const MaxAssignments = 100
 
 // Limits on the length of keys and texts.
 const (
@@ -67,6 +81,59 @@ func checkCurrency(v *errs.Violations, field, code string) {
 	}
 }
 
+// Bounds of the decimals a catalog holds, so that no accepted price or
+// quantity can overflow the NUMERIC(38, 18) columns of billing later, even
+// multiplied together.
+const (
+	// MaxPriceIntegerDigits bounds every price and fee: below 10^12.
+	MaxPriceIntegerDigits = 12
+	// ExtraPriceDigits is how many digits beyond the currency's minor unit
+	// a unit price may have ("0.0004" EUR per request).
+	ExtraPriceDigits = 6
+	// MaxQuantityIntegerDigits and MaxQuantityFractionDigits bound
+	// quantities: included quantities, tier bounds, package sizes, vCPUs.
+	MaxQuantityIntegerDigits  = 15
+	MaxQuantityFractionDigits = 6
+)
+
+// checkDigits records a violation if d has more integer digits or, rounded
+// to scale fraction digits, changes.
+func checkDigits(v *errs.Violations, field string, d money.Decimal, intDigits int, scale int32, unit string) {
+	switch {
+	case d.Abs().GreaterThanOrEqual(decimal.New(1, int32(intDigits))):
+		v.Add(field, "must be below 10^%d", intDigits)
+	case !d.Equal(d.Round(scale)):
+		v.Add(field, "must have at most %d fraction digits%s", scale, unit)
+	}
+}
+
+// checkFee records violations unless d is a fee or amount of money: not
+// negative, below 10^12, in the currency's minor units ("9.00" EUR, "9"
+// JPY). An unknown currency is reported on its own field.
+func checkFee(v *errs.Violations, field string, d money.Decimal, currency string) {
+	checkNotNegative(v, field, d)
+	if c, ok := money.LookupCurrency(currency); ok {
+		checkDigits(v, field, d, MaxPriceIntegerDigits, c.Minor, " (the minor unit of "+currency+")")
+	}
+}
+
+// checkUnitPrice records violations unless d is a price per unit: not
+// negative, below 10^12, with at most ExtraPriceDigits digits beyond the
+// currency's minor unit.
+func checkUnitPrice(v *errs.Violations, field string, d money.Decimal, currency string) {
+	checkNotNegative(v, field, d)
+	if c, ok := money.LookupCurrency(currency); ok {
+		checkDigits(v, field, d, MaxPriceIntegerDigits, c.Minor+ExtraPriceDigits, fmt.Sprintf(" (%d beyond the minor unit of %s)", ExtraPriceDigits, currency))
+	}
+}
+
+// checkQuantity records violations unless d is a quantity the system
+// computes with: not negative, below 10^15, at most 6 fraction digits.
+func checkQuantity(v *errs.Violations, field string, d money.Decimal) {
+	checkNotNegative(v, field, d)
+	checkDigits(v, field, d, MaxQuantityIntegerDigits, MaxQuantityFractionDigits, "")
+}
+
 // checkNotNegative records a violation if d is below zero.
 func checkNotNegative(v *errs.Violations, field string, d money.Decimal) {
 	if d.IsNegative() {
@@ -77,7 +144,7 @@ func checkNotNegative(v *errs.Violations, field string, d money.Decimal) {
 // checkMoney records violations unless m has a valid currency and an amount
 // not below zero.
 func checkMoney(v *errs.Violations, field string, m Money) {
-	checkNotNegative(v, field+".amount", m.Amount)
+	checkUnitPrice(v, field+".amount", m.Amount, m.Currency)
 	checkCurrency(v, field+".currency", m.Currency)
 }
 
@@ -96,8 +163,9 @@ func checkEnum[T ~string](v *errs.Violations, field string, value T, valid ...T)
 }
 
 // validate records the violations of a version's charges and entitlements.
-// prefix is the field path of the content, like "draft." or "".
-func (c Content) validate(v *errs.Violations, prefix string, features map[string]Feature) {
+// prefix is the field path of the content, like "draft." or "", and
+// currency the plan's, which bounds the prices' digits.
+func (c Content) validate(v *errs.Violations, prefix, currency string, features map[string]Feature) {
 	chargeKeys := map[string]int{}
 	usageOf := map[string]int{} // feature key → index of its usage charge
 	for i, ch := range c.Charges {
@@ -112,16 +180,16 @@ func (c Content) validate(v *errs.Violations, prefix string, features map[string
 		kinds := 0
 		if ch.Recurring != nil {
 			kinds++
-			checkNotNegative(v, p+".recurring.amount", ch.Recurring.Amount)
+			checkFee(v, p+".recurring.amount", ch.Recurring.Amount, currency)
 			checkEnum(v, p+".recurring.timing", ch.Recurring.Timing, InAdvance, InArrears)
 		}
 		if ch.OneTime != nil {
 			kinds++
-			checkNotNegative(v, p+".one_time.amount", ch.OneTime.Amount)
+			checkFee(v, p+".one_time.amount", ch.OneTime.Amount, currency)
 		}
 		if u := ch.Usage; u != nil {
 			kinds++
-			u.validate(v, p+".usage", features)
+			u.validate(v, p+".usage", currency, features)
 			if j, dup := usageOf[u.FeatureKey]; dup && u.FeatureKey != "" {
 				v.Add(p+".usage.feature_key", "feature %q is already priced by charges[%d]", u.FeatureKey, j)
 			} else {
@@ -142,10 +210,10 @@ func (c Content) validate(v *errs.Violations, prefix string, features map[string
 		} else {
 			entitled[e.FeatureKey] = i
 		}
-		checkNotNegative(v, p+".included_quantity", e.IncludedQuantity)
+		checkQuantity(v, p+".included_quantity", e.IncludedQuantity)
 		checkEnum(v, p+".limit_policy", e.LimitPolicy, Hard, Soft, Unlimited)
 		if e.OveragePrice != nil {
-			checkNotNegative(v, p+".overage_price", *e.OveragePrice)
+			checkUnitPrice(v, p+".overage_price", *e.OveragePrice, currency)
 			if e.LimitPolicy == Hard {
 				v.Add(p+".overage_price", "must be empty: a hard limit sells no overage")
 			}
@@ -192,7 +260,7 @@ func (c Content) featureKeys() []string {
 }
 
 // validate records the violations of a usage charge at field path p.
-func (u *UsageCharge) validate(v *errs.Violations, p string, features map[string]Feature) {
+func (u *UsageCharge) validate(v *errs.Violations, p, currency string, features map[string]Feature) {
 	checkFeature(v, p+".feature_key", u.FeatureKey, features)
 	checkEnum(v, p+".model", u.Model, PerUnit, Graduated, Volume, PackageFee)
 	tiered := u.Model == Graduated || u.Model == Volume
@@ -200,18 +268,20 @@ func (u *UsageCharge) validate(v *errs.Violations, p string, features map[string
 	case u.Model == PerUnit && u.UnitPrice == nil:
 		v.Add(p+".unit_price", "is required for the per-unit model")
 	case u.Model == PerUnit:
-		checkNotNegative(v, p+".unit_price", *u.UnitPrice)
+		checkUnitPrice(v, p+".unit_price", *u.UnitPrice, currency)
 	case tiered:
-		validateTiers(v, p+".tiers", u.Tiers)
+		validateTiers(v, p+".tiers", currency, u.Tiers)
 	case u.Model == PackageFee && u.Package == nil:
 		v.Add(p+".package", "is required for the package model")
 	case u.Model == PackageFee:
 		if !u.Package.Size.IsPositive() {
 			v.Add(p+".package.size", "must be greater than 0")
+		} else {
+			checkQuantity(v, p+".package.size", u.Package.Size)
 		}
-		checkNotNegative(v, p+".package.price", u.Package.Price)
-		if u.Package.FreePackages < 0 {
-			v.Add(p+".package.free_packages", "must not be negative")
+		checkFee(v, p+".package.price", u.Package.Price, currency)
+		if u.Package.FreePackages < 0 || u.Package.FreePackages > 1_000_000 {
+			v.Add(p+".package.free_packages", "must be 0 to 1000000")
 		}
 	}
 	if u.UnitPrice != nil && u.Model != PerUnit {
@@ -228,7 +298,7 @@ func (u *UsageCharge) validate(v *errs.Violations, p string, features map[string
 // validateTiers records the violations of the tiers at field path p: at
 // least one tier, up_to ascending and positive on every tier but the last,
 // the last open, no negative prices.
-func validateTiers(v *errs.Violations, p string, tiers []PriceTier) {
+func validateTiers(v *errs.Violations, p, currency string, tiers []PriceTier) {
 	if len(tiers) == 0 {
 		v.Add(p, "at least one tier is required")
 		return
@@ -246,6 +316,8 @@ func validateTiers(v *errs.Violations, p string, tiers []PriceTier) {
 			}
 		case !t.UpTo.IsPositive():
 			v.Add(tp+".up_to", "must be greater than 0")
+		case t.UpTo.GreaterThanOrEqual(decimal.New(1, MaxQuantityIntegerDigits)) || !t.UpTo.Equal(t.UpTo.Round(MaxQuantityFractionDigits)):
+			checkQuantity(v, tp+".up_to", *t.UpTo)
 		case prev != nil && t.UpTo.Equal(*prev):
 			v.Add(tp+".up_to", "overlaps tiers[%d], which also ends at %s", i-1, money.Format(*prev))
 		case prev != nil && t.UpTo.LessThan(*prev):
@@ -254,16 +326,20 @@ func validateTiers(v *errs.Violations, p string, tiers []PriceTier) {
 		if t.UpTo != nil {
 			prev = t.UpTo
 		}
-		checkNotNegative(v, tp+".unit_price", t.UnitPrice)
-		checkNotNegative(v, tp+".flat_price", t.FlatPrice)
+		checkUnitPrice(v, tp+".unit_price", t.UnitPrice, currency)
+		checkFee(v, tp+".flat_price", t.FlatPrice, currency)
 	}
 }
 
 // validate records the violations of a billing interval at field path p.
 func (b BillingInterval) validate(v *errs.Violations, p string) {
 	checkEnum(v, p+".unit", b.Unit, Day, Week, Month, Quarter, Year)
-	if b.Count < 1 {
-		v.Add(p+".count", "must be at least 1")
+	months := map[IntervalUnit]int{Month: 1, Quarter: 3, Year: 12}[b.Unit]
+	switch {
+	case b.Count < 1 || b.Count > MaxIntervalCount:
+		v.Add(p+".count", "must be 1 to %d", MaxIntervalCount)
+	case months*int(b.Count) > 12*MaxIntervalYears:
+		v.Add(p+".count", "must make an interval of at most %d years", MaxIntervalYears)
 	}
 }
 
@@ -275,6 +351,9 @@ func validateAssignments(v *errs.Violations, prefix, offeringKey string, as []Pl
 		sla         SLA
 	}
 	seen := map[size]int{}
+	if len(as) > MaxAssignments {
+		v.Add(prefix+"assignments", "must be at most %d", MaxAssignments)
+	}
 	for i, a := range as {
 		p := fmt.Sprintf("%sassignments[%d]", prefix, i)
 		if a.ComputePlanKey == "" {
@@ -291,8 +370,8 @@ func validateAssignments(v *errs.Violations, prefix, offeringKey string, as []Pl
 		}
 		checkMoney(v, p+".price", a.Price)
 		checkEnum(v, p+".price_unit", a.PriceUnit, PerHour, PerDay, PerMonth, PerYear)
-		if a.MinimumInstances < 1 {
-			v.Add(p+".minimum_instances", "must be at least 1")
+		if a.MinimumInstances < 1 || a.MinimumInstances > 1_000_000 {
+			v.Add(p+".minimum_instances", "must be 1 to 1000000")
 		}
 		checkText(v, p+".erp_product_id", a.ERPProductID, MaxNameLength)
 		checkText(v, p+".erp_unit_id", a.ERPUnitID, MaxNameLength)

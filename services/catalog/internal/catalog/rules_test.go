@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,7 +80,27 @@ func TestCreatePlanInputValidate(t *testing.T) {
 		{"a plan without a currency is refused", func(in *CreatePlanInput) { in.Plan.Currency = "" }, "plan.currency", "is required"},
 		{"a lower-case currency is refused", func(in *CreatePlanInput) { in.Plan.Currency = "eur" }, "plan.currency", "ISO 4217"},
 		{"a currency that is not ISO 4217 is refused", func(in *CreatePlanInput) { in.Plan.Currency = "XYZ" }, "plan.currency", "ISO 4217"},
-		{"an interval of zero months is refused", func(in *CreatePlanInput) { in.Plan.Interval.Count = 0 }, "plan.billing_interval.count", "at least 1"},
+		{"an interval of zero months is refused", func(in *CreatePlanInput) { in.Plan.Interval.Count = 0 }, "plan.billing_interval.count", "1 to 100"},
+		{"an interval of the largest int32 count is refused", func(in *CreatePlanInput) { in.Plan.Interval.Count = 2147483647 }, "plan.billing_interval.count", "1 to 100"},
+		{"an interval of 100 months is valid", func(in *CreatePlanInput) { in.Plan.Interval.Count = 100 }, "", ""},
+		{"an interval of 11 years is refused", func(in *CreatePlanInput) {
+			in.Plan.Interval = BillingInterval{Unit: Year, Count: 11}
+		}, "plan.billing_interval.count", "at most 10 years"},
+		{"an interval of 41 quarters is refused", func(in *CreatePlanInput) {
+			in.Plan.Interval = BillingInterval{Unit: Quarter, Count: 41}
+		}, "plan.billing_interval.count", "at most 10 years"},
+		{"a recurring fee finer than the currency's cent is refused", func(in *CreatePlanInput) { in.Draft.Charges[0].Recurring.Amount = dec("9.001") }, "draft.charges[0].recurring.amount", "at most 2 fraction digits"},
+		{"a recurring fee with trailing zeros is valid", func(in *CreatePlanInput) { in.Draft.Charges[0].Recurring.Amount = dec("9.000") }, "", ""},
+		{"a recurring fee of 10^12 is refused", func(in *CreatePlanInput) { in.Draft.Charges[0].Recurring.Amount = dec("1000000000000") }, "draft.charges[0].recurring.amount", "below 10^12"},
+		{"a unit price of 0.0004 is valid", func(in *CreatePlanInput) {
+			in.Draft.Charges[1].Usage = &UsageCharge{FeatureKey: "bandwidth_gib", Model: PerUnit, UnitPrice: decp("0.0004")}
+		}, "", ""},
+		{"a unit price of nine fraction digits is refused", func(in *CreatePlanInput) {
+			in.Draft.Charges[1].Usage = &UsageCharge{FeatureKey: "bandwidth_gib", Model: PerUnit, UnitPrice: decp("0.000000001")}
+		}, "draft.charges[1].usage.unit_price", "at most 8 fraction digits"},
+		{"an included quantity of seven fraction digits is refused", func(in *CreatePlanInput) {
+			in.Draft.Entitlements[0].IncludedQuantity = dec("0.0000001")
+		}, "draft.entitlements[0].included_quantity", "at most 6 fraction digits"},
 		{"an interval without a unit is refused", func(in *CreatePlanInput) { in.Plan.Interval.Unit = "" }, "plan.billing_interval.unit", "is required"},
 		{"an interval in an unknown unit is refused", func(in *CreatePlanInput) { in.Plan.Interval.Unit = "7" }, "plan.billing_interval.unit", "unknown value"},
 		{"a recurring fee without timing is refused", func(in *CreatePlanInput) { in.Draft.Charges[0].Recurring.Timing = "" }, "draft.charges[0].recurring.timing", "is required"},
@@ -142,7 +163,7 @@ func TestCreatePlanInputValidate(t *testing.T) {
 		}, "draft.charges[1].usage.package.price", "negative"},
 		{"a package with negative free packages is refused", func(in *CreatePlanInput) {
 			in.Draft.Charges[1].Usage = &UsageCharge{FeatureKey: "bandwidth_gib", Model: PackageFee, Package: &PackagePrice{Size: dec("10"), Price: dec("5"), FreePackages: -1}}
-		}, "draft.charges[1].usage.package.free_packages", "negative"},
+		}, "draft.charges[1].usage.package.free_packages", "0 to"},
 		{"an entitlement of an unknown feature is refused", func(in *CreatePlanInput) {
 			in.Draft.Entitlements[0].FeatureKey = "mailboxes"
 		}, "draft.entitlements[0].feature_key", `feature "mailboxes" does not exist`},
@@ -423,7 +444,7 @@ func TestCreateOfferingInputValidate(t *testing.T) {
 		{"an assignment without a compute plan is refused", func(o *Offering) { o.Assignments[1].ComputePlanKey = "" }, "offering.assignments[1].compute_plan_key", "is required"},
 		{"two assignments of one compute plan and SLA are refused", func(o *Offering) { o.Assignments[1].SLA = BestEffort }, "offering.assignments[1]", "repeats the compute plan and SLA of assignments[0]"},
 		{"an assignment without an SLA is refused", func(o *Offering) { o.Assignments[0].SLA = "" }, "offering.assignments[0].sla", "is required"},
-		{"zero minimum instances are refused", func(o *Offering) { o.Assignments[0].MinimumInstances = 0 }, "offering.assignments[0].minimum_instances", "at least 1"},
+		{"zero minimum instances are refused", func(o *Offering) { o.Assignments[0].MinimumInstances = 0 }, "offering.assignments[0].minimum_instances", "1 to"},
 		{"a negative price is refused", func(o *Offering) { o.Assignments[0].Price.Amount = dec("-42") }, "offering.assignments[0].price.amount", "negative"},
 		{"a price in a bad currency is refused", func(o *Offering) { o.Assignments[0].Price.Currency = "chf" }, "offering.assignments[0].price.currency", "ISO 4217"},
 		{"a price without a unit is refused", func(o *Offering) { o.Assignments[0].PriceUnit = "" }, "offering.assignments[0].price_unit", "is required"},
@@ -550,5 +571,36 @@ func TestMonthlyPrice(t *testing.T) {
 	}
 	if got := MonthlyPrice(Money{Amount: dec("0.001"), Currency: "JPY"}, PerHour); !got.Amount.Equal(dec("1")) {
 		t.Errorf("0.001 JPY an hour = %s JPY a month, want 0.72 rounded to 1", got.Amount)
+	}
+}
+
+func TestTooManyAssignments(t *testing.T) {
+	t.Parallel()
+	known := Known{ComputePlans: map[string]ComputePlan{}}
+	var as []PlanAssignment
+	for i := range MaxAssignments + 1 {
+		key := fmt.Sprintf("c%d", i)
+		known.ComputePlans[key] = ComputePlan{Key: key}
+		as = append(as, PlanAssignment{ComputePlanKey: key, SLA: BestEffort, Price: Money{Amount: dec("1"), Currency: "CHF"}, PriceUnit: PerHour, MinimumInstances: 1})
+	}
+	for _, tt := range []struct {
+		name  string
+		n     int
+		field string
+	}{
+		{"the most assignments are valid", MaxAssignments, ""},
+		{"one more is refused", MaxAssignments + 1, "assignments"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := SetOfferingAssignmentsInput{OfferingKey: "o", Assignments: as[:tt.n]}.Validate(known)
+			var e *errs.Error
+			switch {
+			case tt.field == "" && err != nil:
+				t.Errorf("got %v, want no error", err)
+			case tt.field != "" && (!errors.As(err, &e) || len(e.Violations) != 1 || e.Violations[0].Field != tt.field):
+				t.Errorf("got %v, want one violation on %s", err, tt.field)
+			}
+		})
 	}
 }

@@ -3,12 +3,10 @@ package catalog
 import (
 	"context"
 	"fmt"
-	"strings"
-
-	"github.com/google/uuid"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/page"
 )
@@ -60,7 +58,8 @@ func (s *Service) ListFeatures(ctx context.Context, pr PageRequest) (Page[Featur
 }
 
 // CreatePlan creates a plan in status draft with draft version 1 holding
-// in.Draft. The plan's id is assigned here: "plan_" and a time-ordered UUID.
+// in.Draft. The plan's id is assigned here by ids.New: "plan_" and a
+// time-ordered UUID.
 func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, PlanVersion, error) {
 	var plan Plan
 	var draft PlanVersion
@@ -76,13 +75,9 @@ func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, Pla
 		if err := in.Validate(known); err != nil {
 			return err
 		}
-		id, err := uuid.NewV7()
-		if err != nil {
-			return fmt.Errorf("catalog: new plan id: %w", err)
-		}
 		now := s.clock.Now()
 		plan = in.Plan
-		plan.ID = "plan_" + strings.ReplaceAll(id.String(), "-", "")
+		plan.ID = ids.New("plan")
 		plan.Status = PlanDraft
 		plan.PublishedVersion = 0
 		plan.DraftVersion = 1
@@ -96,6 +91,7 @@ func (s *Service) CreatePlan(ctx context.Context, in CreatePlanInput) (Plan, Pla
 	if err != nil {
 		return Plan{}, PlanVersion{}, err
 	}
+	draft.Currency = plan.Currency
 	return plan, draft, nil
 }
 
@@ -117,6 +113,7 @@ func (s *Service) GetPlan(ctx context.Context, ref string) (Plan, PlanVersion, e
 	if err != nil {
 		return Plan{}, PlanVersion{}, err
 	}
+	v.Currency = plan.Currency
 	return plan, v, nil
 }
 
@@ -144,11 +141,14 @@ func (s *Service) UpdatePlanVersion(ctx context.Context, in UpdatePlanVersionInp
 		if err != nil {
 			return err
 		}
-		if err := in.Validate(Known{Features: features}); err != nil {
-			return err
+		// The plan's currency bounds the prices' digits.
+		var plan Plan
+		if in.PlanRef != "" {
+			if plan, err = s.store.LockPlan(ctx, in.PlanRef); err != nil {
+				return err
+			}
 		}
-		plan, err := s.store.LockPlan(ctx, in.PlanRef)
-		if err != nil {
+		if err := in.Validate(Known{Features: features, Currency: plan.Currency}); err != nil {
 			return err
 		}
 		if plan.Status == PlanArchived {
@@ -161,6 +161,7 @@ func (s *Service) UpdatePlanVersion(ctx context.Context, in UpdatePlanVersionInp
 			return errs.New(errs.FailedPrecondition, "version %d of plan %q is published and cannot change; create a new version", v.Version, plan.Key)
 		}
 		v.Content = in.Content
+		v.Currency = plan.Currency
 		if err := s.store.UpdateVersion(ctx, v); err != nil {
 			return err
 		}
@@ -200,6 +201,7 @@ func (s *Service) PublishPlan(ctx context.Context, ref string) (Plan, PlanVersio
 			return errs.New(errs.FailedPrecondition, "draft version %d of plan %q has no charges; a free plan needs a charge of amount 0", v.Version, plan.Key)
 		}
 		now := s.clock.Now()
+		v.Currency = plan.Currency
 		v.Status = VersionPublished
 		v.PublishTime = now
 		if err := s.store.UpdateVersion(ctx, v); err != nil {
@@ -241,7 +243,7 @@ func (s *Service) CreatePlanVersion(ctx context.Context, ref string) (PlanVersio
 			return err
 		}
 		now := s.clock.Now()
-		v = PlanVersion{PlanID: plan.ID, Version: latest.Version + 1, Status: VersionDraft, Content: latest.Content, CreateTime: now}
+		v = PlanVersion{PlanID: plan.ID, Version: latest.Version + 1, Status: VersionDraft, Currency: plan.Currency, Content: latest.Content, CreateTime: now}
 		if err := s.store.CreateVersion(ctx, v); err != nil {
 			return err
 		}
@@ -271,7 +273,9 @@ func (s *Service) GetPlanVersion(ctx context.Context, ref string, n int32) (Plan
 	if err != nil {
 		return PlanVersion{}, err
 	}
-	return s.store.GetVersion(ctx, plan.ID, n)
+	pv, err := s.store.GetVersion(ctx, plan.ID, n)
+	pv.Currency = plan.Currency
+	return pv, err
 }
 
 // ArchivePlan closes a plan to new subscriptions; its versions stay

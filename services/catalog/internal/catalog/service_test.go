@@ -24,11 +24,6 @@ var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
 func dec(s string) money.Decimal { return money.MustParse(s) }
 
-func decp(s string) *money.Decimal {
-	d := money.MustParse(s)
-	return &d
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -91,7 +86,7 @@ func TestPlanLifecycle(t *testing.T) {
 			Status: catalog.PlanDraft, DraftVersion: 1, CreateTime: t0, UpdateTime: t0,
 		}
 		diff(t, "created plan", wantPlan, plan)
-		wantDraft := catalog.PlanVersion{PlanID: plan.ID, Version: 1, Status: catalog.VersionDraft, Content: in.Draft, CreateTime: t0}
+		wantDraft := catalog.PlanVersion{PlanID: plan.ID, Version: 1, Status: catalog.VersionDraft, Currency: "EUR", Content: in.Draft, CreateTime: t0}
 		diff(t, "created draft", wantDraft, draft)
 
 		for _, ref := range []string{plan.ID, "hosting_50"} {
@@ -120,7 +115,7 @@ func TestPlanLifecycle(t *testing.T) {
 		clk.Advance(time.Hour)
 		v2, err := svc.CreatePlanVersion(ctx, "hosting_50")
 		must(t, err)
-		wantV2 := catalog.PlanVersion{PlanID: plan.ID, Version: 2, Status: catalog.VersionDraft, Content: newContent, CreateTime: t0.Add(3 * time.Hour)}
+		wantV2 := catalog.PlanVersion{PlanID: plan.ID, Version: 2, Status: catalog.VersionDraft, Currency: "EUR", Content: newContent, CreateTime: t0.Add(3 * time.Hour)}
 		diff(t, "new draft copied from version 1", wantV2, v2)
 		_, latest, err := svc.GetPlan(ctx, "hosting_50")
 		must(t, err)

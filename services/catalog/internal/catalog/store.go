@@ -14,6 +14,8 @@ type Store interface {
 	CreateFeature(ctx context.Context, f Feature) error
 	GetFeature(ctx context.Context, key string) (Feature, error)
 	GetFeatures(ctx context.Context, keys []string) (map[string]Feature, error)
+	// UpdateFeature stores the name and unit of an existing feature.
+	UpdateFeature(ctx context.Context, f Feature) error
 	// ListFeatures returns up to limit features with keys after after, by key.
 	ListFeatures(ctx context.Context, after string, limit int) ([]Feature, error)
 
@@ -42,15 +44,24 @@ type Store interface {
 	CreateComputePlan(ctx context.Context, c ComputePlan) error
 	GetComputePlans(ctx context.Context, keys []string) (map[string]ComputePlan, error)
 	ListComputePlans(ctx context.Context, after string, limit int) ([]ComputePlan, error)
+	// UpdateComputePlan stores every field of an existing compute plan but
+	// its key.
+	UpdateComputePlan(ctx context.Context, c ComputePlan) error
 
 	CreateStoragePlan(ctx context.Context, s StoragePlan) error
 	GetStoragePlan(ctx context.Context, key string) (StoragePlan, error)
 	ListStoragePlans(ctx context.Context, after string, limit int) ([]StoragePlan, error)
+	// UpdateStoragePlan stores every field of an existing storage plan but
+	// its key.
+	UpdateStoragePlan(ctx context.Context, sp StoragePlan) error
 
 	// CreateOffering stores the offering with its assignments.
 	CreateOffering(ctx context.Context, o Offering) error
 	GetOffering(ctx context.Context, key string) (Offering, error)
 	ListOfferings(ctx context.Context, after string, limit int) ([]Offering, error)
+	// UpdateOffering stores the own fields of an existing offering, not its
+	// assignments.
+	UpdateOffering(ctx context.Context, o Offering) error
 	// SetAssignments replaces the assignments of an existing offering.
 	SetAssignments(ctx context.Context, offeringKey string, as []PlanAssignment) error
 }

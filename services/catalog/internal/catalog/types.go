@@ -103,6 +103,9 @@ type PlanVersion struct {
 	PlanID  string
 	Version int32
 	Status  VersionStatus
+	// Currency is the plan's, which the version's prices are in. Stores
+	// leave it empty; the Service sets it on every version it returns.
+	Currency string
 	Content
 	// PublishTime is zero for drafts.
 	PublishTime time.Time

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"fmt"
+	"strings"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
@@ -130,11 +131,26 @@ func (d *decoder) zeroIfEmpty(field, s string) money.Decimal {
 
 func (d *decoder) err() error { return d.v.Err() }
 
-func formatOptional(d *money.Decimal) string {
+func formatOptional(d *money.Decimal, currency string) string {
 	if d == nil {
 		return ""
 	}
-	return money.Format(*d)
+	return amountOut(*d, currency)
+}
+
+// amountOut writes an amount of money with at least the currency's minor
+// digits ("9.00", "0.10" EUR) and any further digits it has ("0.0004").
+func amountOut(d money.Decimal, currency string) string {
+	s := money.Format(d)
+	c, ok := money.LookupCurrency(currency)
+	if !ok {
+		return s
+	}
+	_, frac, _ := strings.Cut(s, ".")
+	if int32(len(frac)) < c.Minor {
+		return d.StringFixed(c.Minor)
+	}
+	return s
 }
 
 func featureIn(f *catalogv1.Feature) catalog.Feature {
@@ -230,39 +246,39 @@ func versionOut(v catalog.PlanVersion) *catalogv1.PlanVersion {
 		PublishTime: pbtime.New(v.PublishTime), CreateTime: pbtime.New(v.CreateTime),
 	}
 	for _, ch := range v.Charges {
-		out.Charges = append(out.Charges, chargeOut(ch))
+		out.Charges = append(out.Charges, chargeOut(ch, v.Currency))
 	}
 	for _, e := range v.Entitlements {
 		out.Entitlements = append(out.Entitlements, &catalogv1.Entitlement{
 			FeatureKey:       e.FeatureKey,
 			IncludedQuantity: money.Format(e.IncludedQuantity),
 			LimitPolicy:      limitPolicies.out(e.LimitPolicy),
-			OveragePrice:     formatOptional(e.OveragePrice),
+			OveragePrice:     formatOptional(e.OveragePrice, v.Currency),
 			ResetPeriod:      resetPeriods.out(e.ResetPeriod),
 		})
 	}
 	return out
 }
 
-func chargeOut(ch catalog.Charge) *catalogv1.Charge {
+func chargeOut(ch catalog.Charge, currency string) *catalogv1.Charge {
 	out := &catalogv1.Charge{Key: ch.Key, Description: ch.Description}
 	switch {
 	case ch.Recurring != nil:
 		out.Kind = &catalogv1.Charge_Recurring{Recurring: &catalogv1.RecurringFee{
-			Amount: money.Format(ch.Recurring.Amount), Timing: feeTimings.out(ch.Recurring.Timing), Prorated: ch.Recurring.Prorated,
+			Amount: amountOut(ch.Recurring.Amount, currency), Timing: feeTimings.out(ch.Recurring.Timing), Prorated: ch.Recurring.Prorated,
 		}}
 	case ch.OneTime != nil:
-		out.Kind = &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: money.Format(ch.OneTime.Amount)}}
+		out.Kind = &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: amountOut(ch.OneTime.Amount, currency)}}
 	case ch.Usage != nil:
 		u := ch.Usage
-		pu := &catalogv1.UsageCharge{FeatureKey: u.FeatureKey, Model: pricingModels.out(u.Model), UnitPrice: formatOptional(u.UnitPrice)}
+		pu := &catalogv1.UsageCharge{FeatureKey: u.FeatureKey, Model: pricingModels.out(u.Model), UnitPrice: formatOptional(u.UnitPrice, currency)}
 		for _, t := range u.Tiers {
 			pu.Tiers = append(pu.Tiers, &catalogv1.PriceTier{
-				UpTo: formatOptional(t.UpTo), UnitPrice: money.Format(t.UnitPrice), FlatPrice: money.Format(t.FlatPrice),
+				UpTo: formatOptional(t.UpTo, ""), UnitPrice: amountOut(t.UnitPrice, currency), FlatPrice: amountOut(t.FlatPrice, currency),
 			})
 		}
 		if pk := u.Package; pk != nil {
-			pu.Package = &catalogv1.PackagePrice{Size: money.Format(pk.Size), Price: money.Format(pk.Price), FreePackages: pk.FreePackages}
+			pu.Package = &catalogv1.PackagePrice{Size: money.Format(pk.Size), Price: amountOut(pk.Price, currency), FreePackages: pk.FreePackages}
 		}
 		out.Kind = &catalogv1.Charge_Usage{Usage: pu}
 	}
@@ -274,7 +290,7 @@ func moneyIn(d *decoder, field string, m *commonv1.Money) catalog.Money {
 }
 
 func moneyOut(m catalog.Money) *commonv1.Money {
-	return &commonv1.Money{Amount: money.Format(m.Amount), Currency: m.Currency}
+	return &commonv1.Money{Amount: amountOut(m.Amount, m.Currency), Currency: m.Currency}
 }
 
 func computePlanIn(d *decoder, p string, c *catalogv1.ComputePlan) catalog.ComputePlan {

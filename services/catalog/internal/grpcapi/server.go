@@ -284,3 +284,78 @@ func (s *Server) ListPlansForOffering(ctx context.Context, req *catalogv1.ListPl
 	}
 	return res, nil
 }
+
+// UpdateFeature changes a feature's name and unit.
+func (s *Server) UpdateFeature(ctx context.Context, req *catalogv1.UpdateFeatureRequest) (*catalogv1.UpdateFeatureResponse, error) {
+	f, err := s.svc.UpdateFeature(ctx, catalog.UpdateFeatureInput{Key: req.GetFeatureKey(), Name: req.Name, Unit: req.Unit})
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.UpdateFeatureResponse{Feature: featureOut(f)}, nil
+}
+
+// UpdatePlan changes a plan's name and description.
+func (s *Server) UpdatePlan(ctx context.Context, req *catalogv1.UpdatePlanRequest) (*catalogv1.UpdatePlanResponse, error) {
+	p, err := s.svc.UpdatePlan(ctx, catalog.UpdatePlanInput{PlanRef: req.GetPlanId(), Name: req.Name, Description: req.Description})
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.UpdatePlanResponse{Plan: planOut(p)}, nil
+}
+
+// GetComputePlan returns one compute plan.
+func (s *Server) GetComputePlan(ctx context.Context, req *catalogv1.GetComputePlanRequest) (*catalogv1.GetComputePlanResponse, error) {
+	c, err := s.svc.GetComputePlan(ctx, req.GetComputePlanKey())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.GetComputePlanResponse{ComputePlan: computePlanOut(c)}, nil
+}
+
+// UpdateComputePlan replaces a compute plan.
+func (s *Server) UpdateComputePlan(ctx context.Context, req *catalogv1.UpdateComputePlanRequest) (*catalogv1.UpdateComputePlanResponse, error) {
+	var d decoder
+	in := catalog.CreateComputePlanInput{ComputePlan: computePlanIn(&d, "compute_plan", req.GetComputePlan())}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	c, err := s.svc.UpdateComputePlan(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.UpdateComputePlanResponse{ComputePlan: computePlanOut(c)}, nil
+}
+
+// GetStoragePlan returns one storage plan.
+func (s *Server) GetStoragePlan(ctx context.Context, req *catalogv1.GetStoragePlanRequest) (*catalogv1.GetStoragePlanResponse, error) {
+	sp, err := s.svc.GetStoragePlan(ctx, req.GetStoragePlanKey())
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.GetStoragePlanResponse{StoragePlan: storagePlanOut(sp)}, nil
+}
+
+// UpdateStoragePlan replaces a storage plan.
+func (s *Server) UpdateStoragePlan(ctx context.Context, req *catalogv1.UpdateStoragePlanRequest) (*catalogv1.UpdateStoragePlanResponse, error) {
+	var d decoder
+	in := catalog.CreateStoragePlanInput{StoragePlan: storagePlanIn(&d, "storage_plan", req.GetStoragePlan())}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	sp, err := s.svc.UpdateStoragePlan(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.UpdateStoragePlanResponse{StoragePlan: storagePlanOut(sp)}, nil
+}
+
+// UpdateOffering changes an offering's own fields.
+func (s *Server) UpdateOffering(ctx context.Context, req *catalogv1.UpdateOfferingRequest) (*catalogv1.UpdateOfferingResponse, error) {
+	o, err := s.svc.UpdateOffering(ctx, catalog.UpdateOfferingInput{
+		Key: req.GetOfferingKey(), Name: req.Name, Service: req.Service, ControlPlane: req.ControlPlane, StoragePlanKey: req.StoragePlanKey,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &catalogv1.UpdateOfferingResponse{Offering: offeringOut(o)}, nil
+}

@@ -85,18 +85,18 @@ func everyCharge() *catalogv1.PlanVersion {
 	return &catalogv1.PlanVersion{
 		Charges: []*catalogv1.Charge{
 			{Key: "base", Description: "Monthly fee", Kind: &catalogv1.Charge_Recurring{Recurring: &catalogv1.RecurringFee{
-				Amount: "49.5", Timing: catalogv1.FeeTiming_FEE_TIMING_IN_ARREARS, Prorated: true}}},
-			{Key: "setup", Kind: &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: "100"}}},
+				Amount: "49.50", Timing: catalogv1.FeeTiming_FEE_TIMING_IN_ARREARS, Prorated: true}}},
+			{Key: "setup", Kind: &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: "100.00"}}},
 			{Key: "sites", Kind: &catalogv1.Charge_Usage{Usage: &catalogv1.UsageCharge{
 				FeatureKey: "sites", Model: catalogv1.PricingModel_PRICING_MODEL_GRADUATED,
 				Tiers: []*catalogv1.PriceTier{
-					{UpTo: "10", UnitPrice: "0", FlatPrice: "5"},
-					{UpTo: "100", UnitPrice: "1.5", FlatPrice: "0"},
-					{UnitPrice: "1", FlatPrice: "0"},
+					{UpTo: "10", UnitPrice: "0.00", FlatPrice: "5.00"},
+					{UpTo: "100", UnitPrice: "1.50", FlatPrice: "0.00"},
+					{UnitPrice: "1.00", FlatPrice: "0.00"},
 				}}}},
 			{Key: "bandwidth", Kind: &catalogv1.Charge_Usage{Usage: &catalogv1.UsageCharge{
 				FeatureKey: "bandwidth_gib", Model: catalogv1.PricingModel_PRICING_MODEL_PACKAGE,
-				Package: &catalogv1.PackagePrice{Size: "100", Price: "5", FreePackages: 1}}}},
+				Package: &catalogv1.PackagePrice{Size: "100", Price: "5.00", FreePackages: 1}}}},
 		},
 		Entitlements: []*catalogv1.Entitlement{
 			{FeatureKey: "sites", IncludedQuantity: "0", LimitPolicy: catalogv1.LimitPolicy_LIMIT_POLICY_NONE},
@@ -183,7 +183,9 @@ func TestRoundTrips(t *testing.T) {
 		t.Errorf("features = %v, want bandwidth_gib, disk_gib, sites", features)
 	}
 
-	// Decimals come back in one normal form: no trailing fraction zeros.
+	// Decimals come back in one normal form: quantities without trailing
+	// fraction zeros, money with the currency's minor digits and no more
+	// zeros.
 	volume := &catalogv1.UsageCharge{FeatureKey: "sites", Model: catalogv1.PricingModel_PRICING_MODEL_VOLUME,
 		Tiers: []*catalogv1.PriceTier{{UpTo: "10.0", UnitPrice: "2.00"}, {UnitPrice: "1.50", FlatPrice: "3.10"}}}
 	perUnit := &catalogv1.UsageCharge{FeatureKey: "bandwidth_gib", Model: catalogv1.PricingModel_PRICING_MODEL_PER_UNIT, UnitPrice: "0.080"}
@@ -199,7 +201,7 @@ func TestRoundTrips(t *testing.T) {
 	}))(t)
 	wantCharges := []*catalogv1.Charge{
 		{Key: "sites", Kind: &catalogv1.Charge_Usage{Usage: &catalogv1.UsageCharge{FeatureKey: "sites", Model: catalogv1.PricingModel_PRICING_MODEL_VOLUME,
-			Tiers: []*catalogv1.PriceTier{{UpTo: "10", UnitPrice: "2", FlatPrice: "0"}, {UnitPrice: "1.5", FlatPrice: "3.1"}}}}},
+			Tiers: []*catalogv1.PriceTier{{UpTo: "10", UnitPrice: "2.00", FlatPrice: "0.00"}, {UnitPrice: "1.50", FlatPrice: "3.10"}}}}},
 		{Key: "bandwidth", Kind: &catalogv1.Charge_Usage{Usage: &catalogv1.UsageCharge{FeatureKey: "bandwidth_gib", Model: catalogv1.PricingModel_PRICING_MODEL_PER_UNIT, UnitPrice: "0.08"}}},
 	}
 	wantVersion := &catalogv1.PlanVersion{
@@ -236,7 +238,7 @@ func TestRoundTrips(t *testing.T) {
 		must(c.ListOfferings(ctx, &catalogv1.ListOfferingsRequest{}))(t))
 	diff(t, "plans for the offering", &catalogv1.ListPlansForOfferingResponse{
 		Offering:    offering,
-		Plans:       []*catalogv1.OfferedPlan{{Assignment: assignment, ComputePlan: compute, MonthlyPrice: &commonv1.Money{Amount: "64.8", Currency: "CHF"}}},
+		Plans:       []*catalogv1.OfferedPlan{{Assignment: assignment, ComputePlan: compute, MonthlyPrice: &commonv1.Money{Amount: "64.80", Currency: "CHF"}}},
 		StoragePlan: ssd,
 		Orderable:   true,
 	}, must(c.ListPlansForOffering(ctx, &catalogv1.ListPlansForOfferingRequest{OfferingKey: "forgejo-cloudscale"}))(t))
@@ -348,6 +350,123 @@ func TestInvalidRequests(t *testing.T) {
 				}
 			}
 			t.Fatalf("got %v, want a violation of %s", err, tt.field)
+		})
+	}
+}
+
+// TestMoneyHasTheCurrencysScale creates a plan with amounts written without
+// their cents and reads them back with them; prices keep finer digits.
+func TestMoneyHasTheCurrencysScale(t *testing.T) {
+	t.Parallel()
+	c := client(t)
+	seedFeatures(t, c)
+	ctx := t.Context()
+	usage := &catalogv1.UsageCharge{FeatureKey: "bandwidth_gib", Model: catalogv1.PricingModel_PRICING_MODEL_GRADUATED, Tiers: []*catalogv1.PriceTier{
+		{UpTo: "100", UnitPrice: "0", FlatPrice: "5"},
+		{UnitPrice: "0.0004", FlatPrice: "0"},
+	}}
+	created := must(c.CreatePlan(ctx, &catalogv1.CreatePlanRequest{
+		Plan: &catalogv1.Plan{Key: "scale", Name: "Scale", Currency: "EUR",
+			BillingInterval: &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit_INTERVAL_UNIT_MONTH, Count: 1}},
+		Draft: &catalogv1.PlanVersion{
+			Charges: []*catalogv1.Charge{
+				{Key: "base", Kind: &catalogv1.Charge_Recurring{Recurring: &catalogv1.RecurringFee{Amount: "9", Timing: catalogv1.FeeTiming_FEE_TIMING_IN_ADVANCE}}},
+				{Key: "setup", Kind: &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: "0.1"}}},
+				{Key: "bandwidth", Kind: &catalogv1.Charge_Usage{Usage: usage}},
+			},
+			Entitlements: []*catalogv1.Entitlement{{FeatureKey: "sites", IncludedQuantity: "50", LimitPolicy: catalogv1.LimitPolicy_LIMIT_POLICY_SOFT, OveragePrice: "2"}},
+		},
+	}))(t)
+	read := must(c.GetPlan(ctx, &catalogv1.GetPlanRequest{PlanId: created.GetPlan().GetPlanId()}))(t)
+	for _, v := range []*catalogv1.PlanVersion{created.GetDraft(), read.GetLatestVersion()} {
+		ch := v.GetCharges()
+		tiers := ch[2].GetUsage().GetTiers()
+		for _, tt := range []struct{ name, got, want string }{
+			{"a recurring fee", ch[0].GetRecurring().GetAmount(), "9.00"},
+			{"a one-time fee", ch[1].GetOneTime().GetAmount(), "0.10"},
+			{"a flat tier fee", tiers[0].GetFlatPrice(), "5.00"},
+			{"a tier bound, a quantity", tiers[0].GetUpTo(), "100"},
+			{"a zero unit price", tiers[0].GetUnitPrice(), "0.00"},
+			{"a fine unit price", tiers[1].GetUnitPrice(), "0.0004"},
+			{"an included quantity", v.GetEntitlements()[0].GetIncludedQuantity(), "50"},
+			{"an overage price", v.GetEntitlements()[0].GetOveragePrice(), "2.00"},
+		} {
+			if tt.got != tt.want {
+				t.Errorf("%s reads %q, want %q", tt.name, tt.got, tt.want)
+			}
+		}
+	}
+}
+
+// TestGetAndUpdate reads single compute and storage plans and updates each
+// kind of catalog entry.
+func TestGetAndUpdate(t *testing.T) {
+	t.Parallel()
+	c := client(t)
+	seedFeatures(t, c)
+	ctx := t.Context()
+	compute := &catalogv1.ComputePlan{Key: "standard-2", Name: "Standard 2", VcpuRequest: "0.5", VcpuLimit: "2", MemoryRequest: "512Mi", MemoryLimit: "1.5Gi"}
+	must(c.CreateComputePlan(ctx, &catalogv1.CreateComputePlanRequest{ComputePlan: compute}))(t)
+	ssd := &catalogv1.StoragePlan{Key: "ssd", Name: "SSD", PricePerGib: &commonv1.Money{Amount: "0.15", Currency: "CHF"}, PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH}
+	must(c.CreateStoragePlan(ctx, &catalogv1.CreateStoragePlanRequest{StoragePlan: ssd}))(t)
+	must(c.CreateOffering(ctx, &catalogv1.CreateOfferingRequest{Offering: &catalogv1.Offering{Key: "forgejo", Name: "Forgejo", Service: "forgejo", ControlPlane: "cloudscale"}}))(t)
+	plan := must(c.CreatePlan(ctx, &catalogv1.CreatePlanRequest{Plan: &catalogv1.Plan{Key: "basic", Name: "Basic", Currency: "EUR",
+		BillingInterval: &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit_INTERVAL_UNIT_MONTH, Count: 1}}}))(t).GetPlan()
+
+	diff(t, "compute plan", compute, must(c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "standard-2"}))(t).GetComputePlan())
+	diff(t, "storage plan", ssd, must(c.GetStoragePlan(ctx, &catalogv1.GetStoragePlanRequest{StoragePlanKey: "ssd"}))(t).GetStoragePlan())
+
+	compute.VcpuLimit, compute.Name = "4", "Standard 4"
+	must(c.UpdateComputePlan(ctx, &catalogv1.UpdateComputePlanRequest{ComputePlan: compute}))(t)
+	diff(t, "updated compute plan", compute, must(c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "standard-2"}))(t).GetComputePlan())
+	ssd.PricePerGib.Amount = "0.20"
+	must(c.UpdateStoragePlan(ctx, &catalogv1.UpdateStoragePlanRequest{StoragePlan: ssd}))(t)
+	diff(t, "updated storage plan", ssd, must(c.GetStoragePlan(ctx, &catalogv1.GetStoragePlanRequest{StoragePlanKey: "ssd"}))(t).GetStoragePlan())
+
+	name, empty := "Basic plus", ""
+	got := must(c.UpdatePlan(ctx, &catalogv1.UpdatePlanRequest{PlanId: plan.GetPlanId(), Name: &name, Description: &empty}))(t).GetPlan()
+	if got.GetName() != name || got.GetKey() != "basic" || got.GetCurrency() != "EUR" {
+		t.Errorf("updated plan = %v", got)
+	}
+	unit := "domain"
+	f := must(c.UpdateFeature(ctx, &catalogv1.UpdateFeatureRequest{FeatureKey: "sites", Unit: &unit}))(t).GetFeature()
+	if f.GetUnit() != "domain" || f.GetName() != "Sites" || f.GetKind() != catalogv1.FeatureKind_FEATURE_KIND_GAUGE {
+		t.Errorf("updated feature = %v", f)
+	}
+	key := "ssd"
+	o := must(c.UpdateOffering(ctx, &catalogv1.UpdateOfferingRequest{OfferingKey: "forgejo", StoragePlanKey: &key}))(t).GetOffering()
+	if o.GetStoragePlanKey() != "ssd" || o.GetName() != "Forgejo" {
+		t.Errorf("updated offering = %v", o)
+	}
+
+	for _, tt := range []struct {
+		name string
+		call func() error
+		code codes.Code
+	}{
+		{"a missing compute plan", func() error {
+			_, err := c.GetComputePlan(ctx, &catalogv1.GetComputePlanRequest{ComputePlanKey: "nope"})
+			return err
+		}, codes.NotFound},
+		{"updating a missing storage plan", func() error {
+			_, err := c.UpdateStoragePlan(ctx, &catalogv1.UpdateStoragePlanRequest{StoragePlan: &catalogv1.StoragePlan{Key: "nope", Name: "x",
+				PricePerGib: &commonv1.Money{Amount: "1", Currency: "CHF"}, PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH}})
+			return err
+		}, codes.NotFound},
+		{"an offering's unknown storage plan", func() error {
+			missing := "nope"
+			_, err := c.UpdateOffering(ctx, &catalogv1.UpdateOfferingRequest{OfferingKey: "forgejo", StoragePlanKey: &missing})
+			return err
+		}, codes.InvalidArgument},
+		{"an empty plan name", func() error {
+			_, err := c.UpdatePlan(ctx, &catalogv1.UpdatePlanRequest{PlanId: "basic", Name: &empty})
+			return err
+		}, codes.InvalidArgument},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status.Code(tt.call()); got != tt.code {
+				t.Errorf("got %v, want %v", got, tt.code)
+			}
 		})
 	}
 }

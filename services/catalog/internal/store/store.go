@@ -83,7 +83,7 @@ func (s *Store) UpdatePlan(ctx context.Context, p catalog.Plan) error {
 		return translate(res.Error, "plan", p.Key)
 	}
 	if res.RowsAffected == 0 {
-		return errs.New(errs.NotFound, "plan %q not found", p.Key)
+		return errs.New(errs.NotFound, "plan %q not found", short(p.Key))
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func (s *Store) getPlan(q *gorm.DB, ref string) (catalog.Plan, error) {
 		}
 	}
 	if len(rows) == 0 {
-		return catalog.Plan{}, errs.New(errs.NotFound, "plan %q not found", ref)
+		return catalog.Plan{}, errs.New(errs.NotFound, "plan %q not found", short(ref))
 	}
 	return rows[0].toDomain(), nil
 }
@@ -331,6 +331,39 @@ func (s *Store) withAssignments(ctx context.Context, rows []offering) ([]catalog
 	return out, nil
 }
 
+// UpdateFeature stores a feature's name and unit.
+func (s *Store) UpdateFeature(ctx context.Context, f catalog.Feature) error {
+	return s.update(ctx, fromFeature(f), "feature", f.Key, "name", "unit")
+}
+
+// UpdateComputePlan stores every field of a compute plan but its key.
+func (s *Store) UpdateComputePlan(ctx context.Context, c catalog.ComputePlan) error {
+	return s.update(ctx, fromComputePlan(c), "compute plan", c.Key, "name", "vcpu_request", "vcpu_limit", "memory_request", "memory_limit")
+}
+
+// UpdateStoragePlan stores every field of a storage plan but its key.
+func (s *Store) UpdateStoragePlan(ctx context.Context, sp catalog.StoragePlan) error {
+	return s.update(ctx, fromStoragePlan(sp), "storage plan", sp.Key, "name", "price_per_gib", "currency", "price_unit", "erp_product_id", "erp_unit_id")
+}
+
+// UpdateOffering stores an offering's own fields.
+func (s *Store) UpdateOffering(ctx context.Context, o catalog.Offering) error {
+	return s.update(ctx, fromOffering(o), "offering", o.Key, "name", "service", "control_plane", "storage_plan_key")
+}
+
+// update stores the columns of row, a model of the thing with the given
+// key; a missing thing is errs.NotFound.
+func (s *Store) update(ctx context.Context, row any, what, key string, columns ...string) error {
+	res := s.db.Conn(ctx).Model(row).Where("key = ?", key).Select(columns).Updates(row)
+	if res.Error != nil {
+		return translate(res.Error, what, key)
+	}
+	if res.RowsAffected == 0 {
+		return errs.New(errs.NotFound, "%s %q not found", what, short(key))
+	}
+	return nil
+}
+
 // translate turns a gorm error about the thing named what and key into a
 // domain error: not found, already exists, or a dangling reference.
 func translate(err error, what, key string) error {
@@ -338,13 +371,28 @@ func translate(err error, what, key string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return errs.New(errs.NotFound, "%s %q not found", what, key)
+		return errs.New(errs.NotFound, "%s %q not found", what, short(key))
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return errs.New(errs.AlreadyExists, "%s %q already exists", what, key)
+		return errs.New(errs.AlreadyExists, "%s %q already exists", what, short(key))
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return errs.New(errs.FailedPrecondition, "%s %q refers to something that no longer exists", what, key)
+		return errs.New(errs.FailedPrecondition, "%s %q refers to something that no longer exists", what, short(key))
 	}
-	return fmt.Errorf("store: %s %q: %w", what, key, err)
+	return fmt.Errorf("store: %s %q: %w", what, short(key), err)
+}
+
+// short returns a client-sent id or key for an error message: at most its
+// first 64 bytes (cut at a character boundary) and "…", so that a message
+// never echoes a huge id.
+func short(id string) string {
+	const max = 64
+	if len(id) <= max {
+		return id
+	}
+	cut := max
+	for cut > 0 && id[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return id[:cut] + "…"
 }
 
 // nonEmpty returns keys, or a slice holding one impossible key when keys is

@@ -63,9 +63,9 @@ func TestStandaloneWithCatalog(t *testing.T) {
 	if got := s.GetSubscription(); got.GetPlanKey() != "hosting_50" || got.GetPlanVersion() != 1 || got.GetCurrency() != "EUR" {
 		t.Errorf("Subscribe = %v", got)
 	}
-	// A plan the catalog does not have is the catalog's NotFound.
-	if _, err := c.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "no_such_plan"}); status.Code(err) != codes.NotFound {
-		t.Errorf("Subscribe to a missing plan = %v, want NotFound", err)
+	// A plan the catalog does not have is the caller's bad plan_id.
+	if _, err := c.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "no_such_plan"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("Subscribe to a missing plan = %v, want InvalidArgument", err)
 	}
 	ents, err := c.GetEntitlements(ctx, &subscriptionv1.GetEntitlementsRequest{CustomerId: id})
 	if err != nil {

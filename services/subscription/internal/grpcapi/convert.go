@@ -1,6 +1,8 @@
 package grpcapi
 
 import (
+	"strings"
+
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
@@ -11,12 +13,8 @@ import (
 	"github.com/meterplane/meterplane/services/subscription/internal/subscription"
 )
 
-func intervalIn(iv *catalogv1.BillingInterval) subscription.Interval {
-	return subscription.Interval{Unit: subscription.IntervalUnit(iv.GetUnit()), Count: int(iv.GetCount())}
-}
-
 func intervalOut(iv subscription.Interval) *catalogv1.BillingInterval {
-	return &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit(iv.Unit), Count: int32(iv.Count)}
+	return &catalogv1.BillingInterval{Unit: intervalUnits.out(iv.Unit), Count: int32(iv.Count)}
 }
 
 func periodIn(p *commonv1.Period) subscription.Period {
@@ -28,13 +26,13 @@ func periodOut(p subscription.Period) *commonv1.Period {
 }
 
 func anchorIn(a subscriptionv1.BillingAnchor) subscription.AnchorKind {
-	return subscription.AnchorKind(a)
+	return anchorKinds.in(a)
 }
 
 func customerOut(c subscription.Customer) *subscriptionv1.Customer {
 	return &subscriptionv1.Customer{
 		CustomerId: c.ID, ExternalId: c.ExternalID, Name: c.Name, Email: c.Email, Currency: c.Currency,
-		BillingAnchor: subscriptionv1.BillingAnchor(c.Anchor.Kind), AnchorTime: pbtime.New(c.Anchor.Date),
+		BillingAnchor: anchorKinds.out(c.Anchor.Kind), AnchorTime: pbtime.New(c.Anchor.Date),
 		ParentCustomerId: c.ParentID, CreateTime: pbtime.New(c.CreateTime), UpdateTime: pbtime.New(c.UpdateTime),
 	}
 }
@@ -42,7 +40,7 @@ func customerOut(c subscription.Customer) *subscriptionv1.Customer {
 func subscriptionOut(v subscription.View) *subscriptionv1.Subscription {
 	return &subscriptionv1.Subscription{
 		SubscriptionId: v.ID, CustomerId: v.CustomerID, PlanId: v.Terms.PlanID, PlanKey: v.Terms.PlanKey,
-		PlanVersion: v.Terms.Version, Quantity: v.Terms.Quantity, Status: subscriptionv1.SubscriptionStatus(v.Status),
+		PlanVersion: v.Terms.Version, Quantity: v.Terms.Quantity, Status: statuses.out(v.Status),
 		StartTime: pbtime.New(v.Start), TrialEndTime: pbtime.New(v.TrialEnd), EndTime: pbtime.New(v.End), BillSeparately: v.BillSeparately,
 		Currency: v.Plan.Currency, BillingInterval: intervalOut(v.Plan.Interval), CreateTime: pbtime.New(v.CreateTime),
 	}
@@ -50,9 +48,10 @@ func subscriptionOut(v subscription.View) *subscriptionv1.Subscription {
 
 func changeOut(c subscription.Change) *subscriptionv1.Change {
 	return &subscriptionv1.Change{
-		ChangeId: c.ID, SubscriptionId: c.SubscriptionID, Kind: subscriptionv1.ChangeKind(c.Kind),
+		ChangeId: c.ID, SubscriptionId: c.SubscriptionID, Kind: changeKinds.out(c.Kind),
 		PlanId: c.PlanID, PlanKey: c.PlanKey, PlanVersion: c.Version, Quantity: c.Quantity,
 		EffectiveTime: pbtime.New(c.Effective), CreateTime: pbtime.New(c.CreateTime), BackdateReason: c.BackdateReason,
+		WithdrawTime: pbtime.New(c.WithdrawTime),
 	}
 }
 
@@ -68,18 +67,33 @@ func priceOut(p *money.Decimal, currency string) *commonv1.Money {
 	if p == nil {
 		return nil
 	}
-	return &commonv1.Money{Amount: money.Format(*p), Currency: currency}
+	return &commonv1.Money{Amount: amountOut(*p, currency), Currency: currency}
+}
+
+// amountOut writes an amount of money with at least the currency's minor
+// digits ("2.00" EUR) and any further digits it has ("0.0004").
+func amountOut(d money.Decimal, currency string) string {
+	s := money.Format(d)
+	c, ok := money.LookupCurrency(currency)
+	if !ok {
+		return s
+	}
+	_, frac, _ := strings.Cut(s, ".")
+	if int32(len(frac)) < c.Minor {
+		return d.StringFixed(c.Minor)
+	}
+	return s
 }
 
 func entitlementOut(e subscription.Entitlement) *subscriptionv1.Entitlement {
 	out := &subscriptionv1.Entitlement{
-		FeatureKey: e.Feature, IncludedQuantity: money.Format(e.Included), LimitPolicy: catalogv1.LimitPolicy(e.Policy),
-		OveragePrice: priceOut(e.Overage, e.Currency), ResetPeriod: catalogv1.ResetPeriod(e.Reset),
+		FeatureKey: e.Feature, IncludedQuantity: money.Format(e.Included), LimitPolicy: limitPolicies.out(e.Policy),
+		OveragePrice: priceOut(e.Overage, e.Currency), ResetPeriod: resetPeriods.out(e.Reset),
 	}
 	for _, s := range e.Sources {
 		out.Sources = append(out.Sources, &subscriptionv1.EntitlementSource{
 			SubscriptionId: s.SubscriptionID, PlanKey: s.PlanKey, PlanVersion: s.Version, Quantity: s.Quantity,
-			IncludedQuantity: money.Format(s.Included), LimitPolicy: catalogv1.LimitPolicy(s.Policy),
+			IncludedQuantity: money.Format(s.Included), LimitPolicy: limitPolicies.out(s.Policy),
 			OveragePrice: priceOut(s.Overage, e.Currency),
 		})
 	}
@@ -87,5 +101,5 @@ func entitlementOut(e subscription.Entitlement) *subscriptionv1.Entitlement {
 }
 
 func whenIn(timing subscriptionv1.ChangeTiming, at *timestamppb.Timestamp, reason string) subscription.When {
-	return subscription.When{Timing: subscription.Timing(timing), At: pbtime.Time(at), BackdateReason: reason}
+	return subscription.When{Timing: timings.in(timing), At: pbtime.Time(at), BackdateReason: reason}
 }

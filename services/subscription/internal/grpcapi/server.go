@@ -155,12 +155,25 @@ func (s *Server) ReactivateSubscription(ctx context.Context, req *subscriptionv1
 
 // ListScheduledChanges lists changes that have not taken effect.
 func (s *Server) ListScheduledChanges(ctx context.Context, req *subscriptionv1.ListScheduledChangesRequest) (*subscriptionv1.ListScheduledChangesResponse, error) {
-	cs, err := s.svc.ScheduledChanges(ctx, req.GetSubscriptionId())
+	p, err := s.svc.ScheduledChanges(ctx, req.GetSubscriptionId(), page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
 	if err != nil {
 		return nil, err
 	}
-	res := &subscriptionv1.ListScheduledChangesResponse{}
-	for _, c := range cs {
+	res := &subscriptionv1.ListScheduledChangesResponse{NextPageToken: p.NextToken}
+	for _, c := range p.Items {
+		res.Changes = append(res.Changes, changeOut(c))
+	}
+	return res, nil
+}
+
+// ListSubscriptionChanges lists every recorded change of a subscription.
+func (s *Server) ListSubscriptionChanges(ctx context.Context, req *subscriptionv1.ListSubscriptionChangesRequest) (*subscriptionv1.ListSubscriptionChangesResponse, error) {
+	p, err := s.svc.Changes(ctx, req.GetSubscriptionId(), page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	res := &subscriptionv1.ListSubscriptionChangesResponse{NextPageToken: p.NextToken}
+	for _, c := range p.Items {
 		res.Changes = append(res.Changes, changeOut(c))
 	}
 	return res, nil
@@ -177,12 +190,13 @@ func (s *Server) CancelScheduledChange(ctx context.Context, req *subscriptionv1.
 
 // ListSegments returns the segments overlapping a period.
 func (s *Server) ListSegments(ctx context.Context, req *subscriptionv1.ListSegmentsRequest) (*subscriptionv1.ListSegmentsResponse, error) {
-	segs, err := s.svc.Segments(ctx, req.GetCustomerId(), req.GetSubscriptionId(), periodIn(req.GetPeriod()))
+	p, err := s.svc.Segments(ctx, req.GetCustomerId(), req.GetSubscriptionId(), periodIn(req.GetPeriod()),
+		page.Request{Size: req.GetPageSize(), Token: req.GetPageToken()})
 	if err != nil {
 		return nil, err
 	}
-	res := &subscriptionv1.ListSegmentsResponse{}
-	for _, sg := range segs {
+	res := &subscriptionv1.ListSegmentsResponse{NextPageToken: p.NextToken}
+	for _, sg := range p.Items {
 		res.Segments = append(res.Segments, segmentOut(sg))
 	}
 	return res, nil

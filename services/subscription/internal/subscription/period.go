@@ -3,6 +3,8 @@ package subscription
 import (
 	"strconv"
 	"time"
+
+	"github.com/meterplane/meterplane/platform/textcheck"
 )
 
 // IntervalUnit is the unit of a billing interval.
@@ -47,8 +49,22 @@ func ParseIntervalUnit(s string) (IntervalUnit, bool) {
 
 func (u IntervalUnit) known() bool { return u >= Day && u <= Year }
 
-// MaxIntervalCount is the largest Count a valid Interval may have.
-const MaxIntervalCount = 1000
+// Bounds of a valid Interval: Count is 1 to MaxIntervalCount units, and the
+// interval is at most MaxIntervalYears long. The catalog enforces the same
+// bounds on plans; within them and within [MinTime, MaxTime) every period
+// computation stays far inside what time.Time and the API's timestamps
+// hold.
+const (
+	MaxIntervalCount = 100
+	MaxIntervalYears = 10
+)
+
+// The range of times the service accepts and computes periods for: that of
+// every timestamp a client may send.
+var (
+	MinTime = textcheck.MinTime
+	MaxTime = textcheck.MaxTime
+)
 
 // Interval is how often a plan bills: Count units.
 type Interval struct {
@@ -56,9 +72,11 @@ type Interval struct {
 	Count int
 }
 
-// Valid reports whether iv has a known unit and 1 <= Count <= MaxIntervalCount.
+// Valid reports whether iv has a known unit, 1 <= Count <= MaxIntervalCount
+// and is at most MaxIntervalYears long.
 func (iv Interval) Valid() bool {
-	return iv.Unit.known() && iv.Count >= 1 && iv.Count <= MaxIntervalCount
+	return iv.Unit.known() && iv.Count >= 1 && iv.Count <= MaxIntervalCount &&
+		iv.months() <= 12*MaxIntervalYears
 }
 
 // months returns the length of iv in months for the month-based units
@@ -149,7 +167,7 @@ func (p Period) Contains(t time.Time) bool {
 
 // Seconds returns the length of p in whole seconds. Period boundaries are
 // always at whole seconds (midnight UTC). It is an int64 rather than a
-// time.Duration because a valid interval can be up to 1000 years long, more
+// time.Duration because a valid interval can be up to 10 years long, more
 // than a Duration can hold.
 func (p Period) Seconds() int64 {
 	return p.End.Unix() - p.Start.Unix()

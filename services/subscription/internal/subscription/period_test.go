@@ -715,11 +715,11 @@ func TestIntervalValid(t *testing.T) {
 		want bool
 	}{
 		{"one month is valid", every(1, Month), true},
-		{"a thousand days is valid", every(MaxIntervalCount, Day), true},
+		{"a hundred days is valid", every(MaxIntervalCount, Day), true},
 		{"every known unit is valid", every(3, Quarter), true},
 		{"a zero count is invalid", every(0, Week), false},
 		{"a negative count is invalid", every(-1, Year), false},
-		{"a count over a thousand is invalid", every(MaxIntervalCount+1, Day), false},
+		{"a count over a hundred is invalid", every(MaxIntervalCount+1, Day), false},
 		{"the zero unit is invalid", every(1, 0), false},
 		{"a unit past Year is invalid", every(1, Year+1), false},
 	}
@@ -804,9 +804,9 @@ func TestPeriodSecondsAndContains(t *testing.T) {
 	if got, want := p.Seconds(), int64(28*24*60*60); got != want {
 		t.Errorf("Seconds() = %d, want %d", got, want)
 	}
-	long := PeriodAt(calendarAnchor, every(MaxIntervalCount, Year), periodDate(2026, time.January, 1))
+	long := PeriodAt(calendarAnchor, every(MaxIntervalYears, Year), periodDate(2026, time.January, 1))
 	if got, want := long.Seconds(), long.End.Unix()-long.Start.Unix(); got != want || got <= 0 {
-		t.Errorf("Seconds() of a thousand-year period = %d, want %d", got, want)
+		t.Errorf("Seconds() of a ten-year period = %d, want %d", got, want)
 	}
 	for _, tt := range []struct {
 		at   time.Time
@@ -823,5 +823,70 @@ func TestPeriodSecondsAndContains(t *testing.T) {
 	}
 	if (Period{}).Contains(time.Time{}) {
 		t.Error("the zero Period contains the zero time")
+	}
+}
+
+func TestPeriodsAtTheEdgesOfTheTimeRange(t *testing.T) {
+	t.Parallel()
+	first := periodDate(1970, time.January, 1)
+	last := periodDate(8999, time.December, 31).Add(24*time.Hour - time.Nanosecond)
+	// The latest period end any accepted time and interval can reach, well
+	// inside what protobuf timestamps hold (year 9999).
+	limit := periodDate(9011, time.January, 1)
+	anniversary := Anchor{Kind: Anniversary, Date: periodDate(8999, time.December, 31)}
+	for _, tt := range []struct {
+		name   string
+		anchor Anchor
+		iv     Interval
+		at     time.Time
+	}{
+		{"a daily period on the first accepted day", calendarAnchor, every(1, Day), first},
+		{"a 100-week period on the first accepted day", calendarAnchor, every(MaxIntervalCount, Week), first},
+		{"a ten-year period on the first accepted day", calendarAnchor, every(MaxIntervalYears, Year), first},
+		{"an anniversary in 8999 seen from 1970", anniversary, every(MaxIntervalCount, Month), first},
+		{"a daily period on the last accepted day", calendarAnchor, every(1, Day), last},
+		{"a 100-day period on the last accepted day", calendarAnchor, every(MaxIntervalCount, Day), last},
+		{"a 100-week period on the last accepted day", calendarAnchor, every(MaxIntervalCount, Week), last},
+		{"a 100-month period on the last accepted day", calendarAnchor, every(MaxIntervalCount, Month), last},
+		{"a 40-quarter period on the last accepted day", calendarAnchor, every(40, Quarter), last},
+		{"a ten-year period on the last accepted day", calendarAnchor, every(MaxIntervalYears, Year), last},
+		{"a ten-year anniversary period on the last accepted day", anniversary, every(MaxIntervalYears, Year), last},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !tt.iv.Valid() {
+				t.Fatalf("%+v is not valid", tt.iv)
+			}
+			p := PeriodAt(tt.anchor, tt.iv, tt.at)
+			if !p.Contains(tt.at) || !p.End.Before(limit) {
+				t.Errorf("PeriodAt(%v) = [%v, %v), want a period containing it ending before %v", tt.at, p.Start, p.End, limit)
+			}
+			next := PeriodsEnding(tt.anchor, tt.iv, p.Start, p.End)
+			if len(next) != 1 || next[0] != p {
+				t.Errorf("PeriodsEnding(%v, %v) = %v, want [%v]", p.Start, p.End, next, p)
+			}
+		})
+	}
+}
+
+func TestIntervalBounds(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		iv   Interval
+		want bool
+	}{
+		{"40 quarters are ten years", every(40, Quarter), true},
+		{"41 quarters are more than ten years", every(41, Quarter), false},
+		{"ten years", every(MaxIntervalYears, Year), true},
+		{"eleven years", every(MaxIntervalYears+1, Year), false},
+		{"the largest int32 count", every(2147483647, Month), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.iv.Valid(); got != tt.want {
+				t.Errorf("%+v.Valid() = %v, want %v", tt.iv, got, tt.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package subscription
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -33,7 +35,21 @@ func checkPeriod(p Period) error {
 	if p.Start.IsZero() || p.End.IsZero() || !p.Start.Before(p.End) {
 		return errs.Field("period", "must have a start before its end")
 	}
-	return nil
+	var v errs.Violations
+	checkTime(&v, "period.start", p.Start)
+	checkTime(&v, "period.end", p.End)
+	return v.Err()
+}
+
+// checkAt returns an error naming field unless t, a time given by a caller
+// (zero for now), is inside the range periods are computed for.
+func checkAt(field string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	var v errs.Violations
+	checkTime(&v, field, t)
+	return v.Err()
 }
 
 // SegmentTerms is a segment with the plan version it bills.
@@ -42,20 +58,49 @@ type SegmentTerms struct {
 	Plan PlanVersion
 }
 
-// Segments returns the customer's segments that overlap p, only those of
-// one subscription if subscriptionID is set.
-func (s *Service) Segments(ctx context.Context, customerID, subscriptionID string, p Period) ([]SegmentTerms, error) {
+// Segments returns one page of the customer's segments that overlap p,
+// only those of one subscription if subscriptionID is set.
+func (s *Service) Segments(ctx context.Context, customerID, subscriptionID string, p Period, pr page.Request) (page.Page[SegmentTerms], error) {
 	if err := checkPeriod(p); err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
+	}
+	if err := checkPage(pr); err != nil {
+		return page.Page[SegmentTerms]{}, err
 	}
 	if _, err := s.store.GetCustomer(ctx, customerID); err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
 	}
 	segs, err := s.store.SegmentsIn(ctx, customerID, subscriptionID, p)
 	if err != nil {
-		return nil, err
+		return page.Page[SegmentTerms]{}, err
 	}
-	return s.withTerms(ctx, segs)
+	pg, err := pageOf(segs, pr, func(sg Segment) string { return sg.ID })
+	if err != nil {
+		return page.Page[SegmentTerms]{}, err
+	}
+	terms, err := s.withTerms(ctx, pg.Items)
+	return page.Page[SegmentTerms]{Items: terms, NextToken: pg.NextToken}, err
+}
+
+// checkPage checks a page request.
+func checkPage(pr page.Request) error {
+	var v errs.Violations
+	pr.Check(&v)
+	return v.Err()
+}
+
+// pageOf returns the page pr asks for of items, a whole list in order, whose
+// keys key gives: the items after the one whose key the token holds.
+func pageOf[T any](items []T, pr page.Request, key func(T) string) (page.Page[T], error) {
+	after, limit := pr.Cursor()
+	if after != "" {
+		i := slices.IndexFunc(items, func(t T) bool { return key(t) == after })
+		if i < 0 {
+			return page.Page[T]{}, errs.Field("page_token", "is not a token returned by this list")
+		}
+		items = items[i+1:]
+	}
+	return page.New(items, limit, key), nil
 }
 
 func (s *Service) withTerms(ctx context.Context, segs []Segment) ([]SegmentTerms, error) {
@@ -87,6 +132,9 @@ type Entitlements struct {
 // (now if zero): each plan's grants times the subscription's quantity,
 // summed over the subscriptions active then.
 func (s *Service) Entitlements(ctx context.Context, customerID string, at time.Time) (Entitlements, error) {
+	if err := checkAt("at", at); err != nil {
+		return Entitlements{}, err
+	}
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
@@ -144,6 +192,9 @@ func sumGrants(terms []SegmentTerms) []Entitlement {
 // subscriptions active at at, or else of any of its subscriptions, or one
 // month.
 func (s *Service) BillingPeriod(ctx context.Context, customerID string, at time.Time) (Period, Interval, error) {
+	if err := checkAt("at", at); err != nil {
+		return Period{}, Interval{}, err
+	}
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
@@ -186,14 +237,26 @@ func (s *Service) customerInterval(ctx context.Context, segs []Segment, at time.
 }
 
 // DuePeriods lists, per customer with subscriptions, the billing periods
-// that ended in (endedAfter, asOf] and overlap one of its segments. A zero
-// endedAfter means only the latest period that ended by asOf; a zero asOf
-// means now.
+// that ended in (endedAfter, asOf] and overlap one of its segments, by
+// customer id and then period. A zero endedAfter means only the latest
+// period that ended by asOf; a zero asOf means now. A page holds up to its
+// size of periods, and may end inside one customer's periods.
 func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr page.Request) (page.Page[DuePeriod], error) {
 	var v errs.Violations
 	pr.Check(&v)
+	if !asOf.IsZero() {
+		checkTime(&v, "as_of", asOf)
+	}
+	if !endedAfter.IsZero() {
+		checkTime(&v, "ended_after", endedAfter)
+	}
 	if !endedAfter.IsZero() && !asOf.IsZero() && !endedAfter.Before(asOf) {
 		v.Add("ended_after", "must be before as_of")
+	}
+	after, limit := pr.Cursor()
+	resumeID, resumeEnd, ok := parseDueToken(after)
+	if !ok {
+		v.Add("page_token", "is not a token returned by this list")
 	}
 	if err := v.Err(); err != nil {
 		return page.Page[DuePeriod]{}, err
@@ -201,37 +264,90 @@ func (s *Service) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, pr
 	if asOf.IsZero() {
 		asOf = s.clock.Now()
 	}
-	after, limit := pr.Cursor()
-	customers, segsOf, err := s.store.CustomersWithSegments(ctx, after, limit+1)
-	if err != nil {
-		return page.Page[DuePeriod]{}, err
-	}
-	more := len(customers) > limit
-	if more {
-		customers = customers[:limit]
-	}
 	var out []DuePeriod
-	for _, c := range customers {
-		segs := segsOf[c.ID]
-		last := asOf.Add(-time.Nanosecond)
-		iv, err := s.customerInterval(ctx, segs, last)
+	// due appends the customer's due periods ending after notBefore, and
+	// reports whether the page is full (one more than limit).
+	due := func(c Customer, segs []Segment, notBefore time.Time) (bool, error) {
+		iv, err := s.customerInterval(ctx, segs, asOf.Add(-time.Nanosecond))
 		if err != nil {
-			return page.Page[DuePeriod]{}, err
+			return false, err
 		}
 		from := endedAfter
 		if from.IsZero() {
 			cur := PeriodAt(c.Anchor, iv, asOf)
 			from = PeriodAt(c.Anchor, iv, cur.Start.Add(-time.Nanosecond)).Start
 		}
+		if notBefore.After(from) {
+			from = notBefore
+		}
+		// No period before the customer's first segment is due.
+		first := slices.MinFunc(segs, func(a, b Segment) int { return a.Start.Compare(b.Start) }).Start
+		if first.After(from) {
+			from = PeriodAt(c.Anchor, iv, first).Start
+		}
 		for _, p := range PeriodsEnding(c.Anchor, iv, from, asOf) {
 			if slices.ContainsFunc(segs, func(sg Segment) bool { return sg.Overlaps(p) }) {
 				out = append(out, DuePeriod{CustomerID: c.ID, Currency: c.Currency, Period: p})
+				if len(out) > limit {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	}
+	full := false
+	if resumeID != "" {
+		c, err := s.store.GetCustomer(ctx, resumeID)
+		if err != nil && !errs.Is(err, errs.NotFound) {
+			return page.Page[DuePeriod]{}, err
+		}
+		if err == nil {
+			segs, err := s.store.SegmentsIn(ctx, c.ID, "", forever)
+			if err != nil {
+				return page.Page[DuePeriod]{}, err
+			}
+			if len(segs) > 0 {
+				if full, err = due(c, segs, resumeEnd); err != nil {
+					return page.Page[DuePeriod]{}, err
+				}
 			}
 		}
 	}
-	res := page.Page[DuePeriod]{Items: out}
-	if more {
-		res.NextToken = page.Token(customers[len(customers)-1].ID)
+	for cursor := resumeID; !full; {
+		customers, segsOf, err := s.store.CustomersWithSegments(ctx, cursor, limit+1)
+		if err != nil {
+			return page.Page[DuePeriod]{}, err
+		}
+		for _, c := range customers {
+			if full, err = due(c, segsOf[c.ID], time.Time{}); err != nil {
+				return page.Page[DuePeriod]{}, err
+			}
+			if full {
+				break
+			}
+		}
+		if len(customers) <= limit {
+			break
+		}
+		cursor = customers[len(customers)-1].ID
 	}
-	return res, nil
+	return page.New(out, limit, dueToken), nil
+}
+
+// dueToken is the page key of a due period: its customer and its end.
+func dueToken(d DuePeriod) string {
+	return d.CustomerID + " " + strconv.FormatInt(d.Period.End.Unix(), 10)
+}
+
+// parseDueToken reads a key dueToken made; the empty key starts the list.
+func parseDueToken(key string) (customerID string, end time.Time, ok bool) {
+	if key == "" {
+		return "", time.Time{}, true
+	}
+	id, sec, found := strings.Cut(key, " ")
+	n, err := strconv.ParseInt(sec, 10, 64)
+	if !found || id == "" || err != nil || n < MinTime.Unix() || n > MaxTime.AddDate(MaxIntervalYears+1, 0, 0).Unix() {
+		return "", time.Time{}, false
+	}
+	return id, time.Unix(n, 0).UTC(), true
 }

@@ -134,7 +134,8 @@ func (e env) subscribe(t *testing.T, in sub.SubscribeInput) sub.View {
 
 func (e env) segments(t *testing.T, customerID string) []string {
 	t.Helper()
-	segs, err := e.svc.Segments(t.Context(), customerID, "", sub.Period{Start: date(2000, 1, 1), End: date(2100, 1, 1)})
+	pg, err := e.svc.Segments(t.Context(), customerID, "", sub.Period{Start: date(2000, 1, 1), End: date(2100, 1, 1)}, page.Request{Size: page.MaxSize})
+	segs := pg.Items
 	must(t, err)
 	return describe(segs)
 }
@@ -179,11 +180,11 @@ func TestCustomers(t *testing.T) {
 			in    sub.CustomerInput
 			field string
 		}{
-			{"a customer needs a name", sub.CustomerInput{Currency: "EUR"}, "name"},
-			{"a customer's currency is an ISO 4217 code", sub.CustomerInput{Name: "x", Currency: "EURO"}, "currency"},
-			{"an e-mail address must parse", sub.CustomerInput{Name: "x", Currency: "EUR", Email: "not an address"}, "email"},
-			{"the parent must exist", sub.CustomerInput{Name: "x", Currency: "EUR", ParentID: "cus_missing"}, "parent_customer_id"},
-			{"the anchor must be known", sub.CustomerInput{Name: "x", Currency: "EUR", Anchor: 9}, "billing_anchor"},
+			{"a customer needs a name", sub.CustomerInput{Currency: "EUR"}, "customer.name"},
+			{"a customer's currency is an ISO 4217 code", sub.CustomerInput{Name: "x", Currency: "EURO"}, "customer.currency"},
+			{"an e-mail address must parse", sub.CustomerInput{Name: "x", Currency: "EUR", Email: "not an address"}, "customer.email"},
+			{"the parent must exist", sub.CustomerInput{Name: "x", Currency: "EUR", ParentID: "cus_missing"}, "customer.parent_customer_id"},
+			{"the anchor must be known", sub.CustomerInput{Name: "x", Currency: "EUR", Anchor: 9}, "customer.billing_anchor"},
 		} {
 			_, err := e.svc.CreateCustomer(ctx, tt.in)
 			t.Run(tt.name, func(t *testing.T) { wantField(t, err, tt.field) })
@@ -304,7 +305,7 @@ func TestChanges(t *testing.T) {
 				"basic/1×1 [2026-01-10T09:00, 2026-01-11T09:00)",
 				"pro/1×1 [2026-01-11T09:00, 2026-02-01T00:00)",
 				"basic/1×1 [2026-02-01T00:00, open)")
-			scheduled, err := e.svc.ScheduledChanges(ctx, s.ID)
+			scheduled, err := scheduledChanges(ctx, e.svc, s.ID)
 			must(t, err)
 			if len(scheduled) != 1 || scheduled[0].ID != ch.ID {
 				t.Errorf("scheduled %+v, want the downgrade", scheduled)
@@ -331,7 +332,7 @@ func TestChanges(t *testing.T) {
 			e.clk.Set(date(2026, 1, 21))
 			_, err = e.svc.CancelScheduledChange(ctx, s.ID, up.ID)
 			wantKind(t, err, errs.FailedPrecondition)
-			scheduled, err := e.svc.ScheduledChanges(ctx, s.ID)
+			scheduled, err := scheduledChanges(ctx, e.svc, s.ID)
 			must(t, err)
 			if len(scheduled) != 0 {
 				t.Errorf("scheduled %+v after everything took effect", scheduled)
@@ -389,7 +390,7 @@ func TestChanges(t *testing.T) {
 			_, _, err = e.svc.Cancel(ctx, s.ID, sub.When{Timing: sub.Immediate})
 			must(t, err)
 			wantSegments(t, e.segments(t, c.ID), "pro/1×1 [2026-01-10T09:00, 2026-01-10T10:00)")
-			scheduled, err := e.svc.ScheduledChanges(ctx, s.ID)
+			scheduled, err := scheduledChanges(ctx, e.svc, s.ID)
 			must(t, err)
 			if len(scheduled) != 0 {
 				t.Errorf("scheduled %+v after an immediate cancel", scheduled)
@@ -414,11 +415,34 @@ func TestChanges(t *testing.T) {
 				"pro/1×1 [2025-11-15T00:00, 2025-12-01T00:00)",
 				"pro/1×2 [2025-12-01T00:00, open)")
 			// Billing November again sees exactly the split.
-			nov, err := e.svc.Segments(ctx, c.ID, s.ID, sub.Period{Start: date(2025, 11, 1), End: date(2025, 12, 1)})
+			nov, err := e.svc.Segments(ctx, c.ID, s.ID, sub.Period{Start: date(2025, 11, 1), End: date(2025, 12, 1)}, page.Request{})
 			must(t, err)
-			wantSegments(t, describe(nov),
+			wantSegments(t, describe(nov.Items),
 				"basic/1×1 [2025-11-01T00:00, 2025-11-15T00:00)",
 				"pro/1×1 [2025-11-15T00:00, 2025-12-01T00:00)")
+			// Pages of one segment give the same segments.
+			first, err := e.svc.Segments(ctx, c.ID, s.ID, sub.Period{Start: date(2025, 11, 1), End: date(2025, 12, 1)}, page.Request{Size: 1})
+			must(t, err)
+			second, err := e.svc.Segments(ctx, c.ID, s.ID, sub.Period{Start: date(2025, 11, 1), End: date(2025, 12, 1)}, page.Request{Size: 1, Token: first.NextToken})
+			must(t, err)
+			wantSegments(t, append(describe(first.Items), describe(second.Items)...), describe(nov.Items)...)
+			if second.NextToken != "" {
+				t.Errorf("a third page after the last segment: %q", second.NextToken)
+			}
+			// The changes, in the order recorded, keep their backdate reasons.
+			var reasons []string
+			pr := page.Request{Size: 2}
+			for range 5 {
+				cs, err := e.svc.Changes(ctx, s.ID, pr)
+				must(t, err)
+				for _, ch := range cs.Items {
+					reasons = append(reasons, ch.Kind.String()+": "+ch.BackdateReason)
+				}
+				if pr.Token = cs.NextToken; pr.Token == "" {
+					break
+				}
+			}
+			wantSegments(t, reasons, "subscribe: imported", "quantity: imported", "plan: upgrade agreed by phone")
 			_, _, err = e.svc.ChangePlan(ctx, sub.ChangePlanInput{SubscriptionID: s.ID, Plan: "basic",
 				When: sub.When{Timing: sub.At, At: date(2025, 10, 1), BackdateReason: "x"}})
 			wantField(t, err, "effective_time")
@@ -562,10 +586,24 @@ func TestBillingPeriods(t *testing.T) {
 		}
 		wantSegments(t, lines, "anniversary EUR [02-28, 03-31)", "calendar EUR [03-01, 04-01)")
 
-		due, err = e.svc.DuePeriods(ctx, date(2026, 4, 1), date(2026, 1, 1), page.Request{Size: 1})
+		// A page of size n holds n periods, even within one customer's.
+		all, err := e.svc.DuePeriods(ctx, date(2026, 4, 1), date(2026, 1, 1), page.Request{})
 		must(t, err)
-		if len(due.Items) != 2 || due.NextToken == "" {
-			t.Errorf("first page: %+v", due)
+		var paged []sub.DuePeriod
+		pr := page.Request{Size: 1}
+		for range 20 {
+			due, err = e.svc.DuePeriods(ctx, date(2026, 4, 1), date(2026, 1, 1), pr)
+			must(t, err)
+			if len(due.Items) > 1 {
+				t.Fatalf("a page of size 1 holds %d periods", len(due.Items))
+			}
+			paged = append(paged, due.Items...)
+			if pr.Token = due.NextToken; pr.Token == "" {
+				break
+			}
+		}
+		if len(all.Items) < 3 || !cmp.Equal(paged, all.Items) {
+			t.Errorf("pages of one period give %+v, want %+v", paged, all.Items)
 		}
 	})
 }
@@ -659,4 +697,10 @@ func TestEvents(t *testing.T) {
 			t.Errorf("outbox payloads (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// scheduledChanges returns all of a subscription's scheduled changes.
+func scheduledChanges(ctx context.Context, svc *sub.Service, id string) ([]sub.Change, error) {
+	p, err := svc.ScheduledChanges(ctx, id, page.Request{})
+	return p.Items, err
 }

@@ -23,7 +23,9 @@ type Customer struct {
 }
 
 // LimitPolicy says what happens above an entitlement's included quantity.
-// The values are those of the catalog's API.
+// The values are the domain's own, ordered from strictest to most
+// permissive, so that the larger of two is the more permissive; the API
+// maps its values to these by name.
 type LimitPolicy int
 
 // The limit policies, from strictest to most permissive.
@@ -33,14 +35,26 @@ const (
 	Unlimited
 )
 
+// ResetPeriod says when a counter's usage starts again from zero. The zero
+// value is for gauges, which never reset.
+type ResetPeriod int32
+
+// The reset periods.
+const (
+	ResetBillingPeriod ResetPeriod = iota + 1
+	ResetMonth
+	ResetDay
+	ResetNever
+)
+
 // Grant is a plan version's entitlement for one feature.
 type Grant struct {
 	Feature  string         `json:"feature"`
 	Included money.Decimal  `json:"included"`
 	Policy   LimitPolicy    `json:"policy"`
 	Overage  *money.Decimal `json:"overage,omitempty"`
-	// Reset is the catalog's reset period number, 0 for gauges.
-	Reset int32 `json:"reset,omitempty"`
+	// Reset is when usage resets, 0 for gauges.
+	Reset ResetPeriod `json:"reset,omitempty"`
 }
 
 // PlanVersion is what a subscription needs of a published catalog plan
@@ -189,7 +203,7 @@ type Entitlement struct {
 	// overage.
 	Overage  *money.Decimal
 	Currency string
-	Reset    int32
+	Reset    ResetPeriod
 	Sources  []Source
 }
 
