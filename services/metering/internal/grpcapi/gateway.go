@@ -9,6 +9,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 )
@@ -46,11 +48,11 @@ func download(mux *runtime.ServeMux, client meteringv1.MeteringServiceClient, w 
 	}
 	req := &meteringv1.ExportUsageReportStreamRequest{}
 	if err := r.ParseForm(); err != nil {
-		fail(err)
+		fail(status.Error(codes.InvalidArgument, err.Error()))
 		return
 	}
 	if err := runtime.PopulateQueryParameters(req, r.Form, utilities.NewDoubleArray(nil)); err != nil {
-		fail(err)
+		fail(status.Error(codes.InvalidArgument, err.Error()))
 		return
 	}
 	stream, err := client.ExportUsageReportStream(ctx, req)
