@@ -25,6 +25,9 @@ const (
 	ResourceExhausted
 	Unauthenticated
 	PermissionDenied
+	// Unavailable says a service the call needs cannot answer now; the
+	// caller may retry.
+	Unavailable
 )
 
 // FieldViolation names one bad field of a request and why it is bad.

@@ -27,6 +27,7 @@ var codeOf = map[errs.Kind]codes.Code{
 	errs.ResourceExhausted:  codes.ResourceExhausted,
 	errs.Unauthenticated:    codes.Unauthenticated,
 	errs.PermissionDenied:   codes.PermissionDenied,
+	errs.Unavailable:        codes.Unavailable,
 }
 
 // maxMessage bounds the message of a status the server sends, so that an

@@ -6,7 +6,6 @@ package peers
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -17,15 +16,15 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/peer"
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 )
 
-// failed describes a peer's failure as a plain error: the caller's answer
-// is then Internal (logged with its trace id), whatever the peer's status
-// was, Unavailable included.
-func failed(call string, err error) error {
-	s := status.Convert(err)
-	return fmt.Errorf("%s: %s: %s", call, s.Code(), s.Message())
+// failed maps a peer's failure that has no meaning of its own for the
+// call: a peer that is down is Unavailable, anything else Internal (see
+// peer.Failed).
+func failed(service, call string, err error) error {
+	return peer.Failed(service, call, err)
 }
 
 // lookups is how many calls to a peer one request makes at once.
@@ -83,7 +82,7 @@ func (c *Customers) ExternalIDs(ctx context.Context, ids []string) (map[string]s
 				mu.Unlock()
 			case codes.NotFound, codes.InvalidArgument:
 			default:
-				return failed("subscription: get customer", err)
+				return failed("subscription", "GetCustomer", err)
 			}
 			return nil
 		})
@@ -105,7 +104,7 @@ func (c *Customers) ByExternalID(ctx context.Context, externalIDs []string) (map
 			case codes.InvalidArgument:
 				return nil // an external id the directory refuses names no customer
 			default:
-				return failed("subscription: list customers by external id", err)
+				return failed("subscription", "ListCustomers", err)
 			}
 			for _, cus := range res.GetCustomers() {
 				if cus.GetExternalId() == ext {
@@ -144,5 +143,5 @@ func (f *Features) IsGauge(ctx context.Context, feature string) (bool, error) {
 	case codes.NotFound, codes.InvalidArgument:
 		return false, errs.New(errs.NotFound, "feature %q not found", feature)
 	}
-	return false, failed("catalog: get feature", err)
+	return false, failed("catalog", "GetFeature", err)
 }

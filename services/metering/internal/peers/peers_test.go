@@ -23,7 +23,8 @@ func (failing) NewStream(context.Context, *grpc.StreamDesc, string, ...grpc.Call
 }
 
 // TestStatusMapping checks that a peer's status never passes through: what
-// it means for the call is an errs kind or a plain error (Internal).
+// it means for the call is an errs kind (Unavailable for a peer that is
+// down) or a plain error (Internal).
 func TestStatusMapping(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -33,7 +34,7 @@ func TestStatusMapping(t *testing.T) {
 	}{
 		{"NotFound is an unknown feature or customer", codes.NotFound, true},
 		{"InvalidArgument names nothing", codes.InvalidArgument, true},
-		{"Unavailable is a failure of ours", codes.Unavailable, false},
+		{"Unavailable is the peer's failure, which the caller may retry", codes.Unavailable, false},
 		{"PermissionDenied is a failure of ours", codes.PermissionDenied, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +54,9 @@ func TestStatusMapping(t *testing.T) {
 				}
 				if _, ok := status.FromError(err); ok {
 					t.Errorf("the peer's status passes through: %v", err)
+				}
+				if down := tt.code == codes.Unavailable; down != errs.Is(err, errs.Unavailable) {
+					t.Errorf("%v: Unavailable is %v, want %v", err, !down, down)
 				}
 			}
 		})

@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"fmt"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -79,6 +81,23 @@ func TestStandaloneWithCatalog(t *testing.T) {
 		t.Errorf("GetEntitlements = %v, want sites 50 and bandwidth_gib 500", ents)
 	}
 
-	sub.Stop(t)
+	// With the catalog down, a call that needs it is Unavailable (503 over
+	// HTTP), which the client may retry; calls that do not need it work.
 	catalog.Stop(t)
+	if _, err := c.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "hosting_payg", IdempotencyKey: "s2"}); status.Code(err) != codes.Unavailable {
+		t.Errorf("Subscribe with the catalog down = %v, want Unavailable", err)
+	}
+	resp, err := http.Post("http://"+sub.HTTPAddr+"/v1/customers/"+id+"/subscriptions", "application/json",
+		strings.NewReader(`{"planId": "hosting_payg", "idempotencyKey": "s3"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("POST subscriptions with the catalog down = %d, want 503", resp.StatusCode)
+	}
+	if _, err := c.GetEntitlements(ctx, &subscriptionv1.GetEntitlementsRequest{CustomerId: id}); err != nil {
+		t.Errorf("GetEntitlements with the catalog down: %v", err)
+	}
+	sub.Stop(t)
 }

@@ -16,6 +16,7 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/platform/peer"
 	"github.com/meterplane/meterplane/services/subscription/internal/subscription"
 )
 
@@ -171,5 +172,5 @@ func catalogErr(err error, method, field string) error {
 	case codes.FailedPrecondition:
 		return errs.New(errs.FailedPrecondition, "%s", st.Message())
 	}
-	return fmt.Errorf("catalog %s: %s: %s", method, st.Code(), st.Message())
+	return peer.Failed("catalog", method, err)
 }

@@ -21,8 +21,8 @@ func TestCatalogErr(t *testing.T) {
 		{"a missing plan is the caller's bad plan_id", codes.NotFound, errs.Invalid, "plan_id"},
 		{"a plan id the catalog refuses is the caller's bad plan_id", codes.InvalidArgument, errs.Invalid, "plan_id"},
 		{"a plan the catalog will not sell is a failed precondition", codes.FailedPrecondition, errs.FailedPrecondition, ""},
-		{"an unavailable catalog is internal", codes.Unavailable, errs.Internal, ""},
-		{"a catalog deadline is internal", codes.DeadlineExceeded, errs.Internal, ""},
+		{"an unavailable catalog is unavailable: the caller may retry", codes.Unavailable, errs.Unavailable, ""},
+		{"a catalog deadline is unavailable: the caller may retry", codes.DeadlineExceeded, errs.Unavailable, ""},
 		{"a catalog's internal error is internal", codes.Internal, errs.Internal, ""},
 		{"a catalog's permission denied is internal", codes.PermissionDenied, errs.Internal, ""},
 	} {
