@@ -149,9 +149,14 @@ func (l *limitedBody) err() error {
 // is declared larger than limit (413) and a request whose decoded path or
 // query holds invalid UTF-8 or a NUL character (400), and limits the body
 // it reads to limit bytes: past it the gateway answers 413 and the server
-// reads no further and closes the connection.
-func guardHTTP(limit int64, next http.Handler) http.Handler {
+// reads no further and closes the connection. The upload paths have their
+// own limits instead.
+func guardHTTP(defaultLimit int64, uploads map[string]int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := defaultLimit
+		if l, ok := uploads[r.URL.Path]; ok {
+			limit = l
+		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			writeStatus(w, http.StatusRequestEntityTooLarge, status.New(codes.ResourceExhausted,

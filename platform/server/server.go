@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -107,7 +108,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
 	gw := newGateway()
+	uploads := map[string]int64{}
 	for _, svc := range services {
+		maps.Copy(uploads, svc.Uploads)
 		if err := svc.RegisterGateway(ctx, gw, s.conn); err != nil {
 			s.closeListeners()
 			return nil, fmt.Errorf("%s gateway: %w", svc.Name, err)
@@ -119,7 +122,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", tel.Metrics)
 	s.http = &http.Server{
-		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), notePattern(mux))), "http",
+		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), uploads, notePattern(mux))), "http",
 			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

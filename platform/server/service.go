@@ -37,4 +37,10 @@ type Service struct {
 	// response instead of refusing the whole request. The server's request
 	// check (strings, timestamps; package textcheck) skips them.
 	ItemFields []string
+	// Uploads names the HTTP paths (as requested, such as
+	// "/v1/usageReports:upload") whose request bodies the service streams
+	// to a client-streaming RPC, in messages each within the size limit,
+	// with the largest body each may have: the server refuses larger ones
+	// as it refuses any body over MP_MAX_REQUEST_BYTES elsewhere.
+	Uploads map[string]int64
 }

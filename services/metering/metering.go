@@ -19,6 +19,7 @@ import (
 	"github.com/meterplane/meterplane/services/metering/internal/grpcapi"
 	domain "github.com/meterplane/meterplane/services/metering/internal/metering"
 	"github.com/meterplane/meterplane/services/metering/internal/peers"
+	"github.com/meterplane/meterplane/services/metering/internal/report"
 	"github.com/meterplane/meterplane/services/metering/internal/store"
 	"github.com/meterplane/meterplane/services/metering/migrations"
 )
@@ -52,5 +53,7 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 			"meterplane.metering.v1.IngestBatchRequest.events",
 			"meterplane.metering.v1.IngestStreamRequest.events",
 		},
+		// A usage report larger than one request uploads in chunks.
+		Uploads: map[string]int64{grpcapi.UploadPath: report.MaxSize},
 	}, nil
 }

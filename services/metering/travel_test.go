@@ -2,10 +2,12 @@ package metering_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -204,5 +206,38 @@ func TestLargeExport(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("a download without a period: %s", res.Status)
+	}
+
+	// The document, larger than a request may be, uploads whole: every
+	// event is a duplicate of the one it was exported from.
+	if len(got) <= 16<<20 {
+		t.Fatalf("the document has %d bytes, no more than a plain request may have; the upload proves nothing", len(got))
+	}
+	res, err = http.Post("http://"+in.srv.HTTPAddr()+"/v1/usageReports:upload?format=REPORT_FORMAT_JSON", "application/json", bytes.NewReader(got))
+	must(t, err)
+	var imported struct{ Accepted, Duplicates, Rejected int }
+	must(t, json.NewDecoder(res.Body).Decode(&imported))
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || imported.Duplicates != n || imported.Accepted != 0 || imported.Rejected != 0 {
+		t.Errorf("upload of the download: %s %+v, want %d duplicates", res.Status, imported, n)
+	}
+	// Over gRPC too, in chunks.
+	up, err := in.metering.ImportUsageReportStream(ctx)
+	must(t, err)
+	for chunk := range slices.Chunk(got, 1<<20) {
+		must(t, up.Send(&meteringv1.ImportUsageReportStreamRequest{Data: chunk}))
+	}
+	sum, err := up.CloseAndRecv()
+	must(t, err)
+	if sum.GetDuplicates() != n {
+		t.Errorf("streamed import of the download: %v, want %d duplicates", sum, n)
+	}
+	// A document over the report's size limit is refused whole.
+	huge := io.MultiReader(bytes.NewReader(got), bytes.NewReader(got), bytes.NewReader(got))
+	res, err = http.Post("http://"+in.srv.HTTPAddr()+"/v1/usageReports:upload", "application/json", huge)
+	must(t, err)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("upload of %d bytes: %s, want 413", 3*len(got), res.Status)
 	}
 }

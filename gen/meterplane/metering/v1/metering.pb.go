@@ -2065,6 +2065,133 @@ func (x *QuarantinedBatch) GetQuarantineTime() *timestamppb.Timestamp {
 	return nil
 }
 
+type ImportUsageReportStreamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next chunk of the document.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// The document's format (JSON when unspecified), read from the first
+	// chunk.
+	Format        ReportFormat `protobuf:"varint,2,opt,name=format,proto3,enum=meterplane.metering.v1.ReportFormat" json:"format,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUsageReportStreamRequest) Reset() {
+	*x = ImportUsageReportStreamRequest{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUsageReportStreamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUsageReportStreamRequest) ProtoMessage() {}
+
+func (x *ImportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUsageReportStreamRequest.ProtoReflect.Descriptor instead.
+func (*ImportUsageReportStreamRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ImportUsageReportStreamRequest) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ImportUsageReportStreamRequest) GetFormat() ReportFormat {
+	if x != nil {
+		return x.Format
+	}
+	return ReportFormat_REPORT_FORMAT_UNSPECIFIED
+}
+
+type ImportUsageReportStreamResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many events were stored now.
+	Accepted int32 `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// How many were stored before.
+	Duplicates int32 `protobuf:"varint,2,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// How many were rejected.
+	Rejected int32 `protobuf:"varint,3,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	// The results of rejected events (index into the report's events).
+	Rejections    []*EventResult `protobuf:"bytes,4,rep,name=rejections,proto3" json:"rejections,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportUsageReportStreamResponse) Reset() {
+	*x = ImportUsageReportStreamResponse{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportUsageReportStreamResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportUsageReportStreamResponse) ProtoMessage() {}
+
+func (x *ImportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportUsageReportStreamResponse.ProtoReflect.Descriptor instead.
+func (*ImportUsageReportStreamResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ImportUsageReportStreamResponse) GetAccepted() int32 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *ImportUsageReportStreamResponse) GetDuplicates() int32 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
+}
+
+func (x *ImportUsageReportStreamResponse) GetRejected() int32 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *ImportUsageReportStreamResponse) GetRejections() []*EventResult {
+	if x != nil {
+		return x.Rejections
+	}
+	return nil
+}
+
 type ImportReportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// How many events were stored now.
@@ -2081,7 +2208,7 @@ type ImportReportResponse struct {
 
 func (x *ImportReportResponse) Reset() {
 	*x = ImportReportResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2093,7 +2220,7 @@ func (x *ImportReportResponse) String() string {
 func (*ImportReportResponse) ProtoMessage() {}
 
 func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2106,7 +2233,7 @@ func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportReportResponse.ProtoReflect.Descriptor instead.
 func (*ImportReportResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ImportReportResponse) GetAccepted() int32 {
@@ -2153,7 +2280,7 @@ type MarkCompleteRequest struct {
 
 func (x *MarkCompleteRequest) Reset() {
 	*x = MarkCompleteRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2292,7 @@ func (x *MarkCompleteRequest) String() string {
 func (*MarkCompleteRequest) ProtoMessage() {}
 
 func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2305,7 @@ func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MarkCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MarkCompleteRequest) GetSource() string {
@@ -2217,7 +2344,7 @@ type MarkCompleteResponse struct {
 
 func (x *MarkCompleteResponse) Reset() {
 	*x = MarkCompleteResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2229,7 +2356,7 @@ func (x *MarkCompleteResponse) String() string {
 func (*MarkCompleteResponse) ProtoMessage() {}
 
 func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2242,7 +2369,7 @@ func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteResponse.ProtoReflect.Descriptor instead.
 func (*MarkCompleteResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{29}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{31}
 }
 
 type GetCompletenessRequest struct {
@@ -2257,7 +2384,7 @@ type GetCompletenessRequest struct {
 
 func (x *GetCompletenessRequest) Reset() {
 	*x = GetCompletenessRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2269,7 +2396,7 @@ func (x *GetCompletenessRequest) String() string {
 func (*GetCompletenessRequest) ProtoMessage() {}
 
 func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2282,7 +2409,7 @@ func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessRequest.ProtoReflect.Descriptor instead.
 func (*GetCompletenessRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{30}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetCompletenessRequest) GetCustomerId() string {
@@ -2314,7 +2441,7 @@ type GetCompletenessResponse struct {
 
 func (x *GetCompletenessResponse) Reset() {
 	*x = GetCompletenessResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2453,7 @@ func (x *GetCompletenessResponse) String() string {
 func (*GetCompletenessResponse) ProtoMessage() {}
 
 func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2466,7 @@ func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessResponse.ProtoReflect.Descriptor instead.
 func (*GetCompletenessResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{31}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GetCompletenessResponse) GetComplete() bool {
@@ -2377,7 +2504,7 @@ type ClosePeriodRequest struct {
 
 func (x *ClosePeriodRequest) Reset() {
 	*x = ClosePeriodRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2389,7 +2516,7 @@ func (x *ClosePeriodRequest) String() string {
 func (*ClosePeriodRequest) ProtoMessage() {}
 
 func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2402,7 +2529,7 @@ func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodRequest.ProtoReflect.Descriptor instead.
 func (*ClosePeriodRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{32}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ClosePeriodRequest) GetCustomerId() string {
@@ -2436,7 +2563,7 @@ type ClosePeriodResponse struct {
 
 func (x *ClosePeriodResponse) Reset() {
 	*x = ClosePeriodResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2448,7 +2575,7 @@ func (x *ClosePeriodResponse) String() string {
 func (*ClosePeriodResponse) ProtoMessage() {}
 
 func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2588,7 @@ func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodResponse.ProtoReflect.Descriptor instead.
 func (*ClosePeriodResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{33}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ClosePeriodResponse) GetClosedBefore() *timestamppb.Timestamp {
@@ -2603,7 +2730,19 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x10QuarantinedBatch\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12C\n" +
-	"\x0fquarantine_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0equarantineTime\"\xb3\x01\n" +
+	"\x0fquarantine_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0equarantineTime\"r\n" +
+	"\x1eImportUsageReportStreamRequest\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12<\n" +
+	"\x06format\x18\x02 \x01(\x0e2$.meterplane.metering.v1.ReportFormatR\x06format\"\xbe\x01\n" +
+	"\x1fImportUsageReportStreamResponse\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\x05R\baccepted\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x02 \x01(\x05R\n" +
+	"duplicates\x12\x1a\n" +
+	"\brejected\x18\x03 \x01(\x05R\brejected\x12C\n" +
+	"\n" +
+	"rejections\x18\x04 \x03(\v2#.meterplane.metering.v1.EventResultR\n" +
+	"rejections\"\xb3\x01\n" +
 	"\x14ImportReportResponse\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\x05R\baccepted\x12\x1e\n" +
 	"\n" +
@@ -2670,7 +2809,7 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\vWINDOW_HOUR\x10\x02\x12\x0e\n" +
 	"\n" +
 	"WINDOW_DAY\x10\x03\x12\x10\n" +
-	"\fWINDOW_MONTH\x10\x042\x88\f\n" +
+	"\fWINDOW_MONTH\x10\x042\x97\r\n" +
 	"\x0fMeteringService\x12f\n" +
 	"\vCreateMeter\x12*.meterplane.metering.v1.CreateMeterRequest\x1a+.meterplane.metering.v1.CreateMeterResponse\x12]\n" +
 	"\bGetMeter\x12'.meterplane.metering.v1.GetMeterRequest\x1a(.meterplane.metering.v1.GetMeterResponse\x12c\n" +
@@ -2683,7 +2822,8 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"QueryUsage\x12).meterplane.metering.v1.QueryUsageRequest\x1a*.meterplane.metering.v1.QueryUsageResponse\x12i\n" +
 	"\fExportReport\x12+.meterplane.metering.v1.ExportReportRequest\x1a,.meterplane.metering.v1.ExportReportResponse\x12\x8c\x01\n" +
 	"\x17ExportUsageReportStream\x126.meterplane.metering.v1.ExportUsageReportStreamRequest\x1a7.meterplane.metering.v1.ExportUsageReportStreamResponse0\x01\x12i\n" +
-	"\fImportReport\x12+.meterplane.metering.v1.ImportReportRequest\x1a,.meterplane.metering.v1.ImportReportResponse\x12i\n" +
+	"\fImportReport\x12+.meterplane.metering.v1.ImportReportRequest\x1a,.meterplane.metering.v1.ImportReportResponse\x12\x8c\x01\n" +
+	"\x17ImportUsageReportStream\x126.meterplane.metering.v1.ImportUsageReportStreamRequest\x1a7.meterplane.metering.v1.ImportUsageReportStreamResponse(\x01\x12i\n" +
 	"\fMarkComplete\x12+.meterplane.metering.v1.MarkCompleteRequest\x1a,.meterplane.metering.v1.MarkCompleteResponse\x12r\n" +
 	"\x0fGetCompleteness\x12..meterplane.metering.v1.GetCompletenessRequest\x1a/.meterplane.metering.v1.GetCompletenessResponse\x12f\n" +
 	"\vClosePeriod\x12*.meterplane.metering.v1.ClosePeriodRequest\x1a+.meterplane.metering.v1.ClosePeriodResponse\x12\x87\x01\n" +
@@ -2702,7 +2842,7 @@ func file_meterplane_metering_v1_metering_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_metering_v1_metering_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(Aggregation)(0),                        // 0: meterplane.metering.v1.Aggregation
 	(EventStatus)(0),                        // 1: meterplane.metering.v1.EventStatus
@@ -2736,27 +2876,29 @@ var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(*ListQuarantinedBatchesRequest)(nil),   // 29: meterplane.metering.v1.ListQuarantinedBatchesRequest
 	(*ListQuarantinedBatchesResponse)(nil),  // 30: meterplane.metering.v1.ListQuarantinedBatchesResponse
 	(*QuarantinedBatch)(nil),                // 31: meterplane.metering.v1.QuarantinedBatch
-	(*ImportReportResponse)(nil),            // 32: meterplane.metering.v1.ImportReportResponse
-	(*MarkCompleteRequest)(nil),             // 33: meterplane.metering.v1.MarkCompleteRequest
-	(*MarkCompleteResponse)(nil),            // 34: meterplane.metering.v1.MarkCompleteResponse
-	(*GetCompletenessRequest)(nil),          // 35: meterplane.metering.v1.GetCompletenessRequest
-	(*GetCompletenessResponse)(nil),         // 36: meterplane.metering.v1.GetCompletenessResponse
-	(*ClosePeriodRequest)(nil),              // 37: meterplane.metering.v1.ClosePeriodRequest
-	(*ClosePeriodResponse)(nil),             // 38: meterplane.metering.v1.ClosePeriodResponse
-	nil,                                     // 39: meterplane.metering.v1.UsageEvent.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
-	(*v1.Period)(nil),                       // 41: meterplane.common.v1.Period
+	(*ImportUsageReportStreamRequest)(nil),  // 32: meterplane.metering.v1.ImportUsageReportStreamRequest
+	(*ImportUsageReportStreamResponse)(nil), // 33: meterplane.metering.v1.ImportUsageReportStreamResponse
+	(*ImportReportResponse)(nil),            // 34: meterplane.metering.v1.ImportReportResponse
+	(*MarkCompleteRequest)(nil),             // 35: meterplane.metering.v1.MarkCompleteRequest
+	(*MarkCompleteResponse)(nil),            // 36: meterplane.metering.v1.MarkCompleteResponse
+	(*GetCompletenessRequest)(nil),          // 37: meterplane.metering.v1.GetCompletenessRequest
+	(*GetCompletenessResponse)(nil),         // 38: meterplane.metering.v1.GetCompletenessResponse
+	(*ClosePeriodRequest)(nil),              // 39: meterplane.metering.v1.ClosePeriodRequest
+	(*ClosePeriodResponse)(nil),             // 40: meterplane.metering.v1.ClosePeriodResponse
+	nil,                                     // 41: meterplane.metering.v1.UsageEvent.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*v1.Period)(nil),                       // 43: meterplane.common.v1.Period
 }
 var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	0,  // 0: meterplane.metering.v1.Meter.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	40, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
-	40, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
-	39, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
+	42, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
+	42, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
+	41, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
 	1,  // 4: meterplane.metering.v1.EventResult.status:type_name -> meterplane.metering.v1.EventStatus
 	2,  // 5: meterplane.metering.v1.EventResult.error:type_name -> meterplane.metering.v1.EventError
-	41, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
+	43, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
 	0,  // 7: meterplane.metering.v1.UsageRecorded.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	40, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
+	42, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
 	5,  // 9: meterplane.metering.v1.CreateMeterRequest.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 10: meterplane.metering.v1.CreateMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 11: meterplane.metering.v1.GetMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
@@ -2767,55 +2909,59 @@ var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	7,  // 16: meterplane.metering.v1.IngestBatchResponse.results:type_name -> meterplane.metering.v1.EventResult
 	6,  // 17: meterplane.metering.v1.IngestStreamRequest.events:type_name -> meterplane.metering.v1.UsageEvent
 	7,  // 18: meterplane.metering.v1.IngestStreamResponse.results:type_name -> meterplane.metering.v1.EventResult
-	41, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
+	43, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
 	4,  // 20: meterplane.metering.v1.QueryUsageRequest.window:type_name -> meterplane.metering.v1.Window
 	5,  // 21: meterplane.metering.v1.QueryUsageResponse.meter:type_name -> meterplane.metering.v1.Meter
 	8,  // 22: meterplane.metering.v1.QueryUsageResponse.values:type_name -> meterplane.metering.v1.UsageValue
-	41, // 23: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
+	43, // 23: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
 	3,  // 24: meterplane.metering.v1.ExportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
 	3,  // 25: meterplane.metering.v1.ImportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	41, // 26: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
+	43, // 26: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
 	3,  // 27: meterplane.metering.v1.ExportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
 	31, // 28: meterplane.metering.v1.ListQuarantinedBatchesResponse.batches:type_name -> meterplane.metering.v1.QuarantinedBatch
-	40, // 29: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
-	7,  // 30: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
-	41, // 31: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
-	41, // 32: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
-	40, // 33: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
-	40, // 34: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
-	10, // 35: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
-	12, // 36: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
-	14, // 37: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
-	16, // 38: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
-	18, // 39: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
-	20, // 40: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
-	22, // 41: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
-	24, // 42: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
-	27, // 43: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
-	26, // 44: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
-	33, // 45: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
-	35, // 46: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
-	37, // 47: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
-	29, // 48: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
-	11, // 49: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
-	13, // 50: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
-	15, // 51: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
-	17, // 52: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
-	19, // 53: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
-	21, // 54: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
-	23, // 55: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
-	25, // 56: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
-	28, // 57: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
-	32, // 58: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
-	34, // 59: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
-	36, // 60: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
-	38, // 61: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
-	30, // 62: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
-	49, // [49:63] is the sub-list for method output_type
-	35, // [35:49] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	42, // 29: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
+	3,  // 30: meterplane.metering.v1.ImportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	7,  // 31: meterplane.metering.v1.ImportUsageReportStreamResponse.rejections:type_name -> meterplane.metering.v1.EventResult
+	7,  // 32: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
+	43, // 33: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
+	43, // 34: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
+	42, // 35: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
+	42, // 36: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
+	10, // 37: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
+	12, // 38: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
+	14, // 39: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
+	16, // 40: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
+	18, // 41: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
+	20, // 42: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
+	22, // 43: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
+	24, // 44: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
+	27, // 45: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
+	26, // 46: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
+	32, // 47: meterplane.metering.v1.MeteringService.ImportUsageReportStream:input_type -> meterplane.metering.v1.ImportUsageReportStreamRequest
+	35, // 48: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
+	37, // 49: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
+	39, // 50: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
+	29, // 51: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
+	11, // 52: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
+	13, // 53: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
+	15, // 54: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
+	17, // 55: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
+	19, // 56: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
+	21, // 57: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
+	23, // 58: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
+	25, // 59: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
+	28, // 60: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
+	34, // 61: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
+	33, // 62: meterplane.metering.v1.MeteringService.ImportUsageReportStream:output_type -> meterplane.metering.v1.ImportUsageReportStreamResponse
+	36, // 63: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
+	38, // 64: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
+	40, // 65: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
+	30, // 66: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_metering_v1_metering_proto_init() }
@@ -2829,7 +2975,7 @@ func file_meterplane_metering_v1_metering_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_metering_v1_metering_proto_rawDesc), len(file_meterplane_metering_v1_metering_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   35,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	MeteringService_ExportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ExportReport"
 	MeteringService_ExportUsageReportStream_FullMethodName = "/meterplane.metering.v1.MeteringService/ExportUsageReportStream"
 	MeteringService_ImportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ImportReport"
+	MeteringService_ImportUsageReportStream_FullMethodName = "/meterplane.metering.v1.MeteringService/ImportUsageReportStream"
 	MeteringService_MarkComplete_FullMethodName            = "/meterplane.metering.v1.MeteringService/MarkComplete"
 	MeteringService_GetCompleteness_FullMethodName         = "/meterplane.metering.v1.MeteringService/GetCompleteness"
 	MeteringService_ClosePeriod_FullMethodName             = "/meterplane.metering.v1.MeteringService/ClosePeriod"
@@ -75,9 +76,15 @@ type MeteringServiceClient interface {
 	// is a download (GET /v1/usageReports:download) of the document itself.
 	ExportUsageReportStream(ctx context.Context, in *ExportUsageReportStreamRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportUsageReportStreamResponse], error)
 	// ImportReport ingests the events of a usage report document (at most
-	// 100,000 events, and within the server's message size limit: split a
-	// larger report by period).
+	// 100,000 events) sent in one message, within the server's message size
+	// limit; a larger document goes through ImportUsageReportStream.
 	ImportReport(ctx context.Context, in *ImportReportRequest, opts ...grpc.CallOption) (*ImportReportResponse, error)
+	// ImportUsageReportStream ingests the events of a usage report document
+	// sent as a stream of chunks, each within the message size limit: the
+	// chunks' data, concatenated, is the document (at most 64 MiB and
+	// 100,000 events). Over HTTP it is an upload of the document itself
+	// (POST /v1/usageReports:upload?format=…, the body being the document).
+	ImportUsageReportStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse], error)
 	// MarkComplete records that a source has sent all its usage of a
 	// customer for a period.
 	MarkComplete(ctx context.Context, in *MarkCompleteRequest, opts ...grpc.CallOption) (*MarkCompleteResponse, error)
@@ -214,6 +221,19 @@ func (c *meteringServiceClient) ImportReport(ctx context.Context, in *ImportRepo
 	return out, nil
 }
 
+func (c *meteringServiceClient) ImportUsageReportStream(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &MeteringService_ServiceDesc.Streams[2], MeteringService_ImportUsageReportStream_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MeteringService_ImportUsageReportStreamClient = grpc.ClientStreamingClient[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]
+
 func (c *meteringServiceClient) MarkComplete(ctx context.Context, in *MarkCompleteRequest, opts ...grpc.CallOption) (*MarkCompleteResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MarkCompleteResponse)
@@ -294,9 +314,15 @@ type MeteringServiceServer interface {
 	// is a download (GET /v1/usageReports:download) of the document itself.
 	ExportUsageReportStream(*ExportUsageReportStreamRequest, grpc.ServerStreamingServer[ExportUsageReportStreamResponse]) error
 	// ImportReport ingests the events of a usage report document (at most
-	// 100,000 events, and within the server's message size limit: split a
-	// larger report by period).
+	// 100,000 events) sent in one message, within the server's message size
+	// limit; a larger document goes through ImportUsageReportStream.
 	ImportReport(context.Context, *ImportReportRequest) (*ImportReportResponse, error)
+	// ImportUsageReportStream ingests the events of a usage report document
+	// sent as a stream of chunks, each within the message size limit: the
+	// chunks' data, concatenated, is the document (at most 64 MiB and
+	// 100,000 events). Over HTTP it is an upload of the document itself
+	// (POST /v1/usageReports:upload?format=…, the body being the document).
+	ImportUsageReportStream(grpc.ClientStreamingServer[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]) error
 	// MarkComplete records that a source has sent all its usage of a
 	// customer for a period.
 	MarkComplete(context.Context, *MarkCompleteRequest) (*MarkCompleteResponse, error)
@@ -350,6 +376,9 @@ func (UnimplementedMeteringServiceServer) ExportUsageReportStream(*ExportUsageRe
 }
 func (UnimplementedMeteringServiceServer) ImportReport(context.Context, *ImportReportRequest) (*ImportReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ImportReport not implemented")
+}
+func (UnimplementedMeteringServiceServer) ImportUsageReportStream(grpc.ClientStreamingServer[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]) error {
+	return status.Error(codes.Unimplemented, "method ImportUsageReportStream not implemented")
 }
 func (UnimplementedMeteringServiceServer) MarkComplete(context.Context, *MarkCompleteRequest) (*MarkCompleteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkComplete not implemented")
@@ -546,6 +575,13 @@ func _MeteringService_ImportReport_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeteringService_ImportUsageReportStream_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(MeteringServiceServer).ImportUsageReportStream(&grpc.GenericServerStream[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type MeteringService_ImportUsageReportStreamServer = grpc.ClientStreamingServer[ImportUsageReportStreamRequest, ImportUsageReportStreamResponse]
+
 func _MeteringService_MarkComplete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MarkCompleteRequest)
 	if err := dec(in); err != nil {
@@ -685,6 +721,11 @@ var MeteringService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "ExportUsageReportStream",
 			Handler:       _MeteringService_ExportUsageReportStream_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "ImportUsageReportStream",
+			Handler:       _MeteringService_ImportUsageReportStream_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "meterplane/metering/v1/metering.proto",

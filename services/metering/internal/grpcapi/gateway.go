@@ -19,6 +19,13 @@ import (
 // metering.http.yaml).
 const downloadPath = "/v1/usageReports:download"
 
+// UploadPath is the HTTP route of ImportUsageReportStream: the body is the
+// document, up to report.MaxSize bytes; the format is a query parameter.
+const UploadPath = "/v1/usageReports:upload"
+
+// uploadChunk is the size of the messages an upload is sent in.
+const uploadChunk = 1 << 20
+
 // RegisterGateway registers the HTTP/JSON handlers of the service and,
 // over the generated one, the download of ExportUsageReportStream: the
 // generated handler writes a delimiter (a newline) after each message,
@@ -29,6 +36,11 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 		return err
 	}
 	client := meteringv1.NewMeteringServiceClient(conn)
+	if err := mux.HandlePath(http.MethodPost, UploadPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+		upload(mux, client, w, r)
+	}); err != nil {
+		return err
+	}
 	return mux.HandlePath(http.MethodGet, downloadPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 		download(mux, client, w, r)
 	})
@@ -84,4 +96,54 @@ func download(mux *runtime.ServeMux, client meteringv1.MeteringServiceClient, w 
 			return
 		}
 	}
+}
+
+// upload answers POST /v1/usageReports:upload?format=…: it sends the body,
+// the document, to ImportUsageReportStream in chunks as it reads them and
+// answers with the import's counts as JSON.
+func upload(mux *runtime.ServeMux, client meteringv1.MeteringServiceClient, w http.ResponseWriter, r *http.Request) {
+	_, outbound := runtime.MarshalerForRequest(mux, r)
+	ctx, err := runtime.AnnotateContext(r.Context(), mux, r, meteringv1.MeteringService_ImportUsageReportStream_FullMethodName,
+		runtime.WithHTTPPathPattern(UploadPath))
+	fail := func(err error) { runtime.HTTPError(ctx, mux, outbound, w, r, err) }
+	if err != nil {
+		fail(err)
+		return
+	}
+	first := &meteringv1.ImportUsageReportStreamRequest{}
+	if err := runtime.PopulateQueryParameters(first, r.URL.Query(), utilities.NewDoubleArray(nil)); err != nil {
+		fail(status.Error(codes.InvalidArgument, err.Error()))
+		return
+	}
+	stream, err := client.ImportUsageReportStream(ctx)
+	if err != nil {
+		fail(err)
+		return
+	}
+	buf := make([]byte, uploadChunk)
+	msg := first
+	for {
+		n, rerr := io.ReadFull(r.Body, buf)
+		msg.Data = buf[:n]
+		if n > 0 || msg == first {
+			if err := stream.Send(msg); err != nil {
+				break // the server ended the call; CloseAndRecv says why
+			}
+		}
+		msg = &meteringv1.ImportUsageReportStreamRequest{}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			stream.CloseSend()
+			fail(rerr) // the size limit (413) or a broken body
+			return
+		}
+	}
+	res, err := stream.CloseAndRecv()
+	if err != nil {
+		fail(err)
+		return
+	}
+	runtime.ForwardResponseMessage(ctx, mux, outbound, w, r, res)
 }

@@ -4,6 +4,7 @@
 package grpcapi
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -271,27 +272,70 @@ func (c *chunker) flush() error {
 
 // ImportReport ingests a usage report.
 func (s *Server) ImportReport(ctx context.Context, req *meteringv1.ImportReportRequest) (*meteringv1.ImportReportResponse, error) {
-	f, err := formatIn(req.GetFormat())
+	c, err := s.importReport(ctx, req.GetContent(), req.GetFormat())
 	if err != nil {
 		return nil, err
 	}
-	rs, err := s.svc.Import(ctx, req.GetContent(), f)
-	if err != nil {
-		return nil, err
+	return &meteringv1.ImportReportResponse{Accepted: c.accepted, Duplicates: c.duplicates, Rejected: c.rejected, Rejections: c.rejections}, nil
+}
+
+// ImportUsageReportStream ingests a report document sent in chunks; it
+// holds at most report.MaxSize bytes of it.
+func (s *Server) ImportUsageReportStream(stream meteringv1.MeteringService_ImportUsageReportStreamServer) error {
+	var doc bytes.Buffer
+	var format meteringv1.ReportFormat
+	for first := true; ; first = false {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if first {
+			format = msg.GetFormat()
+		}
+		if doc.Len()+len(msg.GetData()) > report.MaxSize {
+			return errs.Field("data", "the document is larger than %d MiB", report.MaxSize>>20)
+		}
+		doc.Write(msg.GetData())
 	}
-	res := &meteringv1.ImportReportResponse{}
+	c, err := s.importReport(stream.Context(), doc.Bytes(), format)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(&meteringv1.ImportUsageReportStreamResponse{
+		Accepted: c.accepted, Duplicates: c.duplicates, Rejected: c.rejected, Rejections: c.rejections})
+}
+
+// imported counts the results of an import.
+type imported struct {
+	accepted, duplicates, rejected int32
+	rejections                     []*meteringv1.EventResult
+}
+
+func (s *Server) importReport(ctx context.Context, content []byte, format meteringv1.ReportFormat) (imported, error) {
+	f, err := formatIn(format)
+	if err != nil {
+		return imported{}, err
+	}
+	rs, err := s.svc.Import(ctx, content, f)
+	if err != nil {
+		return imported{}, err
+	}
+	var c imported
 	for _, r := range rs {
 		switch r.Status {
 		case metering.Accepted:
-			res.Accepted++
+			c.accepted++
 		case metering.Duplicate:
-			res.Duplicates++
+			c.duplicates++
 		default:
-			res.Rejected++
-			res.Rejections = append(res.Rejections, resultOut(r))
+			c.rejected++
+			c.rejections = append(c.rejections, resultOut(r))
 		}
 	}
-	return res, nil
+	return c, nil
 }
 
 // MarkComplete records a completeness mark.

@@ -173,8 +173,10 @@ func (s *Service) Import(ctx context.Context, content []byte, f report.Format) (
 // external ids, where one has it.
 func (s *Service) resolveCustomers(ctx context.Context, r *report.Report) error {
 	var ids []string
+	seen := map[string]bool{}
 	for _, e := range r.Events {
-		if !slices.Contains(ids, e.CustomerID) {
+		if !seen[e.CustomerID] {
+			seen[e.CustomerID] = true
 			ids = append(ids, e.CustomerID)
 		}
 	}
@@ -186,11 +188,13 @@ func (s *Service) resolveCustomers(ctx context.Context, r *report.Report) error 
 		return err
 	}
 	var externals []string
+	seenExt := map[string]bool{}
 	for i, e := range r.Events {
 		if e.CustomerExternalID == "" && e.CustomerID == r.CustomerID {
 			r.Events[i].CustomerExternalID = r.CustomerExternalID
 		}
-		if ext := r.Events[i].CustomerExternalID; !known[e.CustomerID] && ext != "" && !slices.Contains(externals, ext) {
+		if ext := r.Events[i].CustomerExternalID; !known[e.CustomerID] && ext != "" && !seenExt[ext] {
+			seenExt[ext] = true
 			externals = append(externals, ext)
 		}
 	}

@@ -355,6 +355,30 @@ func TestExactlyOnce(t *testing.T) {
 	})
 }
 
+// TestFullBatchRetried retries a full batch (metering.MaxBatch events) on
+// both engines: every event is a duplicate of its first sending. (On
+// PostgreSQL the keys were once read back with a list of row values, which
+// a batch this large made exceed PostgreSQL's stack depth: a 500 for every
+// retry of a full batch.)
+func TestFullBatchRetried(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		batch := make([]metering.EventInput, metering.MaxBatch)
+		for i := range batch {
+			batch[i] = ev("sum", "1", at(5, 1, 1).Add(time.Duration(i)*time.Second), fmt.Sprint("k", i))
+		}
+		first := e.ingest(t, batch...)
+		again, err := e.svc.Ingest(t.Context(), "events", batch)
+		must(t, err)
+		for i, r := range again {
+			if r.Status != metering.Duplicate || r.EventID != first[i].EventID {
+				t.Fatalf("event %d of the retried batch: %+v, want a duplicate of %s", i, r, first[i].EventID)
+			}
+		}
+	})
+}
+
 // TestConcurrentSameBatch sends one batch from 100 goroutines at once on
 // PostgreSQL: every event is stored once.
 func TestConcurrentSameBatch(t *testing.T) {

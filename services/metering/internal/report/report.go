@@ -72,8 +72,8 @@ const (
 	MaxValue      = 1024 // bytes of a property value
 )
 
-// maxSize is the largest document Decode reads.
-const maxSize = 64 << 20
+// MaxSize is the largest document Decode reads.
+const MaxSize = 64 << 20
 
 // Report is a set of usage events for a period, from one source or for one customer.
 type Report struct {
@@ -137,8 +137,8 @@ func Encode(w io.Writer, r Report, f Format) error {
 // both decode as the zero value; an event without properties has nil
 // Properties.
 func Decode(data []byte, f Format) (Report, error) {
-	if len(data) > maxSize {
-		return Report{}, fmt.Errorf("larger than %d MiB", maxSize>>20)
+	if len(data) > MaxSize {
+		return Report{}, fmt.Errorf("larger than %d MiB", MaxSize>>20)
 	}
 	if !utf8.Valid(data) {
 		return Report{}, errors.New("not valid UTF-8")

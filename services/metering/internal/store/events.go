@@ -43,25 +43,18 @@ func (s *Store) AddEvents(ctx context.Context, events []metering.Event, received
 	}
 
 	claims := make([]metering.Claim, len(events))
-	var taken [][]any
+	var takenCustomers, takenKeys []string
 	for i, e := range events {
 		if added[e.ID] {
 			claims[i] = metering.Claim{New: true, EventID: e.ID, Hash: e.Hash}
 		} else {
-			taken = append(taken, []any{e.CustomerID, e.Key})
+			takenCustomers, takenKeys = append(takenCustomers, e.CustomerID), append(takenKeys, e.Key)
 		}
 	}
-	if len(taken) == 0 {
+	if len(takenKeys) == 0 {
 		return claims, nil
 	}
-	var rows []struct {
-		CustomerID     string
-		IdempotencyKey string
-		EventID        string
-		PayloadHash    []byte
-	}
-	err = s.db.Conn(ctx).Table("event_keys").Select("customer_id, idempotency_key, event_id, payload_hash").
-		Where("(customer_id, idempotency_key) IN ?", taken).Find(&rows).Error
+	rows, err := s.readKeys(ctx, takenCustomers, takenKeys)
 	if err != nil {
 		return nil, fmt.Errorf("store: read keys: %w", err)
 	}
@@ -76,6 +69,60 @@ func (s *Store) AddEvents(ctx context.Context, events []metering.Event, received
 		}
 	}
 	return claims, nil
+}
+
+// keyRow is a claimed idempotency key.
+type keyRow struct {
+	CustomerID     string
+	IdempotencyKey string
+	EventID        string
+	PayloadHash    []byte
+}
+
+// readKeysChunk is how many keys one SQLite query reads: a list of row
+// values in IN is bounded by SQLite's limit on variables.
+const readKeysChunk = 500
+
+// readKeys reads the claims of the keys (customers[i], keys[i]): on
+// PostgreSQL in one query joining two arrays (a list of 10,000 row values
+// in IN would exceed PostgreSQL's stack depth while it is parsed), on
+// SQLite in chunks.
+func (s *Store) readKeys(ctx context.Context, customers, keys []string) ([]keyRow, error) {
+	var rows []keyRow
+	if s.pg {
+		// Through the pool, as addEventsSQL: gorm would expand the arrays.
+		res, err := s.db.Conn(ctx).Statement.ConnPool.QueryContext(ctx, `SELECT k.customer_id, k.idempotency_key, k.event_id, k.payload_hash
+			FROM unnest($1::text[], $2::text[]) AS t(customer_id, idempotency_key)
+			JOIN event_keys k ON k.customer_id = t.customer_id AND k.idempotency_key = t.idempotency_key`,
+			customers, keys)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Close()
+		for res.Next() {
+			var r keyRow
+			if err := res.Scan(&r.CustomerID, &r.IdempotencyKey, &r.EventID, &r.PayloadHash); err != nil {
+				return nil, err
+			}
+			rows = append(rows, r)
+		}
+		return rows, res.Err()
+	}
+	for start := 0; start < len(keys); start += readKeysChunk {
+		end := min(start+readKeysChunk, len(keys))
+		pairs := make([][]any, 0, end-start)
+		for i := start; i < end; i++ {
+			pairs = append(pairs, []any{customers[i], keys[i]})
+		}
+		var chunk []keyRow
+		err := s.db.Conn(ctx).Table("event_keys").Select("customer_id, idempotency_key, event_id, payload_hash").
+			Where("(customer_id, idempotency_key) IN ?", pairs).Find(&chunk).Error
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, chunk...)
+	}
+	return rows, nil
 }
 
 // addEventsSQL claims the keys in one PostgreSQL statement, inserts the
