@@ -12,6 +12,7 @@ package redisx
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"strings"
 
 	"github.com/alicebob/miniredis/v2"
@@ -55,6 +56,9 @@ func Open(ctx context.Context, url string) (*Redis, error) {
 		opts, err := redis.ParseClusterURL(strings.Replace(url, clusterSuffix+"://", "://", 1))
 		if err != nil {
 			return nil, fmt.Errorf("redis cluster: %w", err)
+		}
+		if u, _ := neturl.Parse(url); strings.Trim(u.Path, "/") != "" {
+			return nil, fmt.Errorf("redis cluster: %s: a cluster has no database number", url)
 		}
 		r.Client = redis.NewClusterClient(opts)
 		r.cluster = true
