@@ -405,6 +405,35 @@ func TestPostgresAndRedisCluster(t *testing.T) {
 		t.Fatalf("GET /readyz on a cluster = %v, %v", resp, err)
 	}
 	resp.Body.Close()
+
+	// Metering: an ingested event reaches the bus as usage.recorded.
+	code, body := r.http(t, "POST", "/v1/meters", `{"meter":{"key":"e2e_bandwidth","featureKey":"e2e_bandwidth_gib","aggregation":"AGGREGATION_SUM"}}`)
+	if code != 200 {
+		t.Fatalf("POST /v1/meters = %d %v", code, body)
+	}
+	code, body = r.http(t, "POST", "/v1/customers", `{"idempotencyKey":"cluster","customer":{"externalId":"e2e-cluster","name":"Cluster","email":"c@e2e.example","currency":"EUR"}}`)
+	customerID, _ := obj(t, body, "customer")["customerId"].(string)
+	if code != 200 || customerID == "" {
+		t.Fatalf("POST /v1/customers = %d %v", code, body)
+	}
+	code, body = r.http(t, "POST", "/v1/events", fmt.Sprintf(`{"customerId":%q,"meterKey":"e2e_bandwidth","quantity":"7.5","time":%q,"idempotencyKey":"ev1"}`,
+		customerID, time.Now().UTC().Format(time.RFC3339)))
+	if code != 200 {
+		t.Fatalf("POST /v1/events = %d %v", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		entries, err := rdb.XRange(t.Context(), "mp:usage.recorded", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(entries, func(e redis.XMessage) bool { return e.Values["key"] == customerID }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no usage.recorded event of %s on the cluster within 10s", customerID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // runOnPostgres starts the binary on a new PostgreSQL database and on
