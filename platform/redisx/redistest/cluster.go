@@ -31,7 +31,12 @@ func ClusterURL() string {
 // with .ci/redis-cluster); it never skips.
 func Cluster(t testing.TB) (*redis.ClusterClient, string) {
 	t.Helper()
-	raw := ClusterURL()
+	return clusterAt(t, ClusterURL())
+}
+
+// clusterAt is Cluster on the cluster named by raw.
+func clusterAt(t testing.TB, raw string) (*redis.ClusterClient, string) {
+	t.Helper()
 	opts, err := redis.ParseClusterURL(strings.Replace(raw, "+cluster://", "://", 1))
 	if err != nil {
 		t.Fatalf("TEST_REDIS_CLUSTER_URL %q: %v", raw, err)
