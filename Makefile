@@ -7,7 +7,7 @@ SERVICES := catalog subscription metering
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query
+.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -17,9 +17,13 @@ run:
 demo:
 	go run ./cmd/meterplane --demo
 
-## test: every module's tests, with the race detector and in shuffled order, against real PostgreSQL and Redis
-test:
+## test: every module's tests, with the race detector and in shuffled order, against real PostgreSQL, Redis and a Redis Cluster
+test: redis-cluster
 	go test -race -shuffle=on -count=1 -timeout 20m work
+
+## redis-cluster: start the tests' three-master Redis Cluster on 127.0.0.1:7001-7003 unless it answers (needs redis-server)
+redis-cluster:
+	.ci/redis-cluster
 
 ## tools: build the pinned code generators into ./bin (versions in tools/go.mod)
 tools: $(BUF)

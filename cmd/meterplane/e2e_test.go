@@ -388,6 +388,60 @@ func TestEmbeddedDefaults(t *testing.T) {
 
 func TestPostgresAndRedis(t *testing.T) {
 	t.Parallel()
+	rdb := redistest.New(t) // a leased, flushed database; fails the test when Redis is down
+	redisURL := fmt.Sprintf("%s/%d", strings.TrimSuffix(redistest.URL(), "/"), rdb.Options().DB)
+	runOnPostgres(t, redisURL, rdb)
+}
+
+// TestPostgresAndRedisCluster runs every service of the binary on a Redis
+// Cluster: REDIS_URL names the test cluster, whose nodes the bus's streams
+// are spread over.
+func TestPostgresAndRedisCluster(t *testing.T) {
+	t.Parallel()
+	rdb, _ := redistest.Cluster(t) // fails the test when the cluster is down
+	r := runOnPostgres(t, redistest.ClusterURL(), rdb)
+	resp, err := http.Get("http://" + r.HTTPAddr + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /readyz on a cluster = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Metering: an ingested event reaches the bus as usage.recorded.
+	code, body := r.http(t, "POST", "/v1/meters", `{"meter":{"key":"e2e_bandwidth","featureKey":"e2e_bandwidth_gib","aggregation":"AGGREGATION_SUM"}}`)
+	if code != 200 {
+		t.Fatalf("POST /v1/meters = %d %v", code, body)
+	}
+	code, body = r.http(t, "POST", "/v1/customers", `{"idempotencyKey":"cluster","customer":{"externalId":"e2e-cluster","name":"Cluster","email":"c@e2e.example","currency":"EUR"}}`)
+	customerID, _ := obj(t, body, "customer")["customerId"].(string)
+	if code != 200 || customerID == "" {
+		t.Fatalf("POST /v1/customers = %d %v", code, body)
+	}
+	code, body = r.http(t, "POST", "/v1/events", fmt.Sprintf(`{"customerId":%q,"meterKey":"e2e_bandwidth","quantity":"7.5","time":%q,"idempotencyKey":"ev1"}`,
+		customerID, time.Now().UTC().Format(time.RFC3339)))
+	if code != 200 {
+		t.Fatalf("POST /v1/events = %d %v", code, body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		entries, err := rdb.XRange(t.Context(), "mp:usage.recorded", "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(entries, func(e redis.XMessage) bool { return e.Values["key"] == customerID }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no usage.recorded event of %s on the cluster within 10s", customerID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// runOnPostgres starts the binary on a new PostgreSQL database and on
+// REDIS_URL redisURL, runs the exercise, and waits until the customer's
+// subscription.changed events are on the bus, read through rdb. The stream
+// may be shared with other tests: only this flow's customer counts.
+func runOnPostgres(t *testing.T, redisURL string, rdb redis.UniversalClient) *running {
+	t.Helper()
 	admin, err := sql.Open("pgx", storagetest.AdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -398,8 +452,6 @@ func TestPostgresAndRedis(t *testing.T) {
 		t.Fatalf("postgres (tests never skip): %v", err)
 	}
 	t.Cleanup(func() { admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	rdb := redistest.New(t) // a leased, flushed database; fails the test when Redis is down
-	redisURL := fmt.Sprintf("%s/%d", strings.TrimSuffix(redistest.URL(), "/"), rdb.Options().DB)
 	u, err := url.Parse(storagetest.AdminURL())
 	if err != nil {
 		t.Fatal(err)
@@ -408,7 +460,7 @@ func TestPostgresAndRedis(t *testing.T) {
 	dbURL := u.String()
 	r := start(t, []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redisURL})
 
-	// Count what this flow adds to the stream of the leased database.
+	// Count what this flow adds to the stream.
 	ctx := t.Context()
 	const stream = "mp:subscription.changed"
 	before, err := rdb.XLen(ctx, stream).Result()
@@ -443,11 +495,12 @@ func TestPostgresAndRedis(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	return r
 }
 
 // publishedKinds returns the kinds of the distinct subscription.changed
 // events of customerID on stream from the entry from on, in stream order.
-func publishedKinds(t *testing.T, rdb *redis.Client, stream, from, customerID string) []string {
+func publishedKinds(t *testing.T, rdb redis.UniversalClient, stream, from, customerID string) []string {
 	t.Helper()
 	entries, err := rdb.XRange(t.Context(), stream, from, "+").Result()
 	if err != nil {

@@ -5,9 +5,12 @@
 // succeeds, so a handler may see a message more than once and must dedupe by
 // the message ID (see package outbox's Seen).
 //
-// The same code runs on a real Redis server and on the in-process miniredis,
-// which supports every command used here (XADD, XGROUP CREATE, XREADGROUP,
-// XACK and XAUTOCLAIM).
+// The same code runs on a real Redis server, on a Redis Cluster and on the
+// in-process miniredis, which supports every command used here (XADD,
+// XGROUP CREATE, XREADGROUP, XACK and XAUTOCLAIM). Each command touches one
+// stream, the key of one topic, so none crosses hash slots on a cluster;
+// PublishAll's pipeline is split by go-redis among the nodes that own the
+// topics' streams.
 package bus
 
 import (
@@ -35,9 +38,11 @@ type Message struct {
 	Time time.Time
 }
 
+// DefaultPrefix starts the Redis key of every topic's stream, unless
+// Bus.Prefix says otherwise.
+const DefaultPrefix = "mp:"
+
 const (
-	// streamPrefix starts the Redis key of every topic's stream.
-	streamPrefix = "mp:"
 	// maxLen is the approximate number of entries a stream keeps. Older
 	// entries are trimmed even when a group has not read them yet.
 	maxLen = 1_000_000
@@ -53,6 +58,11 @@ const (
 type Bus struct {
 	rdb redis.UniversalClient
 
+	// Prefix starts the Redis key of every topic's stream: the stream of
+	// topic T is Prefix+T. Producers and consumers of a topic must agree on
+	// it; tests that share a Redis Cluster give each test its own. Default
+	// DefaultPrefix.
+	Prefix string
 	// ClaimIdle is how long an entry stays pending, delivered to a
 	// consumer but not acknowledged, before another consumer of the group
 	// claims it, presuming its consumer dead. Consumers look for such
@@ -66,11 +76,14 @@ type Bus struct {
 	Log *slog.Logger
 }
 
-// New returns a bus on rdb, for example the *redis.Client embedded in a
-// *redisx.Redis.
+// New returns a bus on rdb, for example the client embedded in a
+// *redisx.Redis: one server or a cluster.
 func New(rdb redis.UniversalClient) *Bus {
-	return &Bus{rdb: rdb, ClaimIdle: 30 * time.Second, Retry: time.Second, Log: slog.New(slog.DiscardHandler)}
+	return &Bus{rdb: rdb, Prefix: DefaultPrefix, ClaimIdle: 30 * time.Second, Retry: time.Second, Log: slog.New(slog.DiscardHandler)}
 }
+
+// Stream returns the Redis key of topic's stream.
+func (b *Bus) Stream(topic string) string { return b.Prefix + topic }
 
 // Publish appends m to its topic's stream.
 func (b *Bus) Publish(ctx context.Context, m Message) error { return b.PublishAll(ctx, []Message{m}) }
@@ -86,7 +99,7 @@ func (b *Bus) PublishAll(ctx context.Context, msgs []Message) error {
 	_, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, m := range msgs {
 			p.XAdd(ctx, &redis.XAddArgs{
-				Stream: streamPrefix + m.Topic,
+				Stream: b.Stream(m.Topic),
 				MaxLen: maxLen,
 				Approx: true,
 				Values: []any{"id", m.ID, "key", m.Key, "payload", m.Payload, "time", m.Time.UTC().Format(time.RFC3339Nano)},
@@ -116,7 +129,7 @@ func (b *Bus) Consume(ctx context.Context, topic, group, consumer string, h func
 	if topic == "" || group == "" || consumer == "" {
 		return errors.New("bus: consume: topic, group and consumer must be set")
 	}
-	stream := streamPrefix + topic
+	stream := b.Stream(topic)
 	log := b.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -15,12 +15,15 @@ import (
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
 )
 
-// each runs fn on the real Redis server and on the in-process one.
-func each(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
+// each runs fn on the real Redis server, on the in-process one and on the
+// Redis Cluster, with a bus on rdb. On the cluster the bus's streams carry
+// the test's own key prefix.
+func each(t *testing.T, fn func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient)) {
 	t.Helper()
 	t.Run("redis", func(t *testing.T) {
 		t.Parallel()
-		fn(t, redistest.New(t))
+		rdb := redistest.New(t)
+		fn(t, bus.New(rdb), rdb)
 	})
 	t.Run("embedded", func(t *testing.T) {
 		t.Parallel()
@@ -29,7 +32,14 @@ func each(t *testing.T, fn func(t *testing.T, rdb redis.UniversalClient)) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { r.Close() })
-		fn(t, r.Client)
+		fn(t, bus.New(r.Client), r.Client)
+	})
+	t.Run("cluster", func(t *testing.T) {
+		t.Parallel()
+		rdb, prefix := redistest.Cluster(t)
+		b := bus.New(rdb)
+		b.Prefix = prefix + bus.DefaultPrefix
+		fn(t, b, rdb)
 	})
 }
 
@@ -120,8 +130,7 @@ func publish(t *testing.T, b *bus.Bus, topic string, n int) []bus.Message {
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, rdb redis.UniversalClient) {
-		b := bus.New(rdb)
+	each(t, func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient) {
 		sent := publish(t, b, "usage.recorded", 3)
 		var got received
 		consume(t, b, "usage.recorded", "billing", "c1", func(ctx context.Context, m bus.Message) error {
@@ -146,8 +155,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestHandlerErrorRedelivers(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, rdb redis.UniversalClient) {
-		b := bus.New(rdb)
+	each(t, func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient) {
 		b.Retry = 50 * time.Millisecond
 		sent := publish(t, b, "invoices", 3)
 		var got received
@@ -158,7 +166,7 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 			return nil
 		})
 		eventually(t, "the failed message to come again", func() bool { return got.count(sent[1].ID) == 2 })
-		eventually(t, "all acknowledged", func() bool { return pending(t, rdb, "mp:invoices", "mailer") == 0 })
+		eventually(t, "all acknowledged", func() bool { return pending(t, rdb, b.Stream("invoices"), "mailer") == 0 })
 		for i, m := range sent {
 			if n, want := got.count(m.ID), map[bool]int{true: 2, false: 1}[i == 1]; n != want {
 				t.Errorf("message %s delivered %d times, want %d", m.ID, n, want)
@@ -169,8 +177,7 @@ func TestHandlerErrorRedelivers(t *testing.T) {
 
 func TestConsumersShareAGroup(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, rdb redis.UniversalClient) {
-		b := bus.New(rdb)
+	each(t, func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient) {
 		var all received
 		per := map[string]*received{"c1": {}, "c2": {}}
 		for name, got := range per {
@@ -204,16 +211,15 @@ func TestConsumersShareAGroup(t *testing.T) {
 
 func TestDeadConsumersMessagesAreClaimed(t *testing.T) {
 	t.Parallel()
-	each(t, func(t *testing.T, rdb redis.UniversalClient) {
+	each(t, func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient) {
 		ctx := t.Context()
-		b := bus.New(rdb)
 		b.ClaimIdle = 200 * time.Millisecond
-		if err := rdb.XGroupCreateMkStream(ctx, "mp:usage", "rating", "0").Err(); err != nil {
+		if err := rdb.XGroupCreateMkStream(ctx, b.Stream("usage"), "rating", "0").Err(); err != nil {
 			t.Fatal(err)
 		}
 		sent := publish(t, b, "usage", 2)
 		// A consumer reads the messages, then dies without acknowledging them.
-		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "rating", Consumer: "dead", Streams: []string{"mp:usage", ">"}, Count: 10, Block: -1}).Result()
+		res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "rating", Consumer: "dead", Streams: []string{b.Stream("usage"), ">"}, Count: 10, Block: -1}).Result()
 		if err != nil || len(res) != 1 || len(res[0].Messages) != 2 {
 			t.Fatalf("XREADGROUP = %v, %v", res, err)
 		}
@@ -224,11 +230,41 @@ func TestDeadConsumersMessagesAreClaimed(t *testing.T) {
 			return nil
 		})
 		eventually(t, "the dead consumer's messages", func() bool { return got.distinct() == 2 })
-		eventually(t, "all acknowledged", func() bool { return pending(t, rdb, "mp:usage", "rating") == 0 })
+		eventually(t, "all acknowledged", func() bool { return pending(t, rdb, b.Stream("usage"), "rating") == 0 })
 		for _, m := range sent {
 			if n := got.count(m.ID); n != 1 {
 				t.Errorf("message %s delivered %d times, want 1", m.ID, n)
 			}
 		}
+	})
+}
+
+// TestPublishAllAcrossTopics publishes to several topics in one pipeline;
+// on the cluster their streams lie in different slots and on different
+// nodes, which must not raise CROSSSLOT.
+func TestPublishAllAcrossTopics(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, b *bus.Bus, rdb redis.UniversalClient) {
+		topics := []string{"usage.recorded", "subscription.changed", "invoices", "quota.allocated", "meter", "alerts"}
+		var msgs []bus.Message
+		for i, topic := range topics {
+			for j := range 2 {
+				msgs = append(msgs, bus.Message{ID: fmt.Sprintf("%s-%d", topic, j), Topic: topic, Key: fmt.Sprintf("cus_%d", i), Time: time.Now()})
+			}
+		}
+		if err := b.PublishAll(t.Context(), msgs); err != nil {
+			t.Fatalf("PublishAll: %v", err)
+		}
+		var got received
+		for _, topic := range topics {
+			consume(t, b, topic, "all", "c1", func(ctx context.Context, m bus.Message) error {
+				if m.ID[:len(topic)] != topic {
+					t.Errorf("topic %s got message %s", topic, m.ID)
+				}
+				got.add(m)
+				return nil
+			})
+		}
+		eventually(t, "every message of every topic", func() bool { return got.distinct() == len(msgs) })
 	})
 }

@@ -21,7 +21,7 @@ type Config struct {
 	HTTPAddr        string        // MP_HTTP_ADDR, --http-addr
 	DataDir         string        // MP_DATA_DIR, --data-dir: SQLite files when DatabaseURL is empty
 	DatabaseURL     string        // DATABASE_URL: PostgreSQL; empty for embedded SQLite
-	RedisURL        string        // REDIS_URL: Redis; empty for the in-process server
+	RedisURL        string        // REDIS_URL: Redis or a Redis Cluster; empty for the in-process server
 	LogLevel        slog.Level    // MP_LOG_LEVEL, --log-level
 	ShutdownTimeout time.Duration // MP_SHUTDOWN_TIMEOUT, --shutdown-timeout
 	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: traces and metrics over OTLP when set
@@ -125,8 +125,8 @@ func (c Config) Validate() error {
 	if c.DatabaseURL != "" && !hasScheme(c.DatabaseURL, "postgres", "postgresql") {
 		errs = append(errs, errors.New("DATABASE_URL: want postgres://user:password@host:port/database"))
 	}
-	if c.RedisURL != "" && !hasScheme(c.RedisURL, "redis", "rediss") {
-		errs = append(errs, errors.New("REDIS_URL: want redis://host:port/db"))
+	if c.RedisURL != "" && !hasScheme(c.RedisURL, "redis", "rediss", "redis+cluster", "rediss+cluster") {
+		errs = append(errs, errors.New("REDIS_URL: want redis://host:port/db, or redis+cluster://host1:port1?addr=host2:port2 for a cluster"))
 	}
 	return errors.Join(errs...)
 }

@@ -33,6 +33,12 @@ func TestLoad(t *testing.T) {
 		t.Errorf("flags must override env, env must override defaults: %+v", c)
 	}
 
+	for _, u := range []string{"redis://127.0.0.1:6379/2", "rediss://r:6380/0", "redis+cluster://127.0.0.1:7001?addr=127.0.0.1:7002&addr=127.0.0.1:7003", "rediss+cluster://r1:6380?addr=r2:6380"} {
+		if c, err := Load(nil, env(map[string]string{"REDIS_URL": u})); err != nil || c.RedisURL != u {
+			t.Errorf("REDIS_URL %s: %q, %v; want it accepted", u, c.RedisURL, err)
+		}
+	}
+
 	for _, tc := range []struct {
 		name, want string
 		env        map[string]string

@@ -24,8 +24,8 @@ import (
 var errCrash = errors.New("crash")
 
 // TestOutbox runs every case on PostgreSQL and SQLite, each with the real
-// Redis server and the in-process one. The cases share the database and
-// each leaves the outbox empty.
+// Redis server, the in-process one and the Redis Cluster. The cases share
+// the database and each leaves the outbox empty.
 func TestOutbox(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "outbox", fstest.MapFS{}, func(t *testing.T, db *storage.DB) {
@@ -38,9 +38,19 @@ func TestOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { embedded.Close() })
-		for name, rdb := range map[string]redis.UniversalClient{"redis": redistest.New(t), "embedded": embedded.Client} {
-			t.Run(name, func(t *testing.T) {
-				e := env{db: db, rdb: rdb, bus: bus.New(rdb), log: slog.New(slog.NewTextHandler(t.Output(), nil)), consumer: "ledger_" + name}
+		cluster, prefix := redistest.Cluster(t)
+		for _, r := range []struct {
+			name   string
+			rdb    redis.UniversalClient
+			prefix string // of the streams' keys
+		}{
+			{"redis", redistest.New(t), bus.DefaultPrefix},
+			{"embedded", embedded.Client, bus.DefaultPrefix},
+			{"cluster", cluster, prefix + bus.DefaultPrefix},
+		} {
+			t.Run(r.name, func(t *testing.T) {
+				e := env{db: db, rdb: r.rdb, bus: bus.New(r.rdb), log: slog.New(slog.NewTextHandler(t.Output(), nil)), consumer: "ledger_" + r.name}
+				e.bus.Prefix = r.prefix
 				e.bus.Retry = 20 * time.Millisecond
 				t.Run("every committed event is published once", e.publishedOnce)
 				t.Run("events of a rolled back transaction are not published", e.rolledBack)
@@ -102,7 +112,7 @@ func (e env) drain(t *testing.T, r *outbox.Relay) []int {
 // stream returns the messages published on topic, oldest first.
 func (e env) stream(t *testing.T, topic string) []redis.XMessage {
 	t.Helper()
-	msgs, err := e.rdb.XRange(t.Context(), "mp:"+topic, "-", "+").Result()
+	msgs, err := e.rdb.XRange(t.Context(), e.bus.Stream(topic), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package redistest gives a test a clean database on the real Redis server
-// at TEST_REDIS_URL (default redis://127.0.0.1:6379). Databases 1 to 15 are
-// leased one per test across processes and flushed before use; when Redis
-// does not answer the test fails, it never skips.
+// at TEST_REDIS_URL (default redis://127.0.0.1:6379), or a key prefix of its
+// own on the Redis Cluster at TEST_REDIS_CLUSTER_URL (see Cluster).
+// Databases 1 to 15 are leased one per test across processes and flushed
+// before use; when Redis does not answer the test fails, it never skips.
 package redistest
 
 import (
