@@ -24,7 +24,7 @@ const doneKeep = 48 * time.Hour
 // Live implements quota.Live on a Redis server or cluster.
 type Live struct {
 	rdb                                       redis.UniversalClient
-	check, reserve, finish, limits, rebuildSc *redis.Script
+	check, reserve, finish, drop, limits, rebuildSc *redis.Script
 }
 
 var _ quota.Live = (*Live)(nil)
@@ -32,7 +32,7 @@ var _ quota.Live = (*Live)(nil)
 // New returns Live on rdb.
 func New(rdb redis.UniversalClient) *Live {
 	return &Live{rdb: rdb, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
-		finish: redis.NewScript(finishScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript)}
+		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript)}
 }
 
 // Keys returns the customer's keys in the scripts' order.
@@ -125,6 +125,18 @@ func (l *Live) Commit(ctx context.Context, customerID, id string, items []quota.
 // Release implements quota.Live.
 func (l *Live) Release(ctx context.Context, customerID, id string, now time.Time) (quota.Outcome, error) {
 	return l.runFinish(ctx, customerID, id, false, nil, now)
+}
+
+// Drop implements quota.Live.
+func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, error) {
+	v, err := l.drop.Run(ctx, l.rdb, Keys(customerID), id).Text()
+	if err != nil {
+		return 0, fmt.Errorf("live: drop: %w", err)
+	}
+	if v == "rebuild" {
+		return quota.Rebuild, nil
+	}
+	return quota.Done, nil
 }
 
 // SetLimits implements quota.Live.

@@ -196,3 +196,19 @@ redis.call('SET', KEYS[1], '1')
 redis.call('DEL', KEYS[8])
 return 'ok'
 `
+
+// dropScript removes a reservation that never was answered (its intent is
+// deleted): a pending entry a rebuild loaded, or a hold whose reply was
+// lost.
+// ARGV: id.
+const dropScript = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'rebuild' end
+local raw = redis.call('HGET', KEYS[5], ARGV[1])
+if raw then
+  local r = cjson.decode(raw)
+  for i, f in ipairs(r.f) do redis.call('HINCRBY', KEYS[4], f, -r.q[i]) end
+  redis.call('HDEL', KEYS[5], ARGV[1])
+  redis.call('ZREM', KEYS[6], ARGV[1])
+end
+return 'ok'
+`

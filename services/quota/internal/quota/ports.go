@@ -71,6 +71,9 @@ type Live interface {
 	Commit(ctx context.Context, customerID, id string, items []Item, now time.Time) (Outcome, error)
 	// Release drops id's held items; once per id.
 	Release(ctx context.Context, customerID, id string, now time.Time) (Outcome, error)
+	// Drop removes the entry of a reservation whose intent was deleted
+	// unanswered.
+	Drop(ctx context.Context, customerID, id string) (Outcome, error)
 	// SetLimits replaces the customer's limits, as of at.
 	SetLimits(ctx context.Context, customerID string, l Limits, at time.Time) error
 	// Ready reports whether the customer's keys are present.

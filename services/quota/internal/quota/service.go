@@ -182,9 +182,8 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 		case found && now.Sub(prev.CreateTime) < pendingTakeover:
 			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with request id %q is in progress; retry", in.RequestID)
 		case found:
-			// Abandoned by a caller that died: whatever Redis still holds
-			// for it expires by itself.
-			if err := s.store.DeletePending(ctx, prev.ID); err != nil {
+			// Abandoned by a caller that died.
+			if err := s.forget(ctx, prev); err != nil {
 				return Result{}, Reservation{}, err
 			}
 		}
@@ -203,9 +202,11 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 		return o, err
 	})
 	if err != nil || out == Finished || !res.Allowed && out != Held {
-		// Nothing is held for an intent that was denied or never admitted
-		// (if a lost reply admitted it, Redis lets the hold expire).
-		if derr := s.store.DeletePending(context.WithoutCancel(ctx), r.ID); derr != nil && err == nil {
+		// Nothing is held for an intent that was denied or never
+		// answered: the intent goes first, then whatever Redis holds for
+		// it (a pending entry a rebuild loaded from the intent, or a hold
+		// whose reply was lost).
+		if derr := s.forget(context.WithoutCancel(ctx), r); derr != nil && err == nil {
 			err = derr
 		}
 		return res, Reservation{}, err
@@ -220,6 +221,15 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 	r.Status = StatusHeld
 	res.Allowed = true
 	return res, r, nil
+}
+
+// forget deletes an unanswered intent, then its entry in Redis.
+func (s *Service) forget(ctx context.Context, r Reservation) error {
+	if err := s.store.DeletePending(ctx, r.ID); err != nil {
+		return err
+	}
+	_, err := s.admit(ctx, r.CustomerID, func(time.Time) (Outcome, error) { return s.live.Drop(ctx, r.CustomerID, r.ID) })
+	return err
 }
 
 // Commit turns a reservation into allocations of a subject: first in the
