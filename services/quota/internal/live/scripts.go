@@ -200,9 +200,16 @@ return 'ok'
 // dropScript removes a reservation that never was answered (its intent is
 // deleted): a pending entry a rebuild loaded, or a hold whose reply was
 // lost.
+// Without the customer's keys, a rebuild in progress (the lock is taken)
+// may have loaded the entry: the caller waits for it; with no rebuild in
+// progress, a later one reads the database after the intent's deletion,
+// so there is nothing to drop.
 // ARGV: id.
 const dropScript = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'rebuild' end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('EXISTS', KEYS[8]) == 1 then return 'rebuild' end
+  return 'ok'
+end
 local raw = redis.call('HGET', KEYS[5], ARGV[1])
 if raw then
   local r = cjson.decode(raw)
