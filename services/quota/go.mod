@@ -13,6 +13,8 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.32.0
 	github.com/meterplane/meterplane/gen v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/platform v0.0.0-00010101000000-000000000000
+	github.com/meterplane/meterplane/services/catalog v0.0.0-00010101000000-000000000000
+	github.com/meterplane/meterplane/services/subscription v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/shopspring/decimal v1.6.0
 	google.golang.org/grpc v1.85.0
