@@ -6,12 +6,14 @@ package quota
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"google.golang.org/grpc"
 
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/bus"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/quota/internal/grpcapi"
@@ -27,7 +29,8 @@ import (
 const expirySweep = 30 * time.Second
 
 // Open opens and migrates the service's database and returns the service,
-// with the expiry worker. The returned service's DB is closed by the
+// with the expiry worker and the consumer of subscription.changed events
+// (which makes a customer's limits be asked again at once). The returned service's DB is closed by the
 // server that hosts it.
 func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	db, err := storage.OpenService(ctx, d.Storage("quota"), migrations.FS)
@@ -37,12 +40,22 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	svc := domain.NewService(store.New(db), live.New(d.Redis.Client), peers.NewEntitlements(d.Subscription),
 		peers.NewFeatures(d.Catalog), d.Clock, d.Log)
 	api := grpcapi.New(svc)
+	events := bus.New(d.Redis.Client)
+	consumer, err := os.Hostname()
+	if err != nil {
+		consumer = "quota"
+	}
+	changes := func(ctx context.Context) error {
+		return events.Consume(ctx, domain.TopicSubscriptionChanged, "quota", consumer, func(ctx context.Context, m bus.Message) error {
+			return svc.LimitsChanged(ctx, m.Key)
+		})
+	}
 	return server.Service{
 		Name:            "quota",
 		GRPCName:        quotav1.QuotaService_ServiceDesc.ServiceName,
 		DB:              db,
 		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
-		Workers:         []func(context.Context) error{svc.ExpiryWorker(expirySweep)},
+		Workers:         []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes},
 	}, nil
 }

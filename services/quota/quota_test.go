@@ -73,7 +73,19 @@ func TestAPI(t *testing.T) {
 	_, err = subs.ChangePlan(ctx, &subscriptionv1.ChangePlanRequest{SubscriptionId: sub.GetSubscription().GetSubscriptionId(), PlanId: "hosting_50",
 		Timing: subscriptionv1.ChangeTiming_CHANGE_TIMING_IMMEDIATE, IdempotencyKey: "up"})
 	must(t, err)
-	clk.Advance(2 * time.Second)
+	// The fake clock stands still, so only the subscription.changed
+	// event can make quota ask the limits again.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, err := client.CheckQuota(ctx, &quotav1.CheckQuotaRequest{CustomerId: id, Items: sites("1")})
+		must(t, err)
+		if res.GetItems()[0].GetLimit() == "50" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the upgrade did not reach quota through its event: %v", res)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	check("a second site after the upgrade", sites("1"), true, quotav1.Reason_REASON_OK, "50")
 
 	st, err := client.GetQuotaStatus(ctx, &quotav1.GetQuotaStatusRequest{CustomerId: id})

@@ -155,6 +155,14 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 	return nil
 }
 
+// Invalidate implements quota.Live.
+func (l *Live) Invalidate(ctx context.Context, customerID string) error {
+	if err := l.rdb.HDel(ctx, Keys(customerID)[1], "_at").Err(); err != nil {
+		return fmt.Errorf("live: invalidate limits: %w", err)
+	}
+	return nil
+}
+
 // Ready implements quota.Live.
 func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
 	n, err := l.rdb.Exists(ctx, Keys(customerID)[0]).Result()

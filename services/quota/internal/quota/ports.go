@@ -76,6 +76,9 @@ type Live interface {
 	Drop(ctx context.Context, customerID, id string) (Outcome, error)
 	// SetLimits replaces the customer's limits, as of at.
 	SetLimits(ctx context.Context, customerID string, l Limits, at time.Time) error
+	// Invalidate marks the customer's limits stale, so that the next call
+	// asks them again.
+	Invalidate(ctx context.Context, customerID string) error
 	// Ready reports whether the customer's keys are present.
 	Ready(ctx context.Context, customerID string) (bool, error)
 	// Lock takes the customer's rebuild lock with token for ttl.

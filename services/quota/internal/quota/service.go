@@ -354,6 +354,21 @@ func (s *Service) Get(ctx context.Context, id string) (Reservation, error) {
 	return r, err
 }
 
+// TopicSubscriptionChanged is the bus topic on which the subscription
+// service announces each recorded or withdrawn change, keyed by customer
+// id.
+const TopicSubscriptionChanged = "subscription.changed"
+
+// LimitsChanged makes the next call for the customer ask its limits again,
+// at once rather than after the freshness: the handler of
+// subscription.changed events. Repeats do no harm.
+func (s *Service) LimitsChanged(ctx context.Context, customerID string) error {
+	if customerID == "" {
+		return nil
+	}
+	return s.live.Invalidate(ctx, customerID)
+}
+
 // ExpiryWorker marks reservations past their expiry as expired in the
 // database every interval until ctx ends. Redis drops them by itself.
 func (s *Service) ExpiryWorker(interval time.Duration) func(ctx context.Context) error {
