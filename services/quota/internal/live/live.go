@@ -23,7 +23,7 @@ const doneKeep = 48 * time.Hour
 
 // Live implements quota.Live on a Redis server or cluster.
 type Live struct {
-	rdb                                       redis.UniversalClient
+	rdb                                             redis.UniversalClient
 	check, reserve, finish, drop, limits, rebuildSc *redis.Script
 }
 

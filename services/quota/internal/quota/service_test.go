@@ -97,7 +97,9 @@ func sites(policy quota.Policy, n int64) quota.Limits {
 	return quota.Limits{HasPlan: true, ByFeature: map[string]quota.Limit{"sites": {Policy: policy, Limit: quota.Units(n * 1000)}}}
 }
 
-func one(feature, q string) []quota.ItemInput { return []quota.ItemInput{{Feature: feature, Quantity: q}} }
+func one(feature, q string) []quota.ItemInput {
+	return []quota.ItemInput{{Feature: feature, Quantity: q}}
+}
 
 func must(t *testing.T, err error) {
 	t.Helper()
