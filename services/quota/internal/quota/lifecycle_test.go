@@ -1,6 +1,7 @@
 package quota_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -181,6 +182,63 @@ func TestUpgrade(t *testing.T) {
 		e.clk.Advance(quota.Freshness + time.Millisecond)
 		if got := e.check(t, "1"); got.Allowed || got.Used != 1000 || got.Limit != 0 {
 			t.Errorf("after the downgrade: %+v", got)
+		}
+	})
+}
+
+// TestCrashes: the database rows a caller that died leaves behind are
+// completed or taken over by a retry.
+func TestCrashes(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		e.ents.set("cus_a", sites(quota.PolicyHard, 2))
+		ctx := t.Context()
+
+		// A Reserve that died after writing its intent: a retry with its
+		// request id within 10 s is refused as in flight, after that it is
+		// taken over.
+		intent := quota.Reservation{ID: "res_dead", CustomerID: "cus_a", RequestID: "req-dead", Status: quota.StatusPending,
+			Items: []quota.Item{{Feature: "sites", Quantity: 1000}}, ExpireTime: e.clk.Now().Add(time.Hour),
+			CreateTime: e.clk.Now(), UpdateTime: e.clk.Now()}
+		must(t, e.store.AddIntent(ctx, intent))
+		in := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-dead"}
+		if _, _, err := e.svc.Reserve(ctx, in); !errs.Is(err, errs.Conflict) {
+			t.Errorf("retry while in flight: %v", err)
+		}
+		e.clk.Advance(11 * time.Second)
+		r := e.reserve(t, in)
+		if r.ID == intent.ID {
+			t.Errorf("the abandoned intent was answered: %+v", r)
+		}
+
+		// A Commit that died after its transaction, before its script:
+		// its retry completes it, counting the site once.
+		must(t, e.store.InTx(ctx, func(ctx context.Context) error {
+			if _, err := e.store.SetStatus(ctx, r.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, "site-1", e.clk.Now()); err != nil {
+				return err
+			}
+			return e.store.AddAllocations(ctx, r, "site-1", e.clk.Now())
+		}))
+		if got := e.check(t, "1"); got.Used != 0 || got.Reserved != 1000 {
+			t.Errorf("before the retry: %+v", got)
+		}
+		for range 2 {
+			_, err := e.svc.Commit(ctx, quota.CommitInput{ReservationID: r.ID, Subject: "site-1"})
+			must(t, err)
+			if got := e.check(t, "1"); got.Used != 1000 || got.Reserved != 0 {
+				t.Errorf("after the retry: %+v", got)
+			}
+		}
+
+		// An intent past its expiry is deleted by the expiry sweep.
+		late := intent
+		late.ID, late.RequestID, late.ExpireTime = "res_late", "req-late", e.clk.Now().Add(time.Second)
+		must(t, e.store.AddIntent(ctx, late))
+		e.clk.Advance(time.Second)
+		_, err := e.store.ExpireDue(ctx, e.clk.Now())
+		must(t, err)
+		if _, found, err := e.store.ByRequest(ctx, "cus_a", "req-late"); err != nil || found {
+			t.Errorf("an expired intent is kept: %v %v", found, err)
 		}
 	})
 }

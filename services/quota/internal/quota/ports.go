@@ -34,8 +34,8 @@ type Store interface {
 	AddAllocations(ctx context.Context, r Reservation, subject string, at time.Time) error
 	// Snapshot returns what Redis must hold for the customer at now.
 	Snapshot(ctx context.Context, customerID string, now time.Time) (Snapshot, error)
-	// ExpireDue marks held and pending reservations past their expiry as
-	// expired, and returns how many.
+	// ExpireDue marks held reservations past their expiry as expired, and
+	// returns how many; it deletes pending ones past it.
 	ExpireDue(ctx context.Context, now time.Time) (int64, error)
 }
 

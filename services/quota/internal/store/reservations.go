@@ -141,13 +141,18 @@ func statuses(in []quota.Status) []string {
 	return out
 }
 
-// ExpireDue implements quota.Store.
+// ExpireDue implements quota.Store: held reservations past their expiry
+// become expired; pending ones past it are deleted (they were never
+// answered, and whatever Redis holds for them has expired too).
 func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int64, error) {
-	res := s.db.Conn(ctx).Model(&reservationRow{}).
-		Where("status IN ? AND expire_time <= ?", []string{string(quota.StatusHeld), string(quota.StatusPending)}, now).
+	db := s.db.Conn(ctx)
+	res := db.Model(&reservationRow{}).Where("status = ? AND expire_time <= ?", string(quota.StatusHeld), now).
 		Updates(map[string]any{"status": string(quota.StatusExpired), "update_time": now})
 	if res.Error != nil {
 		return 0, fmt.Errorf("store: expire reservations: %w", res.Error)
+	}
+	if err := db.Where("status = ? AND expire_time <= ?", string(quota.StatusPending), now).Delete(&reservationRow{}).Error; err != nil {
+		return 0, fmt.Errorf("store: delete expired intents: %w", err)
 	}
 	return res.RowsAffected, nil
 }
