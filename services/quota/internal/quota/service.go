@@ -7,8 +7,9 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
@@ -39,9 +40,9 @@ type Service struct {
 	features Features
 	clock    clock.Clock
 	log      *slog.Logger
-	// rebuilding holds a mutex per customer, so that one rebuild per
-	// customer runs in this process at a time.
-	rebuilding sync.Map
+	// rebuilds runs one rebuild per customer at a time in this process;
+	// concurrent callers wait for it and share its result.
+	rebuilds singleflight.Group
 }
 
 // NewService returns the service.
@@ -99,13 +100,19 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 }
 
 // rebuild loads the customer's keys into Redis from the database, once
-// per customer at a time: a mutex in this process, and a lock in Redis
-// across processes. A caller that finds another rebuilding waits for it.
+// per customer at a time: one call in this process (singleflight), and a
+// lock in Redis across processes. A caller that finds another rebuilding
+// waits for it, at most rebuildWait.
 func (s *Service) rebuild(ctx context.Context, customerID string) error {
-	m, _ := s.rebuilding.LoadOrStore(customerID, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	defer mu.Unlock()
+	_, err, _ := s.rebuilds.Do(customerID, func() (any, error) {
+		return nil, s.rebuildOnce(context.WithoutCancel(ctx), customerID)
+	})
+	return err
+}
+
+// rebuildOnce rebuilds the customer's keys unless they are present, or
+// waits for another process's rebuild.
+func (s *Service) rebuildOnce(ctx context.Context, customerID string) error {
 	deadline := time.Now().Add(rebuildWait)
 	for {
 		ready, err := s.live.Ready(ctx, customerID)
@@ -132,11 +139,7 @@ func (s *Service) rebuild(ctx context.Context, customerID string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("quota: customer %s: another rebuild did not finish in %s", customerID, rebuildWait)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
