@@ -37,7 +37,12 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	if err != nil {
 		return server.Service{}, fmt.Errorf("quota: %w", err)
 	}
-	svc := domain.NewService(store.New(db), live.New(d.Redis.Client), peers.NewEntitlements(d.Subscription),
+	lv := live.New(d.Redis.Client)
+	if policy, risky := lv.EvictionPolicy(ctx); risky {
+		d.Log.WarnContext(ctx, "quota: Redis may evict quota keys under memory pressure; each eviction costs a rebuild from the database; set maxmemory-policy to noeviction or a volatile-* policy",
+			"maxmemory-policy", policy)
+	}
+	svc := domain.NewService(store.New(db), lv, peers.NewEntitlements(d.Subscription),
 		peers.NewFeatures(d.Catalog), d.Clock, d.Log)
 	api := grpcapi.New(svc)
 	events := bus.New(d.Redis.Client)
