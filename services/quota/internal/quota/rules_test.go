@@ -1,11 +1,18 @@
 package quota_test
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/redisx"
+	"github.com/meterplane/meterplane/platform/storage/storagetest"
+	"github.com/meterplane/meterplane/services/quota/internal/live"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
+	"github.com/meterplane/meterplane/services/quota/internal/store"
+	"github.com/meterplane/meterplane/services/quota/migrations"
 )
 
 // TestAdmission: each row is a customer's plan, what is already
@@ -134,4 +141,54 @@ func TestUnknownCustomerLeavesNoKeys(t *testing.T) {
 			t.Errorf("keys %v, %v", keys, err)
 		}
 	})
+}
+
+// TestAllOrNothing: a Reserve of several items holds all or none.
+func TestAllOrNothing(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		e.ents.set("cus_a", quota.Limits{HasPlan: true, ByFeature: map[string]quota.Limit{
+			"sites": {Policy: quota.PolicyHard, Limit: 5000}, "disk_gib": {Policy: quota.PolicyHard, Limit: 10000}}})
+		site := []quota.ItemInput{{Feature: "sites", Quantity: "1"}, {Feature: "disk_gib", Quantity: "10.5"}}
+		res, r, err := e.svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: site})
+		must(t, err)
+		if res.Allowed || !res.Items[0].Allowed || res.Items[1].Allowed || res.Items[1].Reason != quota.ReasonOverLimit || r.ID != "" {
+			t.Errorf("too much disk: %+v %+v", res, r)
+		}
+		if got := e.check(t, "1"); got.Reserved != 0 {
+			t.Errorf("a denied reservation holds %d sites", got.Reserved)
+		}
+		site[1].Quantity = "10"
+		res, _, err = e.svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: site})
+		must(t, err)
+		if !res.Allowed {
+			t.Errorf("within both limits: %+v", res)
+		}
+		if got := e.check(t, "1"); got.Reserved != 1000 {
+			t.Errorf("held sites %d, want 1000", got.Reserved)
+		}
+	})
+}
+
+// TestRedisDown: without Redis, Reserve and Check fail (never admit),
+// and a failed Reserve leaves no reservation in the database.
+func TestRedisDown(t *testing.T) {
+	t.Parallel()
+	db := storagetest.SQLite(t, "quota", migrations.FS)
+	r, err := redisx.Open(t.Context(), "")
+	must(t, err)
+	st := store.New(db)
+	ents := &fakeEntitlements{limits: map[string]quota.Limits{"cus_a": sites(quota.PolicyHard, 5)}}
+	svc := quota.NewService(st, live.New(r.Client), ents, fakeFeatures{}, clock.NewFake(start), slog.New(slog.DiscardHandler))
+	r.Close()
+	res, _, err := svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-1"})
+	if err == nil || res.Allowed {
+		t.Errorf("reserve without Redis: %+v, %v", res, err)
+	}
+	if _, found, err := st.ByRequest(t.Context(), "cus_a", "req-1"); err != nil || found {
+		t.Errorf("a failed reserve left its intent: %v %v", found, err)
+	}
+	if _, err := svc.Check(t.Context(), quota.CheckInput{CustomerID: "cus_a", Items: one("sites", "1")}); err == nil {
+		t.Error("check without Redis answered")
+	}
 }
