@@ -2,8 +2,8 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering cmd/meterplane
-SERVICES := catalog subscription metering
+MODULES  := gen platform services/catalog services/subscription services/metering services/quota cmd/meterplane
+SERVICES := catalog subscription metering quota
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 

@@ -20,6 +20,7 @@ import (
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/services/catalog"
 	"github.com/meterplane/meterplane/services/metering"
+	"github.com/meterplane/meterplane/services/quota"
 	"github.com/meterplane/meterplane/services/subscription"
 )
 
@@ -52,7 +53,14 @@ var binary = app.Binary{
 			sub.DB.Close()
 			return nil, fmt.Errorf("metering: %w", err)
 		}
-		return []server.Service{cat, sub, met}, nil
+		quo, err := quota.Open(ctx, d)
+		if err != nil {
+			cat.DB.Close()
+			sub.DB.Close()
+			met.DB.Close()
+			return nil, fmt.Errorf("quota: %w", err)
+		}
+		return []server.Service{cat, sub, met, quo}, nil
 	},
 	Seed: func(ctx context.Context, conn *grpc.ClientConn) error {
 		if err := catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(conn)); err != nil {

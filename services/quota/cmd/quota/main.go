@@ -1,0 +1,32 @@
+// Command quota runs the quota service alone, as deployed by the Helm
+// chart. It takes the same configuration as the all-in-one binary, with
+// MP_CATALOG_ADDR and MP_SUBSCRIPTION_ADDR naming the services it asks.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/services/quota"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := app.Binary{
+		Name: "quota",
+		Open: func(ctx context.Context, d app.Deps) ([]server.Service, error) {
+			svc, err := quota.Open(ctx, d)
+			return []server.Service{svc}, err
+		},
+	}
+	if err := app.Run(ctx, b, os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "quota:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,222 @@
+// Package live keeps the quota service's admission state in Redis: per
+// customer, its limits, used and reserved quantities, live reservations
+// and their expiries, every key under one hash tag (the customer id) so
+// that each operation is one atomic script that runs unchanged on Redis
+// Cluster.
+package live
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/meterplane/meterplane/services/quota/internal/quota"
+)
+
+// doneKeep is how long committed and released ids are remembered, so
+// that a late or repeated commit or release script counts nothing twice.
+const doneKeep = 48 * time.Hour
+
+// Live implements quota.Live on a Redis server or cluster.
+type Live struct {
+	rdb                                             redis.UniversalClient
+	check, reserve, finish, drop, limits, rebuildSc *redis.Script
+}
+
+var _ quota.Live = (*Live)(nil)
+
+// New returns Live on rdb.
+func New(rdb redis.UniversalClient) *Live {
+	return &Live{rdb: rdb, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
+		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript)}
+}
+
+// Keys returns the customer's keys in the scripts' order.
+func Keys(customerID string) []string {
+	p := "mpq:{" + customerID + "}:"
+	return []string{p + "ready", p + "limits", p + "used", p + "reserved", p + "res", p + "exp", p + "done", p + "lock"}
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func itemArgs(args []any, items []quota.Item) []any {
+	args = append(args, len(items))
+	for _, it := range items {
+		args = append(args, it.Feature, int64(it.Quantity))
+	}
+	return args
+}
+
+// result reads a script's answer: status, then for an evaluation whether
+// all items are admitted and six integers per item.
+func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
+	a, ok := v.([]any)
+	if !ok || len(a) == 0 {
+		return quota.Result{}, 0, fmt.Errorf("live: unexpected script answer %v", v)
+	}
+	switch a[0] {
+	case "stale":
+		return quota.Result{}, quota.Stale, nil
+	case "rebuild":
+		return quota.Result{}, quota.Rebuild, nil
+	case "held":
+		return quota.Result{Allowed: true}, quota.Held, nil
+	case "finished":
+		return quota.Result{}, quota.Finished, nil
+	}
+	if len(a) != 2+6*len(items) {
+		return quota.Result{}, 0, fmt.Errorf("live: script answered %d values for %d items", len(a), len(items))
+	}
+	res := quota.Result{Allowed: a[1] == int64(1), Items: make([]quota.ItemResult, len(items))}
+	for i, it := range items {
+		n := func(j int) int64 { x, _ := a[2+6*i+j].(int64); return x }
+		res.Items[i] = quota.ItemResult{Item: it, Reason: quota.Reason(n(0)), Allowed: n(1) == 1,
+			Policy: quota.Policy(n(2)), Limit: quota.Units(n(3)), Used: quota.Units(n(4)), Reserved: quota.Units(n(5))}
+	}
+	return res, quota.Done, nil
+}
+
+// Check implements quota.Live.
+func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item, now time.Time) (quota.Result, quota.Outcome, error) {
+	v, err := l.check.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
+	if err != nil {
+		return quota.Result{}, 0, fmt.Errorf("live: check: %w", err)
+	}
+	return result(v, items)
+}
+
+// Reserve implements quota.Live.
+func (l *Live) Reserve(ctx context.Context, customerID, id string, items []quota.Item, expire, now time.Time) (quota.Result, quota.Outcome, error) {
+	v, err := l.reserve.Run(ctx, l.rdb, Keys(customerID),
+		itemArgs([]any{ms(now), quota.Freshness.Milliseconds(), id, ms(expire)}, items)...).Result()
+	if err != nil {
+		return quota.Result{}, 0, fmt.Errorf("live: reserve: %w", err)
+	}
+	return result(v, items)
+}
+
+func (l *Live) runFinish(ctx context.Context, customerID, id string, commit bool, items []quota.Item, now time.Time) (quota.Outcome, error) {
+	c := 0
+	if commit {
+		c = 1
+	}
+	v, err := l.finish.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), doneKeep.Milliseconds(), id, c}, items)...).Text()
+	if err != nil {
+		return 0, fmt.Errorf("live: finish: %w", err)
+	}
+	switch v {
+	case "rebuild":
+		return quota.Rebuild, nil
+	case "finished":
+		return quota.Finished, nil
+	}
+	return quota.Done, nil
+}
+
+// Commit implements quota.Live.
+func (l *Live) Commit(ctx context.Context, customerID, id string, items []quota.Item, now time.Time) (quota.Outcome, error) {
+	return l.runFinish(ctx, customerID, id, true, items, now)
+}
+
+// Release implements quota.Live.
+func (l *Live) Release(ctx context.Context, customerID, id string, now time.Time) (quota.Outcome, error) {
+	return l.runFinish(ctx, customerID, id, false, nil, now)
+}
+
+// Drop implements quota.Live.
+func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, error) {
+	v, err := l.drop.Run(ctx, l.rdb, Keys(customerID), id).Text()
+	if err != nil {
+		return 0, fmt.Errorf("live: drop: %w", err)
+	}
+	if v == "rebuild" {
+		return quota.Rebuild, nil
+	}
+	return quota.Done, nil
+}
+
+// SetLimits implements quota.Live.
+func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limits, at time.Time) error {
+	plan := 0
+	if lim.HasPlan {
+		plan = 1
+	}
+	args := []any{ms(at), plan}
+	for f, x := range lim.ByFeature {
+		args = append(args, "l:"+f, strconv.Itoa(int(x.Policy))+":"+strconv.FormatInt(int64(min(x.Limit, quota.MaxLimit)), 10))
+	}
+	if err := l.limits.Run(ctx, l.rdb, Keys(customerID)[1:2], args...).Err(); err != nil {
+		return fmt.Errorf("live: set limits: %w", err)
+	}
+	return nil
+}
+
+// Invalidate implements quota.Live.
+func (l *Live) Invalidate(ctx context.Context, customerID string) error {
+	if err := l.rdb.HDel(ctx, Keys(customerID)[1], "_at").Err(); err != nil {
+		return fmt.Errorf("live: invalidate limits: %w", err)
+	}
+	return nil
+}
+
+// Ready implements quota.Live.
+func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
+	n, err := l.rdb.Exists(ctx, Keys(customerID)[0]).Result()
+	if err != nil {
+		return false, fmt.Errorf("live: ready: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Lock implements quota.Live.
+func (l *Live) Lock(ctx context.Context, customerID, token string, ttl time.Duration) (bool, error) {
+	ok, err := l.rdb.SetNX(ctx, Keys(customerID)[7], token, ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("live: lock: %w", err)
+	}
+	return ok, nil
+}
+
+// entry is a reservation as the scripts hold it.
+type entry struct {
+	Pending int      `json:"p"`
+	F       []string `json:"f"`
+	Q       []int64  `json:"q"`
+}
+
+// Rebuild implements quota.Live. Reservations still pending in the
+// database are loaded as pending entries: counted as reserved, and
+// evaluated afresh if their own Reserve script runs after the rebuild.
+func (l *Live) Rebuild(ctx context.Context, customerID, token string, s quota.Snapshot, now time.Time) error {
+	args := []any{token, len(s.Used)}
+	for f, q := range s.Used {
+		args = append(args, f, int64(q))
+	}
+	args = append(args, len(s.Live))
+	for _, r := range s.Live {
+		e := entry{F: []string{}, Q: []int64{}}
+		if r.Status == quota.StatusPending {
+			e.Pending = 1
+		}
+		for _, it := range r.Items {
+			e.F, e.Q = append(e.F, it.Feature), append(e.Q, int64(it.Quantity))
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		args = append(args, r.ID, string(b), ms(r.ExpireTime))
+	}
+	args = append(args, len(s.Done))
+	for _, id := range s.Done {
+		args = append(args, id, ms(now))
+	}
+	if err := l.rebuildSc.Run(ctx, l.rdb, Keys(customerID), args...).Err(); err != nil {
+		return fmt.Errorf("live: rebuild: %w", err)
+	}
+	return nil
+}

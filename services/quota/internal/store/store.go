@@ -1,0 +1,27 @@
+// Package store keeps the quota service's reservations and allocations in
+// its SQL database (PostgreSQL or SQLite): the truth from which the
+// admission state in Redis is rebuilt.
+package store
+
+import (
+	"context"
+
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/services/quota/internal/quota"
+)
+
+// Store is the quota service's database.
+type Store struct {
+	db *storage.DB
+}
+
+var _ quota.Store = (*Store)(nil)
+
+// New returns a Store on db, which must be migrated with the service's
+// migrations.
+func New(db *storage.DB) *Store { return &Store{db: db} }
+
+// InTx runs fn in a transaction carried by its context.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return s.db.InTx(ctx, fn)
+}

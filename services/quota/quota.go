@@ -1,0 +1,66 @@
+// Package quota assembles the quota service: its database, the admission
+// state in Redis, the domain, the gRPC API, and the entitlements and
+// features it asks over gRPC, ready for the shared server to host.
+package quota
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"google.golang.org/grpc"
+
+	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
+	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/bus"
+	"github.com/meterplane/meterplane/platform/server"
+	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/services/quota/internal/grpcapi"
+	"github.com/meterplane/meterplane/services/quota/internal/live"
+	"github.com/meterplane/meterplane/services/quota/internal/peers"
+	domain "github.com/meterplane/meterplane/services/quota/internal/quota"
+	"github.com/meterplane/meterplane/services/quota/internal/store"
+	"github.com/meterplane/meterplane/services/quota/migrations"
+)
+
+// expirySweep is how often expired reservations are marked in the
+// database.
+const expirySweep = 30 * time.Second
+
+// Open opens and migrates the service's database and returns the service,
+// with the expiry worker and the consumer of subscription.changed events
+// (which makes a customer's limits be asked again at once). The returned service's DB is closed by the
+// server that hosts it.
+func Open(ctx context.Context, d app.Deps) (server.Service, error) {
+	db, err := storage.OpenService(ctx, d.Storage("quota"), migrations.FS)
+	if err != nil {
+		return server.Service{}, fmt.Errorf("quota: %w", err)
+	}
+	lv := live.New(d.Redis.Client)
+	if policy, risky := lv.EvictionPolicy(ctx); risky {
+		d.Log.WarnContext(ctx, "quota: Redis may evict quota keys under memory pressure; each eviction costs a rebuild from the database; set maxmemory-policy to noeviction or a volatile-* policy",
+			"maxmemory-policy", policy)
+	}
+	svc := domain.NewService(store.New(db), lv, peers.NewEntitlements(d.Subscription),
+		peers.NewFeatures(d.Catalog), d.Clock, d.Log)
+	api := grpcapi.New(svc)
+	events := bus.New(d.Redis.Client)
+	consumer, err := os.Hostname()
+	if err != nil {
+		consumer = "quota"
+	}
+	changes := func(ctx context.Context) error {
+		return events.Consume(ctx, domain.TopicSubscriptionChanged, "quota", consumer, func(ctx context.Context, m bus.Message) error {
+			return svc.LimitsChanged(ctx, m.Key)
+		})
+	}
+	return server.Service{
+		Name:            "quota",
+		GRPCName:        quotav1.QuotaService_ServiceDesc.ServiceName,
+		DB:              db,
+		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
+		RegisterGateway: grpcapi.RegisterGateway,
+		Workers:         []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes},
+	}, nil
+}
