@@ -8,12 +8,15 @@ package live
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
@@ -84,7 +87,7 @@ func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
 func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item, now time.Time) (quota.Result, quota.Outcome, error) {
 	v, err := l.check.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
 	if err != nil {
-		return quota.Result{}, 0, fmt.Errorf("live: check: %w", err)
+		return quota.Result{}, 0, failed("check", err)
 	}
 	return result(v, items)
 }
@@ -94,7 +97,7 @@ func (l *Live) Reserve(ctx context.Context, customerID, id string, items []quota
 	v, err := l.reserve.Run(ctx, l.rdb, Keys(customerID),
 		itemArgs([]any{ms(now), quota.Freshness.Milliseconds(), id, ms(expire)}, items)...).Result()
 	if err != nil {
-		return quota.Result{}, 0, fmt.Errorf("live: reserve: %w", err)
+		return quota.Result{}, 0, failed("reserve", err)
 	}
 	return result(v, items)
 }
@@ -106,7 +109,7 @@ func (l *Live) runFinish(ctx context.Context, customerID, id string, commit bool
 	}
 	v, err := l.finish.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), doneKeep.Milliseconds(), id, c}, items)...).Text()
 	if err != nil {
-		return 0, fmt.Errorf("live: finish: %w", err)
+		return 0, failed("finish", err)
 	}
 	switch v {
 	case "rebuild":
@@ -131,7 +134,7 @@ func (l *Live) Release(ctx context.Context, customerID, id string, now time.Time
 func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, error) {
 	v, err := l.drop.Run(ctx, l.rdb, Keys(customerID), id).Text()
 	if err != nil {
-		return 0, fmt.Errorf("live: drop: %w", err)
+		return 0, failed("drop", err)
 	}
 	if v == "rebuild" {
 		return quota.Rebuild, nil
@@ -150,7 +153,7 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 		args = append(args, "l:"+f, strconv.Itoa(int(x.Policy))+":"+strconv.FormatInt(int64(min(x.Limit, quota.MaxLimit)), 10))
 	}
 	if err := l.limits.Run(ctx, l.rdb, Keys(customerID)[1:2], args...).Err(); err != nil {
-		return fmt.Errorf("live: set limits: %w", err)
+		return failed("set limits", err)
 	}
 	return nil
 }
@@ -158,7 +161,7 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 // Invalidate implements quota.Live.
 func (l *Live) Invalidate(ctx context.Context, customerID string) error {
 	if err := l.rdb.HDel(ctx, Keys(customerID)[1], "_at").Err(); err != nil {
-		return fmt.Errorf("live: invalidate limits: %w", err)
+		return failed("invalidate limits", err)
 	}
 	return nil
 }
@@ -167,7 +170,7 @@ func (l *Live) Invalidate(ctx context.Context, customerID string) error {
 func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
 	n, err := l.rdb.Exists(ctx, Keys(customerID)[0]).Result()
 	if err != nil {
-		return false, fmt.Errorf("live: ready: %w", err)
+		return false, failed("ready", err)
 	}
 	return n == 1, nil
 }
@@ -176,7 +179,7 @@ func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
 func (l *Live) Lock(ctx context.Context, customerID, token string, ttl time.Duration) (bool, error) {
 	ok, err := l.rdb.SetNX(ctx, Keys(customerID)[7], token, ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("live: lock: %w", err)
+		return false, failed("lock", err)
 	}
 	return ok, nil
 }
@@ -216,7 +219,33 @@ func (l *Live) Rebuild(ctx context.Context, customerID, token string, s quota.Sn
 		args = append(args, id, ms(now))
 	}
 	if err := l.rebuildSc.Run(ctx, l.rdb, Keys(customerID), args...).Err(); err != nil {
-		return fmt.Errorf("live: rebuild: %w", err)
+		return failed("rebuild", err)
 	}
 	return nil
+}
+
+// failed describes Redis' failure of op: a server that cannot be reached
+// (or is loading, failing over, or closed) is errs.Unavailable, which the
+// caller may retry, and quota fails closed; an error the server answered
+// (a script's, say) is unexpected, so Internal.
+func failed(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) && !retryable(reply.Error()) {
+		return fmt.Errorf("live: %s: %w", op, err)
+	}
+	return &errs.Error{Kind: errs.Unavailable, Message: "the quota store (Redis) is unavailable; retry later", Err: fmt.Errorf("live: %s: %w", op, err)}
+}
+
+// retryable reports whether a Redis error reply says the server is only
+// passing through a state it will leave (loading, failover, resharding).
+func retryable(msg string) bool {
+	for _, p := range []string{"LOADING", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

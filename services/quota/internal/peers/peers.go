@@ -17,15 +17,15 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/peer"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
-// failed describes a peer's failure as a plain error: the caller's answer
-// is then Internal (logged with its trace id), whatever the peer's status
-// was, Unavailable included: quota fails closed.
-func failed(call string, err error) error {
-	s := status.Convert(err)
-	return fmt.Errorf("%s: %s: %s", call, s.Code(), s.Message())
+// failed maps a peer's failure that has no meaning of its own for the
+// call: a peer that is down is Unavailable (quota fails closed, and the
+// caller may retry), anything else Internal (see peer.Failed).
+func failed(service, call string, err error) error {
+	return peer.Failed(service, call, err)
 }
 
 // policies maps the catalog's limit policies to the domain's.
@@ -60,7 +60,7 @@ func (e *Entitlements) Limits(ctx context.Context, customerID string) (quota.Lim
 	case codes.InvalidArgument:
 		return quota.Limits{}, errs.Field("customer_id", "%s", status.Convert(err).Message())
 	default:
-		return quota.Limits{}, failed("subscription: get entitlements", err)
+		return quota.Limits{}, failed("subscription", "GetEntitlements", err)
 	}
 	l := quota.Limits{HasPlan: res.GetActiveSubscriptions() > 0, ByFeature: map[string]quota.Limit{}}
 	for _, ent := range res.GetEntitlements() {
@@ -111,5 +111,5 @@ func (f *Features) IsGauge(ctx context.Context, feature string) (bool, error) {
 	case codes.NotFound, codes.InvalidArgument:
 		return false, quota.ErrUnknownFeature
 	}
-	return false, failed("catalog: get feature", err)
+	return false, failed("catalog", "GetFeature", err)
 }

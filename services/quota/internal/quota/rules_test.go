@@ -182,13 +182,13 @@ func TestRedisDown(t *testing.T) {
 	svc := quota.NewService(st, live.New(r.Client), ents, fakeFeatures{}, clock.NewFake(start), slog.New(slog.DiscardHandler))
 	r.Close()
 	res, _, err := svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-1"})
-	if err == nil || res.Allowed {
-		t.Errorf("reserve without Redis: %+v, %v", res, err)
+	if !errs.Is(err, errs.Unavailable) || res.Allowed {
+		t.Errorf("reserve without Redis: %+v, %v; want Unavailable", res, err)
 	}
 	if _, found, err := st.ByRequest(t.Context(), "cus_a", "req-1"); err != nil || found {
 		t.Errorf("a failed reserve left its intent: %v %v", found, err)
 	}
-	if _, err := svc.Check(t.Context(), quota.CheckInput{CustomerID: "cus_a", Items: one("sites", "1")}); err == nil {
-		t.Error("check without Redis answered")
+	if _, err := svc.Check(t.Context(), quota.CheckInput{CustomerID: "cus_a", Items: one("sites", "1")}); !errs.Is(err, errs.Unavailable) {
+		t.Errorf("check without Redis: %v, want Unavailable", err)
 	}
 }
