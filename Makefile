@@ -25,13 +25,20 @@ test: redis-cluster
 redis-cluster:
 	.ci/redis-cluster
 
-## tools: build the pinned code generators into ./bin (versions in tools/go.mod)
+# The pinned tools that generate, lint and check (versions in tools/go.mod);
+# grpcurl is built by `make tools` only, since no check needs it.
+CHECK_TOOLS := github.com/bufbuild/buf/cmd/buf google.golang.org/protobuf/cmd/protoc-gen-go \
+	google.golang.org/grpc/cmd/protoc-gen-go-grpc github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+	github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 honnef.co/go/tools/cmd/staticcheck
+
+## tools: build every pinned tool into ./bin: buf, the code generators, staticcheck and grpcurl (versions in tools/go.mod)
 tools: $(BUF)
-$(BUF): tools/go.mod tools/go.sum
 	cd tools && GOWORK=off GOBIN=$(BIN) go install tool
+$(BUF): tools/go.mod tools/go.sum
+	cd tools && GOWORK=off GOBIN=$(BIN) go install $(CHECK_TOOLS)
 
 ## generate: regenerate gen/ from proto/ with the pinned local plugins
-generate: tools
+generate: $(BUF)
 	$(BUF) format -w
 	find gen -name '*.pb.go' -delete -o -name '*.pb.gw.go' -delete
 	rm -rf gen/openapi && mkdir -p gen/openapi
@@ -47,7 +54,7 @@ check-generate: generate
 	git add -N gen && git diff --exit-code -- gen proto
 
 ## lint: buf lint, buf format, gofmt, go vet, staticcheck, and tidy go.mod files
-lint: tools
+lint: $(BUF)
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 	test -z "$$(gofmt -l $(MODULES))" || { gofmt -l $(MODULES); exit 1; }
@@ -56,11 +63,11 @@ lint: tools
 	for m in $(MODULES) tools; do (cd $$m && GOWORK=off go mod tidy -diff) || { echo "go mod tidy needed in $$m"; exit 1; }; done
 
 ## breaking: no breaking proto change against the released API (the image committed in api/released.binpb)
-breaking: tools
+breaking: $(BUF)
 	$(BUF) breaking --against api/released.binpb
 
 ## release-api: record the current protos as the released API that `breaking` guards (run when cutting a release)
-release-api: tools
+release-api: $(BUF)
 	$(BUF) build -o api/released.binpb
 
 ## build-modules: every module builds on its own (GOWORK=off)
