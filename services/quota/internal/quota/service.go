@@ -137,9 +137,15 @@ func (s *Service) rebuildOnce(ctx context.Context, customerID string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("quota: customer %s: another rebuild did not finish in %s", customerID, rebuildWait)
+			return &errs.Error{Kind: errs.Unavailable, Message: "the customer's quota is being rebuilt; retry later",
+				Err: fmt.Errorf("quota: customer %s: another rebuild did not finish in %s", customerID, rebuildWait)}
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Another process rebuilds: wait for it, as long as the caller does.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
