@@ -66,12 +66,21 @@ func (e *Error) Unwrap() error { return e.Err }
 // a huge input back.
 const MaxArg = 128
 
+// Short returns s for a message: whole, or its first MaxArg bytes (cut
+// at a character boundary) and "…".
+func Short(s string) string {
+	if len(s) <= MaxArg {
+		return s
+	}
+	return strings.ToValidUTF8(s[:MaxArg], "") + "…"
+}
+
 // sprintf formats like fmt.Sprintf with string arguments cut at MaxArg.
 func sprintf(format string, args ...any) string {
 	args = slices.Clone(args)
 	for i, a := range args {
-		if s, ok := a.(string); ok && len(s) > MaxArg {
-			args[i] = strings.ToValidUTF8(s[:MaxArg], "") + "…"
+		if s, ok := a.(string); ok {
+			args[i] = Short(s)
 		}
 	}
 	return fmt.Sprintf(format, args...)

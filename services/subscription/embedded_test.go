@@ -14,6 +14,7 @@ import (
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/app/apptest"
+	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
 	"github.com/meterplane/meterplane/services/catalog"
@@ -94,8 +95,8 @@ func TestHugeIDsAreNotEchoed(t *testing.T) {
 			defer resp.Body.Close()
 			b, err := io.ReadAll(resp.Body)
 			must(t, err)
-			if resp.StatusCode != http.StatusNotFound || len(b) > 1000 || !strings.Contains(string(b), strings.Repeat("x", 64)+"…") {
-				t.Errorf("got %d %.300s (%d bytes), want 404 naming the id by its first 64 bytes", resp.StatusCode, b, len(b))
+			if resp.StatusCode != http.StatusNotFound || len(b) > 1000 || !strings.Contains(string(b), strings.Repeat("x", errs.MaxArg)+"…") {
+				t.Errorf("got %d %.300s (%d bytes), want 404 naming the id by its first errs.MaxArg bytes", resp.StatusCode, b, len(b))
 			}
 		})
 	}

@@ -83,7 +83,7 @@ func (s *Store) UpdatePlan(ctx context.Context, p catalog.Plan) error {
 		return translate(res.Error, "plan", p.Key)
 	}
 	if res.RowsAffected == 0 {
-		return errs.New(errs.NotFound, "plan %q not found", short(p.Key))
+		return errs.New(errs.NotFound, "plan %q not found", errs.Short(p.Key))
 	}
 	return nil
 }
@@ -112,7 +112,7 @@ func (s *Store) getPlan(q *gorm.DB, ref string) (catalog.Plan, error) {
 		}
 	}
 	if len(rows) == 0 {
-		return catalog.Plan{}, errs.New(errs.NotFound, "plan %q not found", short(ref))
+		return catalog.Plan{}, errs.New(errs.NotFound, "plan %q not found", errs.Short(ref))
 	}
 	return rows[0].toDomain(), nil
 }
@@ -359,7 +359,7 @@ func (s *Store) update(ctx context.Context, row any, what, key string, columns .
 		return translate(res.Error, what, key)
 	}
 	if res.RowsAffected == 0 {
-		return errs.New(errs.NotFound, "%s %q not found", what, short(key))
+		return errs.New(errs.NotFound, "%s %q not found", what, errs.Short(key))
 	}
 	return nil
 }
@@ -371,28 +371,13 @@ func translate(err error, what, key string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return errs.New(errs.NotFound, "%s %q not found", what, short(key))
+		return errs.New(errs.NotFound, "%s %q not found", what, errs.Short(key))
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return errs.New(errs.AlreadyExists, "%s %q already exists", what, short(key))
+		return errs.New(errs.AlreadyExists, "%s %q already exists", what, errs.Short(key))
 	case errors.Is(err, gorm.ErrForeignKeyViolated):
-		return errs.New(errs.FailedPrecondition, "%s %q refers to something that no longer exists", what, short(key))
+		return errs.New(errs.FailedPrecondition, "%s %q refers to something that no longer exists", what, errs.Short(key))
 	}
-	return fmt.Errorf("store: %s %q: %w", what, short(key), err)
-}
-
-// short returns a client-sent id or key for an error message: at most its
-// first 64 bytes (cut at a character boundary) and "…", so that a message
-// never echoes a huge id.
-func short(id string) string {
-	const max = 64
-	if len(id) <= max {
-		return id
-	}
-	cut := max
-	for cut > 0 && id[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return id[:cut] + "…"
+	return fmt.Errorf("store: %s %q: %w", what, errs.Short(key), err)
 }
 
 // nonEmpty returns keys, or a slice holding one impossible key when keys is

@@ -50,7 +50,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, c subscription.Customer) err
 		return translate(res.Error, "customer", c.ID)
 	}
 	if res.RowsAffected == 0 {
-		return errs.New(errs.NotFound, "customer %q not found", short(c.ID))
+		return errs.New(errs.NotFound, "customer %q not found", errs.Short(c.ID))
 	}
 	return nil
 }
@@ -343,29 +343,14 @@ func translate(err error, what, id string) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return errs.New(errs.NotFound, "%s %q not found", what, short(id))
+		return errs.New(errs.NotFound, "%s %q not found", what, errs.Short(id))
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		if what == "customer" {
 			return errs.New(errs.AlreadyExists, "a customer with this external id exists")
 		}
-		return errs.New(errs.AlreadyExists, "%s %q exists", what, short(id))
+		return errs.New(errs.AlreadyExists, "%s %q exists", what, errs.Short(id))
 	}
-	return fmt.Errorf("store: %s %s: %w", what, short(id), err)
-}
-
-// short returns a client-sent id or key for an error message: at most its
-// first 64 bytes (cut at a character boundary) and "…", so that a message
-// never echoes a huge id.
-func short(id string) string {
-	const max = 64
-	if len(id) <= max {
-		return id
-	}
-	cut := max
-	for cut > 0 && id[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return id[:cut] + "…"
+	return fmt.Errorf("store: %s %s: %w", what, errs.Short(id), err)
 }
 
 func mapSlice[T, U any](in []T, f func(T) U) []U {
