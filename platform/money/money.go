@@ -80,6 +80,22 @@ func (c Currency) Round(amount Decimal) Decimal { return amount.Round(c.Minor) }
 // ("12.50" for EUR, "1250" for JPY). It does not round: callers round first.
 func (c Currency) FormatAmount(amount Decimal) string { return amount.StringFixed(c.Minor) }
 
+// FormatPrice writes a price with at least the currency's minor digits
+// ("9.00", "0.10" for EUR) and any further digits it has ("0.0004"): how
+// money leaves the API. It does not round. An unknown currency leaves the
+// amount as Format writes it.
+func FormatPrice(amount Decimal, currency string) string {
+	s := Format(amount)
+	c, ok := LookupCurrency(currency)
+	if !ok {
+		return s
+	}
+	if _, frac, _ := strings.Cut(s, "."); int32(len(frac)) < c.Minor {
+		return amount.StringFixed(c.Minor)
+	}
+	return s
+}
+
 // Split divides total, already rounded to the currency, into parts in
 // proportion to weights, so that the parts are in minor units and add up to
 // total exactly. Remainders go to the parts with the largest fractional

@@ -113,3 +113,20 @@ func TestSplitLosesNoCent(t *testing.T) {
 		})
 	}
 }
+
+func TestFormatPrice(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ amount, currency, want string }{
+		{"9", "EUR", "9.00"},
+		{"0.1", "EUR", "0.10"},
+		{"0.0004", "EUR", "0.0004"},
+		{"12.345", "EUR", "12.345"},
+		{"1250", "JPY", "1250"},
+		{"-3.5", "CHF", "-3.50"},
+		{"7", "XXX_NOT_A_CURRENCY", "7"},
+	} {
+		if got := FormatPrice(MustParse(tc.amount), tc.currency); got != tc.want {
+			t.Errorf("FormatPrice(%s, %s) = %s, want %s", tc.amount, tc.currency, got, tc.want)
+		}
+	}
+}

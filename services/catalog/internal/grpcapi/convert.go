@@ -2,7 +2,6 @@ package grpcapi
 
 import (
 	"fmt"
-	"strings"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
@@ -135,22 +134,7 @@ func formatOptional(d *money.Decimal, currency string) string {
 	if d == nil {
 		return ""
 	}
-	return amountOut(*d, currency)
-}
-
-// amountOut writes an amount of money with at least the currency's minor
-// digits ("9.00", "0.10" EUR) and any further digits it has ("0.0004").
-func amountOut(d money.Decimal, currency string) string {
-	s := money.Format(d)
-	c, ok := money.LookupCurrency(currency)
-	if !ok {
-		return s
-	}
-	_, frac, _ := strings.Cut(s, ".")
-	if int32(len(frac)) < c.Minor {
-		return d.StringFixed(c.Minor)
-	}
-	return s
+	return money.FormatPrice(*d, currency)
 }
 
 func featureIn(f *catalogv1.Feature) catalog.Feature {
@@ -265,20 +249,20 @@ func chargeOut(ch catalog.Charge, currency string) *catalogv1.Charge {
 	switch {
 	case ch.Recurring != nil:
 		out.Kind = &catalogv1.Charge_Recurring{Recurring: &catalogv1.RecurringFee{
-			Amount: amountOut(ch.Recurring.Amount, currency), Timing: feeTimings.out(ch.Recurring.Timing), Prorated: ch.Recurring.Prorated,
+			Amount: money.FormatPrice(ch.Recurring.Amount, currency), Timing: feeTimings.out(ch.Recurring.Timing), Prorated: ch.Recurring.Prorated,
 		}}
 	case ch.OneTime != nil:
-		out.Kind = &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: amountOut(ch.OneTime.Amount, currency)}}
+		out.Kind = &catalogv1.Charge_OneTime{OneTime: &catalogv1.OneTimeFee{Amount: money.FormatPrice(ch.OneTime.Amount, currency)}}
 	case ch.Usage != nil:
 		u := ch.Usage
 		pu := &catalogv1.UsageCharge{FeatureKey: u.FeatureKey, Model: pricingModels.out(u.Model), UnitPrice: formatOptional(u.UnitPrice, currency)}
 		for _, t := range u.Tiers {
 			pu.Tiers = append(pu.Tiers, &catalogv1.PriceTier{
-				UpTo: formatOptional(t.UpTo, ""), UnitPrice: amountOut(t.UnitPrice, currency), FlatPrice: amountOut(t.FlatPrice, currency),
+				UpTo: formatOptional(t.UpTo, ""), UnitPrice: money.FormatPrice(t.UnitPrice, currency), FlatPrice: money.FormatPrice(t.FlatPrice, currency),
 			})
 		}
 		if pk := u.Package; pk != nil {
-			pu.Package = &catalogv1.PackagePrice{Size: money.Format(pk.Size), Price: amountOut(pk.Price, currency), FreePackages: pk.FreePackages}
+			pu.Package = &catalogv1.PackagePrice{Size: money.Format(pk.Size), Price: money.FormatPrice(pk.Price, currency), FreePackages: pk.FreePackages}
 		}
 		out.Kind = &catalogv1.Charge_Usage{Usage: pu}
 	}
@@ -290,7 +274,7 @@ func moneyIn(d *decoder, field string, m *commonv1.Money) catalog.Money {
 }
 
 func moneyOut(m catalog.Money) *commonv1.Money {
-	return &commonv1.Money{Amount: amountOut(m.Amount, m.Currency), Currency: m.Currency}
+	return &commonv1.Money{Amount: money.FormatPrice(m.Amount, m.Currency), Currency: m.Currency}
 }
 
 func computePlanIn(d *decoder, p string, c *catalogv1.ComputePlan) catalog.ComputePlan {

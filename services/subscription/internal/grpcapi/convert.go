@@ -1,8 +1,6 @@
 package grpcapi
 
 import (
-	"strings"
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
@@ -67,22 +65,7 @@ func priceOut(p *money.Decimal, currency string) *commonv1.Money {
 	if p == nil {
 		return nil
 	}
-	return &commonv1.Money{Amount: amountOut(*p, currency), Currency: currency}
-}
-
-// amountOut writes an amount of money with at least the currency's minor
-// digits ("2.00" EUR) and any further digits it has ("0.0004").
-func amountOut(d money.Decimal, currency string) string {
-	s := money.Format(d)
-	c, ok := money.LookupCurrency(currency)
-	if !ok {
-		return s
-	}
-	_, frac, _ := strings.Cut(s, ".")
-	if int32(len(frac)) < c.Minor {
-		return d.StringFixed(c.Minor)
-	}
-	return s
+	return &commonv1.Money{Amount: money.FormatPrice(*p, currency), Currency: currency}
 }
 
 func entitlementOut(e subscription.Entitlement) *subscriptionv1.Entitlement {
