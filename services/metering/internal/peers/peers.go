@@ -20,13 +20,6 @@ import (
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 )
 
-// failed maps a peer's failure that has no meaning of its own for the
-// call: a peer that is down is Unavailable, anything else Internal (see
-// peer.Failed).
-func failed(service, call string, err error) error {
-	return peer.Failed(service, call, err)
-}
-
 // lookups is how many calls to a peer one request makes at once.
 const lookups = 8
 
@@ -82,7 +75,7 @@ func (c *Customers) ExternalIDs(ctx context.Context, ids []string) (map[string]s
 				mu.Unlock()
 			case codes.NotFound, codes.InvalidArgument:
 			default:
-				return failed("subscription", "GetCustomer", err)
+				return peer.Failed("subscription", "GetCustomer", err)
 			}
 			return nil
 		})
@@ -104,7 +97,7 @@ func (c *Customers) ByExternalID(ctx context.Context, externalIDs []string) (map
 			case codes.InvalidArgument:
 				return nil // an external id the directory refuses names no customer
 			default:
-				return failed("subscription", "ListCustomers", err)
+				return peer.Failed("subscription", "ListCustomers", err)
 			}
 			for _, cus := range res.GetCustomers() {
 				if cus.GetExternalId() == ext {
@@ -143,5 +136,5 @@ func (f *Features) IsGauge(ctx context.Context, feature string) (bool, error) {
 	case codes.NotFound, codes.InvalidArgument:
 		return false, errs.New(errs.NotFound, "feature %q not found", feature)
 	}
-	return false, failed("catalog", "GetFeature", err)
+	return false, peer.Failed("catalog", "GetFeature", err)
 }

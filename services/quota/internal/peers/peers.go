@@ -21,13 +21,6 @@ import (
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
-// failed maps a peer's failure that has no meaning of its own for the
-// call: a peer that is down is Unavailable (quota fails closed, and the
-// caller may retry), anything else Internal (see peer.Failed).
-func failed(service, call string, err error) error {
-	return peer.Failed(service, call, err)
-}
-
 // policies maps the catalog's limit policies to the domain's.
 var policies = map[catalogv1.LimitPolicy]quota.Policy{
 	catalogv1.LimitPolicy_LIMIT_POLICY_HARD: quota.PolicyHard,
@@ -60,7 +53,7 @@ func (e *Entitlements) Limits(ctx context.Context, customerID string) (quota.Lim
 	case codes.InvalidArgument:
 		return quota.Limits{}, errs.Field("customer_id", "%s", status.Convert(err).Message())
 	default:
-		return quota.Limits{}, failed("subscription", "GetEntitlements", err)
+		return quota.Limits{}, peer.Failed("subscription", "GetEntitlements", err)
 	}
 	l := quota.Limits{HasPlan: res.GetActiveSubscriptions() > 0, ByFeature: map[string]quota.Limit{}}
 	for _, ent := range res.GetEntitlements() {
@@ -111,5 +104,5 @@ func (f *Features) IsGauge(ctx context.Context, feature string) (bool, error) {
 	case codes.NotFound, codes.InvalidArgument:
 		return false, quota.ErrUnknownFeature
 	}
-	return false, failed("catalog", "GetFeature", err)
+	return false, peer.Failed("catalog", "GetFeature", err)
 }
