@@ -123,6 +123,18 @@ func checkID(v *errs.Violations, field, id string) {
 	}
 }
 
+// checkPlan checks a plan reference: an id or key, and a version (0 for
+// the latest published).
+func checkPlan(v *errs.Violations, plan string, version int32) {
+	if plan == "" {
+		v.Add("plan_id", "is required")
+	}
+	checkID(v, "plan_id", plan)
+	if version < 0 {
+		v.Add("plan_version", "must not be negative")
+	}
+}
+
 // SubscribeInput subscribes a customer to a plan.
 type SubscribeInput struct {
 	CustomerID     string
@@ -138,13 +150,7 @@ type SubscribeInput struct {
 // Validate checks the input at now; a zero Start means now.
 func (in SubscribeInput) Validate(now time.Time) error {
 	var v errs.Violations
-	if in.Plan == "" {
-		v.Add("plan_id", "is required")
-	}
-	checkID(&v, "plan_id", in.Plan)
-	if in.Version < 0 {
-		v.Add("plan_version", "must not be negative")
-	}
+	checkPlan(&v, in.Plan, in.Version)
 	if in.Quantity < 0 || in.Quantity > MaxQuantity {
 		v.Add("quantity", "must be 0 (the plan's minimum) to %d", MaxQuantity)
 	}
@@ -237,13 +243,7 @@ type ChangePlanInput struct {
 // Validate checks the input at now.
 func (in ChangePlanInput) Validate(now time.Time) error {
 	var v errs.Violations
-	if in.Plan == "" {
-		v.Add("plan_id", "is required")
-	}
-	checkID(&v, "plan_id", in.Plan)
-	if in.Version < 0 {
-		v.Add("plan_version", "must not be negative")
-	}
+	checkPlan(&v, in.Plan, in.Version)
 	in.When.validate(&v, now)
 	return v.Err()
 }
