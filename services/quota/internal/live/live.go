@@ -20,13 +20,12 @@ import (
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
-// doneKeep is how long committed and released ids are remembered, so
-// that a late or repeated commit or release script counts nothing twice.
-const doneKeep = 48 * time.Hour
-
 // Live implements quota.Live on a Redis server or cluster.
 type Live struct {
-	rdb                                             redis.UniversalClient
+	rdb redis.UniversalClient
+	// prefix starts every key: empty in production, a test's own on a
+	// shared test cluster.
+	prefix                                          string
 	check, reserve, finish, drop, limits, rebuildSc *redis.Script
 }
 
@@ -38,9 +37,23 @@ func New(rdb redis.UniversalClient) *Live {
 		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript)}
 }
 
+// WithPrefix returns l with every key starting with prefix, which must
+// hold no hash tag.
+func (l *Live) WithPrefix(prefix string) *Live {
+	c := *l
+	c.prefix = prefix
+	return &c
+}
+
 // Keys returns the customer's keys in the scripts' order.
-func Keys(customerID string) []string {
-	p := "mpq:{" + customerID + "}:"
+func (l *Live) Keys(customerID string) []string { return keys(l.prefix, customerID) }
+
+// Keys returns the customer's keys in the scripts' order, without a
+// prefix.
+func Keys(customerID string) []string { return keys("", customerID) }
+
+func keys(prefix, customerID string) []string {
+	p := prefix + "mpq:{" + customerID + "}:"
 	return []string{p + "ready", p + "limits", p + "used", p + "reserved", p + "res", p + "exp", p + "done", p + "lock"}
 }
 
@@ -85,7 +98,7 @@ func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
 
 // Check implements quota.Live.
 func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item, now time.Time) (quota.Result, quota.Outcome, error) {
-	v, err := l.check.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
+	v, err := l.check.Run(ctx, l.rdb, l.Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
 	if err != nil {
 		return quota.Result{}, 0, failed("check", err)
 	}
@@ -94,7 +107,7 @@ func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item,
 
 // Reserve implements quota.Live.
 func (l *Live) Reserve(ctx context.Context, customerID, id string, items []quota.Item, expire, now time.Time) (quota.Result, quota.Outcome, error) {
-	v, err := l.reserve.Run(ctx, l.rdb, Keys(customerID),
+	v, err := l.reserve.Run(ctx, l.rdb, l.Keys(customerID),
 		itemArgs([]any{ms(now), quota.Freshness.Milliseconds(), id, ms(expire)}, items)...).Result()
 	if err != nil {
 		return quota.Result{}, 0, failed("reserve", err)
@@ -107,7 +120,7 @@ func (l *Live) runFinish(ctx context.Context, customerID, id string, commit bool
 	if commit {
 		c = 1
 	}
-	v, err := l.finish.Run(ctx, l.rdb, Keys(customerID), itemArgs([]any{ms(now), doneKeep.Milliseconds(), id, c}, items)...).Text()
+	v, err := l.finish.Run(ctx, l.rdb, l.Keys(customerID), itemArgs([]any{ms(now), quota.DoneKeep.Milliseconds(), id, c}, items)...).Text()
 	if err != nil {
 		return 0, failed("finish", err)
 	}
@@ -132,7 +145,7 @@ func (l *Live) Release(ctx context.Context, customerID, id string, now time.Time
 
 // Drop implements quota.Live.
 func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, error) {
-	v, err := l.drop.Run(ctx, l.rdb, Keys(customerID), id).Text()
+	v, err := l.drop.Run(ctx, l.rdb, l.Keys(customerID), id).Text()
 	if err != nil {
 		return 0, failed("drop", err)
 	}
@@ -152,7 +165,7 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 	for f, x := range lim.ByFeature {
 		args = append(args, "l:"+f, strconv.Itoa(int(x.Policy))+":"+strconv.FormatInt(int64(min(x.Limit, quota.MaxLimit)), 10))
 	}
-	if err := l.limits.Run(ctx, l.rdb, Keys(customerID)[1:2], args...).Err(); err != nil {
+	if err := l.limits.Run(ctx, l.rdb, l.Keys(customerID)[1:2], args...).Err(); err != nil {
 		return failed("set limits", err)
 	}
 	return nil
@@ -160,7 +173,7 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 
 // Invalidate implements quota.Live.
 func (l *Live) Invalidate(ctx context.Context, customerID string) error {
-	if err := l.rdb.HDel(ctx, Keys(customerID)[1], "_at").Err(); err != nil {
+	if err := l.rdb.HDel(ctx, l.Keys(customerID)[1], "_at").Err(); err != nil {
 		return failed("invalidate limits", err)
 	}
 	return nil
@@ -168,7 +181,7 @@ func (l *Live) Invalidate(ctx context.Context, customerID string) error {
 
 // Ready implements quota.Live.
 func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
-	n, err := l.rdb.Exists(ctx, Keys(customerID)[0]).Result()
+	n, err := l.rdb.Exists(ctx, l.Keys(customerID)[0]).Result()
 	if err != nil {
 		return false, failed("ready", err)
 	}
@@ -177,7 +190,7 @@ func (l *Live) Ready(ctx context.Context, customerID string) (bool, error) {
 
 // Lock implements quota.Live.
 func (l *Live) Lock(ctx context.Context, customerID, token string, ttl time.Duration) (bool, error) {
-	ok, err := l.rdb.SetNX(ctx, Keys(customerID)[7], token, ttl).Result()
+	ok, err := l.rdb.SetNX(ctx, l.Keys(customerID)[7], token, ttl).Result()
 	if err != nil {
 		return false, failed("lock", err)
 	}
@@ -218,7 +231,7 @@ func (l *Live) Rebuild(ctx context.Context, customerID, token string, s quota.Sn
 	for _, id := range s.Done {
 		args = append(args, id, ms(now))
 	}
-	if err := l.rebuildSc.Run(ctx, l.rdb, Keys(customerID), args...).Err(); err != nil {
+	if err := l.rebuildSc.Run(ctx, l.rdb, l.Keys(customerID), args...).Err(); err != nil {
 		return failed("rebuild", err)
 	}
 	return nil

@@ -230,6 +230,29 @@ func TestCrashes(t *testing.T) {
 			}
 		}
 
+		// A Commit that died after its transaction and is never retried:
+		// the sweep before its hold expires runs its script, so that the
+		// site is counted as used after the expiry, once.
+		dead := e.reserve(t, quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), TTL: time.Minute})
+		must(t, e.store.InTx(ctx, func(ctx context.Context) error {
+			if _, err := e.store.SetStatus(ctx, dead.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, "site-2", e.clk.Now()); err != nil {
+				return err
+			}
+			return e.store.AddAllocations(ctx, dead, "site-2", e.clk.Now())
+		}))
+		must(t, e.svc.Sweep(ctx, 30*time.Second))
+		if got := e.check(t, "1"); got.Used != 1000 || got.Reserved != 1000 {
+			t.Errorf("a sweep long before the expiry settled the commit: %+v", got)
+		}
+		e.clk.Advance(time.Minute - 50*time.Second)
+		for range 2 {
+			must(t, e.svc.Sweep(ctx, 30*time.Second))
+		}
+		e.clk.Advance(time.Minute)
+		if got := e.check(t, "1"); got.Used != 2000 || got.Reserved != 0 || got.Allowed {
+			t.Errorf("after the sweep and the expiry: %+v", got)
+		}
+
 		// An intent past its expiry is deleted by the expiry sweep.
 		late := intent
 		late.ID, late.RequestID, late.ExpireTime = "res_late", "req-late", e.clk.Now().Add(time.Second)

@@ -34,6 +34,12 @@ type Store interface {
 	AddAllocations(ctx context.Context, r Reservation, subject string, at time.Time) error
 	// Snapshot returns what Redis must hold for the customer at now.
 	Snapshot(ctx context.Context, customerID string, now time.Time) (Snapshot, error)
+	// Unsettled returns up to limit committed reservations not yet
+	// settled whose expiry is before before, earliest first.
+	Unsettled(ctx context.Context, before time.Time, limit int) ([]Reservation, error)
+	// MarkSettled marks committed reservations settled: their commit
+	// script has run.
+	MarkSettled(ctx context.Context, ids []string) error
 	// ExpireDue marks held reservations past their expiry as expired, and
 	// returns how many; it deletes pending ones past it.
 	ExpireDue(ctx context.Context, now time.Time) (int64, error)

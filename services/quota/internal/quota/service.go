@@ -378,8 +378,11 @@ func (s *Service) LimitsChanged(ctx context.Context, customerID string) error {
 	return s.live.Invalidate(ctx, customerID)
 }
 
-// ExpiryWorker marks reservations past their expiry as expired in the
-// database every interval until ctx ends. Redis drops them by itself.
+// DoneKeep is how long Redis remembers committed and released ids, so
+// that a late or repeated commit or release script counts nothing twice.
+const DoneKeep = 48 * time.Hour
+
+// ExpiryWorker runs Sweep every interval until ctx ends.
 func (s *Service) ExpiryWorker(interval time.Duration) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		t := time.NewTicker(interval)
@@ -390,11 +393,55 @@ func (s *Service) ExpiryWorker(interval time.Duration) func(ctx context.Context)
 				return nil
 			case <-t.C:
 			}
-			if n, err := s.store.ExpireDue(ctx, s.clock.Now()); err != nil {
-				s.log.ErrorContext(ctx, "quota: expire reservations", "error", err)
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "quota: reservations expired", "count", n)
+			if err := s.Sweep(ctx, interval); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "quota: sweep", "error", err)
 			}
+		}
+	}
+}
+
+// settleBatch bounds the unsettled commits one sweep round reads.
+const settleBatch = 500
+
+// Sweep marks reservations past their expiry as expired in the database
+// (Redis drops them by itself) and settles commits: a commit whose
+// process died between its transaction and its script leaves the
+// quantity held in Redis, and when the hold expires Redis would count
+// neither hold nor allocation. So every committed reservation that expires
+// before the next sweep but one (interval is the time between sweeps) has
+// its commit script run, which counts an id once, and is then marked
+// settled. A commit older than DoneKeep is only marked, since Redis has
+// forgotten whether its script ran; a rebuild counts it from the
+// allocations.
+func (s *Service) Sweep(ctx context.Context, interval time.Duration) error {
+	now := s.clock.Now()
+	if n, err := s.store.ExpireDue(ctx, now); err != nil {
+		return err
+	} else if n > 0 {
+		s.log.InfoContext(ctx, "quota: reservations expired", "count", n)
+	}
+	for {
+		due, err := s.store.Unsettled(ctx, now.Add(2*interval), settleBatch)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		ids := make([]string, len(due))
+		for i, r := range due {
+			ids[i] = r.ID
+			if now.Sub(r.UpdateTime) >= DoneKeep {
+				continue
+			}
+			if _, err := s.admit(ctx, r.CustomerID, func(now time.Time) (Outcome, error) {
+				return s.live.Commit(ctx, r.CustomerID, r.ID, r.Items, now)
+			}); err != nil {
+				return err
+			}
+		}
+		if err := s.store.MarkSettled(ctx, ids); err != nil {
+			return err
+		}
+		if len(due) < settleBatch {
+			return nil
 		}
 	}
 }

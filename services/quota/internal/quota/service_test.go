@@ -68,29 +68,71 @@ type env struct {
 	clk   *clock.Fake
 	ents  *fakeEntitlements
 	rdb   redis.UniversalClient
+	live  *live.Live
 	store *store.Store
+	// flush drops every Redis key of the test, as FLUSHDB does on a
+	// database of its own.
+	flush func(ctx context.Context) error
+	// keys lists every Redis key of the test.
+	keys func(ctx context.Context) ([]string, error)
 }
 
 // each runs fn on SQLite with the in-process Redis (the embedded
-// defaults) and on PostgreSQL with the real Redis.
+// defaults), on PostgreSQL with the real Redis, and on PostgreSQL with
+// the three-master Redis Cluster, where the test's keys carry a prefix of
+// their own (the cluster is shared by every test).
 func each(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
 	storagetest.Each(t, "quota", migrations.FS, func(t *testing.T, db *storage.DB) {
-		var rdb redis.UniversalClient
-		if db.Dialect() == storage.Postgres {
-			rdb = redistest.New(t)
-		} else {
+		if db.Dialect() != storage.Postgres {
 			r, err := redisx.Open(t.Context(), "")
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { r.Close() })
-			rdb = r.Client
+			fn(t, newEnv(db, r.Client, ""))
+			return
 		}
-		e := &env{clk: clock.NewFake(start), ents: &fakeEntitlements{limits: map[string]quota.Limits{}}, rdb: rdb, store: store.New(db)}
-		e.svc = quota.NewService(e.store, live.New(rdb), e.ents, fakeFeatures{}, e.clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		fn(t, e)
+		t.Run("redis", func(t *testing.T) { fn(t, newEnv(db, redistest.New(t), "")) })
+		t.Run("cluster", func(t *testing.T) {
+			// A database of its own: the redis case above used this one.
+			db := storagetest.Postgres(t, "quota", migrations.FS)
+			c, prefix := redistest.Cluster(t)
+			fn(t, newEnv(db, c, prefix))
+		})
 	})
+}
+
+func newEnv(db *storage.DB, rdb redis.UniversalClient, prefix string) *env {
+	e := &env{clk: clock.NewFake(start), ents: &fakeEntitlements{limits: map[string]quota.Limits{}}, rdb: rdb,
+		live: live.New(rdb).WithPrefix(prefix), store: store.New(db)}
+	e.svc = quota.NewService(e.store, e.live, e.ents, fakeFeatures{}, e.clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e.keys = func(ctx context.Context) ([]string, error) { return e.rdb.Keys(ctx, "*").Result() }
+	e.flush = func(ctx context.Context) error { return e.rdb.FlushDB(ctx).Err() }
+	if c, ok := rdb.(*redis.ClusterClient); ok {
+		e.keys = func(ctx context.Context) ([]string, error) {
+			var mu sync.Mutex
+			var all []string
+			err := c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+				ks, err := node.Keys(ctx, prefix+"*").Result()
+				mu.Lock()
+				defer mu.Unlock()
+				all = append(all, ks...)
+				return err
+			})
+			return all, err
+		}
+		e.flush = func(ctx context.Context) error {
+			ks, err := e.keys(ctx)
+			for _, k := range ks {
+				if err == nil {
+					err = c.Del(ctx, k).Err()
+				}
+			}
+			return err
+		}
+	}
+	return e
 }
 
 func sites(policy quota.Policy, n int64) quota.Limits {
@@ -125,7 +167,7 @@ func (e *env) reserveCommit(t *testing.T, customerID string, n int) {
 // redisState returns used and reserved sites as Redis holds them.
 func (e *env) redisState(t *testing.T, customerID string) (used, reserved int64) {
 	t.Helper()
-	k := live.Keys(customerID)
+	k := e.live.Keys(customerID)
 	used, _ = e.rdb.HGet(t.Context(), k[2], "sites").Int64()
 	reserved, _ = e.rdb.HGet(t.Context(), k[3], "sites").Int64()
 	return used, reserved
@@ -165,7 +207,7 @@ func TestStorm(t *testing.T) {
 				for range callers {
 					wg.Go(func() {
 						if started.Add(1) == callers/3 && flush {
-							if err := e.rdb.FlushDB(context.Background()).Err(); err != nil {
+							if err := e.flush(context.Background()); err != nil {
 								t.Error(err)
 							}
 							close(flushed)

@@ -156,3 +156,29 @@ func (s *Store) ExpireDue(ctx context.Context, now time.Time) (int64, error) {
 	}
 	return res.RowsAffected, nil
 }
+
+// Unsettled implements quota.Store.
+func (s *Store) Unsettled(ctx context.Context, before time.Time, limit int) ([]quota.Reservation, error) {
+	var rows []reservationRow
+	if err := s.db.Conn(ctx).Where("status = ? AND NOT settled AND expire_time < ?", string(quota.StatusCommitted), before).
+		Order("expire_time").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unsettled commits: %w", err)
+	}
+	out := make([]quota.Reservation, len(rows))
+	for i, row := range rows {
+		r, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// MarkSettled implements quota.Store.
+func (s *Store) MarkSettled(ctx context.Context, ids []string) error {
+	if err := s.db.Conn(ctx).Model(&reservationRow{}).Where("id IN ?", ids).Update("settled", true).Error; err != nil {
+		return fmt.Errorf("store: mark settled: %w", err)
+	}
+	return nil
+}
