@@ -20,7 +20,8 @@ import (
 func TestTwoQuotaProcesses(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.New(t)
-	env := []string{"DATABASE_URL=" + storagetest.EmptyPostgres(t),
+	// Two binaries of four services each share the server's connections.
+	env := []string{"DATABASE_URL=" + storagetest.EmptyPostgres(t), "MP_DB_MAX_CONNS=4",
 		fmt.Sprintf("REDIS_URL=%s/%d", strings.TrimSuffix(redistest.URL(), "/"), rdb.Options().DB)}
 	a := start(t, env, "--demo")
 	b := start(t, env)
@@ -64,6 +65,9 @@ func TestTwoQuotaProcesses(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.Fatalf("logs of the two processes:\n%s\n%s", a.Log(), b.Log())
+	}
 	if got := allowed.Load(); got != left {
 		t.Fatalf("%d concurrent Reserves over two processes admitted %d, want %d", callers, got, left)
 	}

@@ -38,7 +38,7 @@ type Deps struct {
 
 // Storage returns the storage options of the named service.
 func (d Deps) Storage(service string) storage.Options {
-	return storage.Options{Service: service, URL: d.Config.DatabaseURL, Dir: d.Config.DataDir}
+	return storage.Options{Service: service, URL: d.Config.DatabaseURL, Dir: d.Config.DataDir, MaxConns: d.Config.DBMaxConns}
 }
 
 // Binary describes one binary.

@@ -41,12 +41,16 @@ type Config struct {
 	// IdempotencyRetention is how long stored answers of idempotent calls
 	// and records of consumed events are kept.
 	IdempotencyRetention time.Duration // MP_IDEMPOTENCY_RETENTION, --idempotency-retention
+	// DBMaxConns bounds each service's PostgreSQL connection pool; the
+	// binary opens up to this many per service it hosts.
+	DBMaxConns int // MP_DB_MAX_CONNS, --db-max-conns
 }
 
 // The defaults of the limits.
 const (
 	DefaultMaxRequestBytes      = 16 << 20
 	DefaultIdempotencyRetention = 720 * time.Hour
+	DefaultDBMaxConns           = 10
 )
 
 // ErrHelp is returned by Load when --help or -h was given; the usage has
@@ -74,9 +78,10 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
 	var retention string
 	fs.StringVar(&retention, "metering-retention-months", env("MP_METERING_RETENTION_MONTHS", "0"), "months of raw usage events to keep; 0 keeps all")
-	var maxBytes, idemRetention string
+	var maxBytes, idemRetention, maxConns string
 	fs.StringVar(&maxBytes, "max-request-bytes", env("MP_MAX_REQUEST_BYTES", strconv.Itoa(DefaultMaxRequestBytes)), "largest HTTP body and gRPC message, in bytes")
 	fs.StringVar(&idemRetention, "idempotency-retention", env("MP_IDEMPOTENCY_RETENTION", DefaultIdempotencyRetention.String()), "how long answers of idempotent calls are kept")
+	fs.StringVar(&maxConns, "db-max-conns", env("MP_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns)), "PostgreSQL connections per service, at most")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
@@ -106,6 +111,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.IdempotencyRetention, err = time.ParseDuration(idemRetention); err != nil || c.IdempotencyRetention < time.Hour {
 		errs = append(errs, fmt.Errorf("idempotency retention %q: want a duration of at least 1h such as 720h", idemRetention))
+	}
+	if c.DBMaxConns, err = strconv.Atoi(maxConns); err != nil || c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
+		errs = append(errs, fmt.Errorf("db max conns %q: want a number from 1 to 1000", maxConns))
 	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)

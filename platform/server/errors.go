@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/storage"
 )
 
 // codeOf is the one table from domain error kinds to gRPC codes.
@@ -72,6 +73,10 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return st.Err()
 	}
 	traceID := trace.SpanContextFromContext(ctx).TraceID().String()
+	if storage.Unreachable(err) {
+		log.WarnContext(ctx, "database unavailable", "method", method, "trace_id", traceID, "err", err)
+		return status.Errorf(codes.Unavailable, "the database is unavailable; retry later (trace %s)", traceID)
+	}
 	log.ErrorContext(ctx, "internal error", "method", method, "trace_id", traceID, "err", err)
 	return status.Errorf(codes.Internal, "internal error (trace %s)", traceID)
 }

@@ -47,6 +47,9 @@ type Options struct {
 	URL string
 	// Dir is the directory of the SQLite files.
 	Dir string
+	// MaxConns bounds the PostgreSQL connection pool; 0 means 10. (SQLite
+	// has one connection.)
+	MaxConns int
 }
 
 var serviceName = regexp.MustCompile(`^[a-z][a-z_]*$`)
@@ -96,8 +99,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(20)
+	// A bounded pool queues a burst of calls in the process instead of
+	// exhausting the server's max_connections, which every service and
+	// replica share.
+	n := o.MaxConns
+	if n <= 0 {
+		n = 10
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
 	return &DB{gorm: g, dialect: Postgres, schema: o.Service}, nil
 }
 

@@ -126,3 +126,7 @@ func (p *Proc) Stop(t *testing.T) {
 		t.Errorf("%s did not stop within 20s of SIGTERM; log:\n%s", p.cmd.Path, p.log)
 	}
 }
+
+// Log returns what the binary has written to its standard output and
+// error so far.
+func (p *Proc) Log() string { return p.log.String() }
