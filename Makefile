@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering services/quota cmd/meterplane
+MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane
 SERVICES := catalog subscription metering quota
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf

@@ -1,0 +1,3 @@
+module github.com/meterplane/meterplane/services/invoice
+
+go 1.26.0
