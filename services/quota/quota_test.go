@@ -20,6 +20,7 @@ import (
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog"
+	"github.com/meterplane/meterplane/services/metering"
 	"github.com/meterplane/meterplane/services/quota"
 	"github.com/meterplane/meterplane/services/subscription"
 )
@@ -40,7 +41,7 @@ func TestAPI(t *testing.T) {
 	clk := clock.NewFake(time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC))
 	d := app.Deps{Config: config.Config{DatabaseURL: storagetest.EmptyPostgres(t)}, Clock: clk,
 		Redis: &redisx.Redis{Client: redistest.New(t)}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv := apptest.Serve(t, d, catalog.Open, subscription.Open, quota.Open)
+	srv := apptest.Serve(t, d, catalog.Open, subscription.Open, metering.Open, quota.Open)
 	must(t, catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(srv.Conn())))
 	subs := subscriptionv1.NewSubscriptionServiceClient(srv.Conn())
 	client := quotav1.NewQuotaServiceClient(srv.Conn())
@@ -90,7 +91,9 @@ func TestAPI(t *testing.T) {
 
 	st, err := client.GetQuotaStatus(ctx, &quotav1.GetQuotaStatusRequest{CustomerId: id})
 	must(t, err)
-	if len(st.GetFeatures()) != 1 || st.GetFeatures()[0].GetUsed() != "1" || st.GetFeatures()[0].GetRemaining() != "49" {
+	// The plan grants bandwidth too, a counter without a meter: no use.
+	if f := st.GetFeatures(); len(f) != 2 || f[0].GetFeatureKey() != "bandwidth_gib" || f[0].GetUsed() != "0" || f[0].GetResetTime() == nil ||
+		f[1].GetUsed() != "1" || f[1].GetRemaining() != "49" || f[1].GetPeriod() != nil {
 		t.Errorf("status: %v", st)
 	}
 
