@@ -15,9 +15,10 @@ import (
 // limits hash holds each entitled counter's current period as
 // 'p:<feature>' → '<start ms>:<end ms>' (end 0 for a counter that never
 // resets), written with the limits; KEYS[9] (counters, a hash) holds
-// '<feature>@<start ms>' → the period's use and '<feature>@<start ms>#g' →
-// the token of the load that set it; KEYS[10] (seen, a zset) holds the
-// usage.recorded event ids added in the last seenKeep, by time (ms).
+// '<feature>@<start ms>' → the period's use, '<feature>@<start ms>#g' →
+// the token of the load that set it and '<feature>@<start ms>#t' → the
+// time (ms) of that load; KEYS[10] (seen, a zset) holds the usage.recorded
+// event ids handled in the last seenKeep, by time (ms).
 
 // seenKeep is how long an added event id is remembered, so that a
 // redelivery adds nothing; the bus redelivers within a minute, the
@@ -30,9 +31,10 @@ const seenKeep = 24 * time.Hour
 const activeKey = "mpq:counters:active"
 
 // recordScript adds an event's amount to the counter of the period that
-// holds its hour, once per event id, if that counter is loaded; it
-// answers 1 when it added.
-// ARGV: now ms, keep ms, id, feature, hour ms, amount.
+// holds its hour, once per event id, if that counter is loaded and the
+// event was stored after the load (an event stored before it is in the
+// use the load read); it answers 1 when it added.
+// ARGV: now ms, keep ms, id, feature, hour ms, amount, event time ms.
 const recordScript = `
 local now, keep, id, f, hour = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4], tonumber(ARGV[5])
 if redis.call('ZSCORE', KEYS[10], id) then return 0 end
@@ -44,14 +46,15 @@ local sep = string.find(p, ':', 1, true)
 local s, e = string.sub(p, 1, sep - 1), tonumber(string.sub(p, sep + 1))
 if hour < tonumber(s) or (e > 0 and hour >= e) then return 0 end
 local field = f .. '@' .. s
-if redis.call('HEXISTS', KEYS[9], field) == 0 then return 0 end
+local loaded = redis.call('HGET', KEYS[9], field .. '#t')
+if not loaded or tonumber(ARGV[7]) <= tonumber(loaded) then return 0 end
 redis.call('HINCRBY', KEYS[9], field, ARGV[6])
 return 1
 `
 
 // loadScript sets a counter's use for a period unless it is set, and
 // drops the feature's counters of other periods.
-// ARGV: feature, start ms, used, token.
+// ARGV: feature, start ms, used, token, load time ms.
 const loadScript = `
 local field = ARGV[1] .. '@' .. ARGV[2]
 if redis.call('HEXISTS', KEYS[9], field) == 1 then return 0 end
@@ -59,7 +62,7 @@ local prefix = ARGV[1] .. '@'
 for _, k in ipairs(redis.call('HKEYS', KEYS[9])) do
   if string.sub(k, 1, #prefix) == prefix then redis.call('HDEL', KEYS[9], k) end
 end
-redis.call('HSET', KEYS[9], field, ARGV[3], field .. '#g', ARGV[4])
+redis.call('HSET', KEYS[9], field, ARGV[3], field .. '#g', ARGV[4], field .. '#t', ARGV[5])
 return 1
 `
 
@@ -72,7 +75,7 @@ local sep = string.find(p, ':', 1, true)
 local s, e = string.sub(p, 1, sep - 1), tonumber(string.sub(p, sep + 1))
 local hour = tonumber(ARGV[2])
 if hour < tonumber(s) or (e > 0 and hour >= e) then return 0 end
-redis.call('HDEL', KEYS[9], ARGV[1] .. '@' .. s, ARGV[1] .. '@' .. s .. '#g')
+redis.call('HDEL', KEYS[9], ARGV[1] .. '@' .. s, ARGV[1] .. '@' .. s .. '#g', ARGV[1] .. '@' .. s .. '#t')
 return 1
 `
 
@@ -152,7 +155,7 @@ func loadAnswer(a []any) (quota.Result, quota.Outcome, error) {
 
 // LoadCounter implements quota.CounterLive.
 func (l *Live) LoadCounter(ctx context.Context, customerID string, c quota.Counter, used quota.Units, token string, now time.Time) error {
-	if err := l.load.Run(ctx, l.rdb, Keys(customerID), c.Feature, ms(c.Period.Start), int64(used), token).Err(); err != nil {
+	if err := l.load.Run(ctx, l.rdb, Keys(customerID), c.Feature, ms(c.Period.Start), int64(used), token, ms(now)).Err(); err != nil {
 		return failed("load counter", err)
 	}
 	if err := l.rdb.ZAdd(ctx, activeKey, redis.Z{Score: float64(ms(now)), Member: customerID}).Err(); err != nil {
@@ -162,8 +165,8 @@ func (l *Live) LoadCounter(ctx context.Context, customerID string, c quota.Count
 }
 
 // Record implements quota.CounterLive.
-func (l *Live) Record(ctx context.Context, customerID, id, feature string, hour time.Time, amount quota.Units, now time.Time) (bool, error) {
-	n, err := l.record.Run(ctx, l.rdb, Keys(customerID), ms(now), seenKeep.Milliseconds(), id, feature, ms(hour), int64(amount)).Int()
+func (l *Live) Record(ctx context.Context, customerID string, r quota.Recorded, amount quota.Units, now time.Time) (bool, error) {
+	n, err := l.record.Run(ctx, l.rdb, Keys(customerID), ms(now), seenKeep.Milliseconds(), r.ID, r.Feature, ms(r.Hour), int64(amount), ms(r.Time)).Int()
 	if err != nil {
 		return false, failed("record usage", err)
 	}

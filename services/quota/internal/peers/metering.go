@@ -97,7 +97,7 @@ func UsageRecorded(m bus.Message) (quota.Recorded, error) {
 		return quota.Recorded{}, fmt.Errorf("usage.recorded %s: %w", m.ID, err)
 	}
 	r := quota.Recorded{ID: m.ID, CustomerID: ev.GetCustomerId(), Feature: ev.GetFeatureKey(),
-		Aggregation: aggregations[ev.GetAggregation()], Hour: pbtime.Time(ev.GetHour()), Count: ev.GetCount()}
+		Aggregation: aggregations[ev.GetAggregation()], Hour: pbtime.Time(ev.GetHour()), Count: ev.GetCount(), Time: m.Time}
 	if r.Aggregation == quota.AggregationSum {
 		d, err := decimal.NewFromString(ev.GetQuantity())
 		if err != nil {

@@ -125,18 +125,22 @@ type Recorded struct {
 	// of events.
 	Quantity Units
 	Count    int64
+	// Time is when metering stored the usage (the fold's time).
+	Time time.Time
 }
 
 // CounterLive is the counters' state in Redis, beside Live.
 type CounterLive interface {
-	// LoadCounter stores a counter's use for its period if Redis does
-	// not hold it yet, under a new generation token.
+	// LoadCounter stores a counter's use for its period, read from
+	// metering before now, if Redis does not hold it yet, under a new
+	// generation token.
 	LoadCounter(ctx context.Context, customerID string, c Counter, used Units, token string, now time.Time) error
-	// Record adds amount to the counter of the feature whose period holds
-	// hour, once per event id; false if the id was seen, or the counter
-	// of that period is not loaded (its load will read metering, which
-	// holds the usage already).
-	Record(ctx context.Context, customerID, id, feature string, hour time.Time, amount Units, now time.Time) (bool, error)
+	// Record adds amount to the counter of r's feature whose period holds
+	// r's hour, once per event id; false if the id was seen, if the
+	// counter of that period is not loaded (its load will read metering,
+	// which holds the usage already), or if r was stored at or before the
+	// load (the use the load read holds it).
+	Record(ctx context.Context, customerID string, r Recorded, amount Units, now time.Time) (bool, error)
 	// Forget drops the counter of the feature whose period holds hour, so
 	// that the next check loads it again.
 	Forget(ctx context.Context, customerID, feature string, hour time.Time) error
@@ -213,7 +217,10 @@ func (s *Service) refreshLimits(ctx context.Context, customerID string, now time
 // loadCounters reads the counters' use from metering, then stores each in
 // Redis unless another call stored it meanwhile. The peer calls come
 // first and no lock is held: a load only ever sets a missing counter, so
-// two loads of one counter store one of two equally recent answers.
+// two loads of one counter store one of two equally recent answers. The
+// load's time, taken after metering answered, tells the usage.recorded
+// events its answer holds (stored before it; QueryUsage folds what is
+// pending and waits for folds in flight) from those it does not.
 func (s *Service) loadCounters(ctx context.Context, customerID string, cs []Counter, now time.Time) error {
 	if s.counters == nil {
 		return fmt.Errorf("quota: customer %s: Redis holds counters but counters are not enabled", customerID)
@@ -226,8 +233,9 @@ func (s *Service) loadCounters(ctx context.Context, customerID string, cs []Coun
 		}
 		used[i] = u
 	}
+	loaded := s.clock.Now()
 	for i, c := range cs {
-		if err := s.counters.live.LoadCounter(ctx, customerID, c, used[i], ids.New("ctr"), now); err != nil {
+		if err := s.counters.live.LoadCounter(ctx, customerID, c, used[i], ids.New("ctr"), loaded); err != nil {
 			return err
 		}
 	}
@@ -250,10 +258,10 @@ func (s *Service) Record(ctx context.Context, r Recorded) error {
 	now := s.clock.Now()
 	switch r.Aggregation {
 	case AggregationSum:
-		_, err := s.counters.live.Record(ctx, r.CustomerID, r.ID, r.Feature, r.Hour, r.Quantity, now)
+		_, err := s.counters.live.Record(ctx, r.CustomerID, r, r.Quantity, now)
 		return err
 	case AggregationCount:
-		_, err := s.counters.live.Record(ctx, r.CustomerID, r.ID, r.Feature, r.Hour, Units(min(r.Count, int64(MaxLimit/1000))*1000), now)
+		_, err := s.counters.live.Record(ctx, r.CustomerID, r, Units(min(r.Count, int64(MaxLimit/1000))*1000), now)
 		return err
 	case AggregationOther:
 		return s.counters.live.Forget(ctx, r.CustomerID, r.Feature, r.Hour)

@@ -82,8 +82,9 @@ func (e *env) checkBandwidth(t *testing.T, q string) quota.ItemResult {
 	return res.Items[0]
 }
 
-func sum(id string, hour time.Time, q quota.Units) quota.Recorded {
-	return quota.Recorded{ID: id, CustomerID: "cus_a", Feature: "bandwidth_gib", Aggregation: quota.AggregationSum, Hour: hour, Quantity: q}
+// sum is a usage.recorded of a SUM meter, stored by metering now.
+func (e *env) sum(id string, hour time.Time, q quota.Units) quota.Recorded {
+	return quota.Recorded{ID: id, CustomerID: "cus_a", Feature: "bandwidth_gib", Aggregation: quota.AggregationSum, Hour: hour, Quantity: q, Time: e.clk.Now()}
 }
 
 // TestCounterRecordedOnce: a counter starts from metering's use, adds
@@ -103,15 +104,19 @@ func TestCounterRecordedOnce(t *testing.T) {
 		}
 		ctx := t.Context()
 		hour := start.Truncate(time.Hour)
+		// Usage stored when the counter was loaded is in what the load
+		// read.
+		must(t, e.svc.Record(ctx, e.sum("evt_0", hour, 30_000)))
+		e.clk.Advance(time.Second)
 		for range 3 {
-			must(t, e.svc.Record(ctx, sum("evt_1", hour, 5_000)))
+			must(t, e.svc.Record(ctx, e.sum("evt_1", hour, 5_000)))
 		}
 		// April's usage is not May's.
-		must(t, e.svc.Record(ctx, sum("evt_2", may.Add(-time.Hour), 7_000)))
+		must(t, e.svc.Record(ctx, e.sum("evt_2", may.Add(-time.Hour), 7_000)))
 		must(t, e.svc.Record(ctx, quota.Recorded{ID: "evt_3", CustomerID: "cus_a", Feature: "bandwidth_gib",
-			Aggregation: quota.AggregationCount, Hour: hour, Count: 2}))
+			Aggregation: quota.AggregationCount, Hour: hour, Count: 2, Time: e.clk.Now()}))
 		must(t, e.svc.Record(ctx, quota.Recorded{ID: "evt_3", CustomerID: "cus_a", Feature: "bandwidth_gib",
-			Aggregation: quota.AggregationCount, Hour: hour, Count: 2}))
+			Aggregation: quota.AggregationCount, Hour: hour, Count: 2, Time: e.clk.Now()}))
 		if got := e.checkBandwidth(t, "1"); got.Used != 37_000 {
 			t.Errorf("after the events: used %s, want 37", got.Used)
 		}
@@ -126,7 +131,7 @@ func TestCounterRecordedOnce(t *testing.T) {
 		usage.set("bandwidth_gib", may, 99_000)
 		calls := usage.count()
 		must(t, e.svc.Record(ctx, quota.Recorded{ID: "evt_4", CustomerID: "cus_a", Feature: "bandwidth_gib",
-			Aggregation: quota.AggregationOther, Hour: hour}))
+			Aggregation: quota.AggregationOther, Hour: hour, Time: e.clk.Now()}))
 		if got := e.checkBandwidth(t, "2"); got.Used != 99_000 || got.Allowed || usage.count() != calls+1 {
 			t.Errorf("after a max event: %+v, %d questions", got, usage.count()-calls)
 		}
@@ -159,13 +164,13 @@ func TestCounterReset(t *testing.T) {
 			t.Fatalf("in May: %+v", got)
 		}
 		e.clk.Set(june.Add(-time.Millisecond))
-		must(t, e.svc.Record(t.Context(), sum("evt_1", june.Add(-time.Hour), 1_000)))
+		must(t, e.svc.Record(t.Context(), e.sum("evt_1", june.Add(-time.Hour), 1_000)))
 		if got := e.checkBandwidth(t, "1"); got.Used != 81_000 || got.Period.End != june {
 			t.Errorf("the last instant of May: %+v", got)
 		}
 		e.clk.Set(june)
 		// June's first usage arrives before anyone asked for June.
-		must(t, e.svc.Record(t.Context(), sum("evt_2", june, 4_000)))
+		must(t, e.svc.Record(t.Context(), e.sum("evt_2", june, 4_000)))
 		usage.set("bandwidth_gib", june, 4_000)
 		if got := e.checkBandwidth(t, "1"); got.Used != 4_000 || got.Period != (quota.Period{Start: june, End: june.AddDate(0, 1, 0)}) {
 			t.Errorf("in June: %+v", got)
