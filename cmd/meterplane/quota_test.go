@@ -59,10 +59,15 @@ func TestQuotaDemo(t *testing.T) {
 	}
 	code, body = r.http(t, "GET", "/v1/customers/"+acme+"/quota", "")
 	features, _ := body["features"].([]any)
-	if code != 200 || body["hasPlan"] != true || len(features) != 1 {
+	if code != 200 || body["hasPlan"] != true || len(features) != 2 {
 		t.Fatalf("GET quota = %d %v", code, body)
 	}
-	if f := features[0].(map[string]any); f["featureKey"] != "sites" || f["limit"] != "50" || f["used"] != "50" {
+	// Bandwidth is a counter: its use is the demo's metered usage of the
+	// billing period, which says when it resets.
+	if f := features[0].(map[string]any); f["featureKey"] != "bandwidth_gib" || f["used"] == "0" || f["resetTime"] == nil {
+		t.Fatalf("GET quota = %v", body)
+	}
+	if f := features[1].(map[string]any); f["featureKey"] != "sites" || f["limit"] != "50" || f["used"] != "50" {
 		t.Fatalf("GET quota = %v", body)
 	}
 	code, body = r.http(t, "POST", "/v1/customers/"+acme+"/quota:reserve", `{"items":[{"featureKey":"nope","quantity":"1"}]}`)

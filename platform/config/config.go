@@ -32,6 +32,12 @@ type Config struct {
 	// SubscriptionAddr is the subscription service's gRPC address, for
 	// services that check customers; empty means this process.
 	SubscriptionAddr string // MP_SUBSCRIPTION_ADDR, --subscription-addr
+	// MeteringAddr is the metering service's gRPC address, for services
+	// that read usage; empty means this process.
+	MeteringAddr string // MP_METERING_ADDR, --metering-addr
+	// QuotaReconcile is how often quota compares its counters in Redis
+	// with metering's usage and corrects them.
+	QuotaReconcile time.Duration // MP_QUOTA_RECONCILE_INTERVAL, --quota-reconcile-interval
 	// RetentionMonths is how many months of raw usage events metering
 	// keeps on PostgreSQL; 0 keeps them all.
 	RetentionMonths int // MP_METERING_RETENTION_MONTHS, --metering-retention-months
@@ -51,6 +57,7 @@ const (
 	DefaultMaxRequestBytes      = 16 << 20
 	DefaultIdempotencyRetention = 720 * time.Hour
 	DefaultDBMaxConns           = 10
+	DefaultQuotaReconcile       = 5 * time.Minute
 )
 
 // ErrHelp is returned by Load when --help or -h was given; the usage has
@@ -76,6 +83,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&timeout, "shutdown-timeout", env("MP_SHUTDOWN_TIMEOUT", "15s"), "longest graceful shutdown")
 	fs.StringVar(&c.CatalogAddr, "catalog-addr", env("MP_CATALOG_ADDR", ""), "catalog gRPC address; empty for this process")
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
+	fs.StringVar(&c.MeteringAddr, "metering-addr", env("MP_METERING_ADDR", ""), "metering gRPC address; empty for this process")
+	var reconcile string
+	fs.StringVar(&reconcile, "quota-reconcile-interval", env("MP_QUOTA_RECONCILE_INTERVAL", DefaultQuotaReconcile.String()), "how often quota corrects its counters from metering's usage")
 	var retention string
 	fs.StringVar(&retention, "metering-retention-months", env("MP_METERING_RETENTION_MONTHS", "0"), "months of raw usage events to keep; 0 keeps all")
 	var maxBytes, idemRetention, maxConns string
@@ -115,6 +125,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.DBMaxConns, err = strconv.Atoi(maxConns); err != nil || c.DBMaxConns < 1 || c.DBMaxConns > 1000 {
 		errs = append(errs, fmt.Errorf("db max conns %q: want a number from 1 to 1000", maxConns))
 	}
+	if c.QuotaReconcile, err = time.ParseDuration(reconcile); err != nil || c.QuotaReconcile < time.Second {
+		errs = append(errs, fmt.Errorf("quota reconcile interval %q: want a duration of at least 1s such as 5m", reconcile))
+	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
 }
@@ -122,7 +135,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // Validate checks the values that Load cannot check while parsing.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr} {
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr, "metering address": c.MeteringAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
@@ -165,6 +178,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("demo", c.Demo),
 		slog.String("catalog_addr", orDefault(c.CatalogAddr, "this process")),
 		slog.String("subscription_addr", orDefault(c.SubscriptionAddr, "this process")),
+		slog.String("metering_addr", orDefault(c.MeteringAddr, "this process")),
+		slog.Duration("quota_reconcile_interval", c.QuotaReconcile),
 		slog.Int("metering_retention_months", c.RetentionMonths),
 		slog.Int64("max_request_bytes", c.MaxRequestBytes),
 		slog.Duration("idempotency_retention", c.IdempotencyRetention),

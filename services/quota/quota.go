@@ -9,11 +9,13 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc"
 
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/bus"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/quota/internal/grpcapi"
@@ -29,9 +31,11 @@ import (
 const expirySweep = 30 * time.Second
 
 // Open opens and migrates the service's database and returns the service,
-// with the expiry worker and the consumer of subscription.changed events
-// (which makes a customer's limits be asked again at once). The returned service's DB is closed by the
-// server that hosts it.
+// with the expiry worker, the consumer of subscription.changed events
+// (which makes a customer's limits be asked again at once), the consumer
+// of usage.recorded events (which keeps counters current) and the
+// reconciliation of counters with metering. The returned service's DB is
+// closed by the server that hosts it.
 func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	db, err := storage.OpenService(ctx, d.Storage("quota"), migrations.FS)
 	if err != nil {
@@ -42,8 +46,9 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		d.Log.WarnContext(ctx, "quota: Redis may evict quota keys under memory pressure; each eviction costs a rebuild from the database; set maxmemory-policy to noeviction or a volatile-* policy",
 			"maxmemory-policy", policy)
 	}
-	svc := domain.NewService(store.New(db), lv, peers.NewEntitlements(d.Subscription),
-		peers.NewFeatures(d.Catalog), d.Clock, d.Log)
+	ents := peers.NewEntitlements(d.Subscription)
+	svc := domain.NewService(store.New(db), lv, ents, peers.NewFeatures(d.Catalog), d.Clock, d.Log)
+	svc.EnableCounters(peers.NewUsage(d.Metering), ents, lv, otel.Meter("github.com/meterplane/meterplane/services/quota"))
 	api := grpcapi.New(svc)
 	events := bus.New(d.Redis.Client)
 	consumer, err := os.Hostname()
@@ -55,12 +60,29 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 			return svc.LimitsChanged(ctx, m.Key)
 		})
 	}
+	usage := func(ctx context.Context) error {
+		return events.Consume(ctx, domain.TopicUsageRecorded, "quota", consumer, func(ctx context.Context, m bus.Message) error {
+			r, err := peers.UsageRecorded(m)
+			if err != nil {
+				// A payload that cannot be decoded never will be: it is
+				// dropped, and reconciliation makes up for it.
+				d.Log.ErrorContext(ctx, "quota: drop an undecodable usage.recorded", "error", err)
+				return nil
+			}
+			return svc.Record(ctx, r)
+		})
+	}
+	reconcile := d.Config.QuotaReconcile
+	if reconcile <= 0 {
+		reconcile = config.DefaultQuotaReconcile
+	}
 	return server.Service{
 		Name:            "quota",
 		GRPCName:        quotav1.QuotaService_ServiceDesc.ServiceName,
 		DB:              db,
 		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
-		Workers:         []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes},
+		Workers: []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes, usage,
+			svc.ReconcileWorker(reconcile)},
 	}, nil
 }

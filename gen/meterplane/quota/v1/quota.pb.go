@@ -8,6 +8,7 @@ package quotav1
 
 import (
 	v1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	v11 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -153,7 +154,8 @@ func (ReservationStatus) EnumDescriptor() ([]byte, []int) {
 // Item is a quantity of one feature.
 type Item struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Feature key (a gauge feature of the catalog).
+	// Feature key: a gauge feature of the catalog, or for CheckQuota a
+	// counter feature too (a counter cannot be reserved).
 	FeatureKey string `protobuf:"bytes,1,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
 	// Positive decimal quantity, at most 3 fraction digits and at most
 	// 1000000000.
@@ -221,12 +223,19 @@ type ItemResult struct {
 	LimitPolicy v1.LimitPolicy `protobuf:"varint,5,opt,name=limit_policy,json=limitPolicy,proto3,enum=meterplane.catalog.v1.LimitPolicy" json:"limit_policy,omitempty"`
 	// The limit, decimal; empty when there is none (policy NONE).
 	Limit string `protobuf:"bytes,6,opt,name=limit,proto3" json:"limit,omitempty"`
-	// Committed allocations, decimal.
+	// Committed allocations, or for a counter the period's use as metering
+	// counts it, decimal.
 	Used string `protobuf:"bytes,7,opt,name=used,proto3" json:"used,omitempty"`
 	// Held by live reservations (this one excluded), decimal.
 	Reserved string `protobuf:"bytes,8,opt,name=reserved,proto3" json:"reserved,omitempty"`
 	// limit - used - reserved, at least 0; empty when there is no limit.
-	Remaining     string `protobuf:"bytes,9,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	Remaining string `protobuf:"bytes,9,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// For a counter feature, the period whose use is counted (half-open);
+	// unset for gauges. A counter that never resets has no end.
+	Period *v11.Period `protobuf:"bytes,10,opt,name=period,proto3" json:"period,omitempty"`
+	// For a counter feature, when its use starts again from zero (the
+	// period's end); unset for gauges and counters that never reset.
+	ResetTime     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=reset_time,json=resetTime,proto3" json:"reset_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +331,20 @@ func (x *ItemResult) GetRemaining() string {
 		return x.Remaining
 	}
 	return ""
+}
+
+func (x *ItemResult) GetPeriod() *v11.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *ItemResult) GetResetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResetTime
+	}
+	return nil
 }
 
 // Reservation is a hold of quantities for a customer.
@@ -928,8 +951,7 @@ type GetQuotaStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Whether the customer has an active subscription.
 	HasPlan bool `protobuf:"varint,1,opt,name=has_plan,json=hasPlan,proto3" json:"has_plan,omitempty"`
-	// One entry per entitled gauge feature, by feature key, with quantity
-	// "0".
+	// One entry per entitled feature, by feature key, with quantity "0".
 	Features      []*ItemResult `protobuf:"bytes,2,rep,name=features,proto3" json:"features,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -983,11 +1005,11 @@ var File_meterplane_quota_v1_quota_proto protoreflect.FileDescriptor
 
 const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\n" +
-	"\x1fmeterplane/quota/v1/quota.proto\x12\x13meterplane.quota.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#meterplane/catalog/v1/catalog.proto\"C\n" +
+	"\x1fmeterplane/quota/v1/quota.proto\x12\x13meterplane.quota.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#meterplane/catalog/v1/catalog.proto\x1a!meterplane/common/v1/common.proto\"C\n" +
 	"\x04Item\x12\x1f\n" +
 	"\vfeature_key\x18\x01 \x01(\tR\n" +
 	"featureKey\x12\x1a\n" +
-	"\bquantity\x18\x02 \x01(\tR\bquantity\"\xc3\x02\n" +
+	"\bquantity\x18\x02 \x01(\tR\bquantity\"\xb4\x03\n" +
 	"\n" +
 	"ItemResult\x12\x1f\n" +
 	"\vfeature_key\x18\x01 \x01(\tR\n" +
@@ -999,7 +1021,11 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\tR\x05limit\x12\x12\n" +
 	"\x04used\x18\a \x01(\tR\x04used\x12\x1a\n" +
 	"\breserved\x18\b \x01(\tR\breserved\x12\x1c\n" +
-	"\tremaining\x18\t \x01(\tR\tremaining\"\xbc\x02\n" +
+	"\tremaining\x18\t \x01(\tR\tremaining\x124\n" +
+	"\x06period\x18\n" +
+	" \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x129\n" +
+	"\n" +
+	"reset_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\"\xbc\x02\n" +
 	"\vReservation\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -1098,39 +1124,42 @@ var file_meterplane_quota_v1_quota_proto_goTypes = []any{
 	(*GetQuotaStatusRequest)(nil),  // 13: meterplane.quota.v1.GetQuotaStatusRequest
 	(*GetQuotaStatusResponse)(nil), // 14: meterplane.quota.v1.GetQuotaStatusResponse
 	(v1.LimitPolicy)(0),            // 15: meterplane.catalog.v1.LimitPolicy
-	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 17: google.protobuf.Duration
+	(*v11.Period)(nil),             // 16: meterplane.common.v1.Period
+	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 18: google.protobuf.Duration
 }
 var file_meterplane_quota_v1_quota_proto_depIdxs = []int32{
 	0,  // 0: meterplane.quota.v1.ItemResult.reason:type_name -> meterplane.quota.v1.Reason
 	15, // 1: meterplane.quota.v1.ItemResult.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	2,  // 2: meterplane.quota.v1.Reservation.items:type_name -> meterplane.quota.v1.Item
-	1,  // 3: meterplane.quota.v1.Reservation.status:type_name -> meterplane.quota.v1.ReservationStatus
-	16, // 4: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: meterplane.quota.v1.CheckQuotaRequest.items:type_name -> meterplane.quota.v1.Item
-	3,  // 6: meterplane.quota.v1.CheckQuotaResponse.items:type_name -> meterplane.quota.v1.ItemResult
-	2,  // 7: meterplane.quota.v1.ReserveRequest.items:type_name -> meterplane.quota.v1.Item
-	17, // 8: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
-	4,  // 9: meterplane.quota.v1.ReserveResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	3,  // 10: meterplane.quota.v1.ReserveResponse.items:type_name -> meterplane.quota.v1.ItemResult
-	4,  // 11: meterplane.quota.v1.CommitResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	4,  // 12: meterplane.quota.v1.ReleaseResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	3,  // 13: meterplane.quota.v1.GetQuotaStatusResponse.features:type_name -> meterplane.quota.v1.ItemResult
-	5,  // 14: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
-	7,  // 15: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
-	9,  // 16: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
-	11, // 17: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
-	13, // 18: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
-	6,  // 19: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
-	8,  // 20: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
-	10, // 21: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
-	12, // 22: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
-	14, // 23: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
-	19, // [19:24] is the sub-list for method output_type
-	14, // [14:19] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 2: meterplane.quota.v1.ItemResult.period:type_name -> meterplane.common.v1.Period
+	17, // 3: meterplane.quota.v1.ItemResult.reset_time:type_name -> google.protobuf.Timestamp
+	2,  // 4: meterplane.quota.v1.Reservation.items:type_name -> meterplane.quota.v1.Item
+	1,  // 5: meterplane.quota.v1.Reservation.status:type_name -> meterplane.quota.v1.ReservationStatus
+	17, // 6: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 7: meterplane.quota.v1.CheckQuotaRequest.items:type_name -> meterplane.quota.v1.Item
+	3,  // 8: meterplane.quota.v1.CheckQuotaResponse.items:type_name -> meterplane.quota.v1.ItemResult
+	2,  // 9: meterplane.quota.v1.ReserveRequest.items:type_name -> meterplane.quota.v1.Item
+	18, // 10: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	4,  // 11: meterplane.quota.v1.ReserveResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	3,  // 12: meterplane.quota.v1.ReserveResponse.items:type_name -> meterplane.quota.v1.ItemResult
+	4,  // 13: meterplane.quota.v1.CommitResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	4,  // 14: meterplane.quota.v1.ReleaseResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	3,  // 15: meterplane.quota.v1.GetQuotaStatusResponse.features:type_name -> meterplane.quota.v1.ItemResult
+	5,  // 16: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
+	7,  // 17: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
+	9,  // 18: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
+	11, // 19: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
+	13, // 20: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
+	6,  // 21: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
+	8,  // 22: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
+	10, // 23: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
+	12, // 24: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
+	14, // 25: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_quota_v1_quota_proto_init() }

@@ -32,8 +32,9 @@ const (
 //
 // QuotaService admits provisioning against a customer's entitlements in
 // real time: it checks quantities, holds them in reservations that expire
-// by themselves, and turns them into allocations of named subjects. This
-// version covers gauge features (sites, disk) only.
+// by themselves, and turns them into allocations of named subjects (gauge
+// features: sites, disk); it checks the period's use of counter features
+// (bandwidth this month) as metering counts it.
 type QuotaServiceClient interface {
 	// CheckQuota answers whether the items would be admitted now, without
 	// side effects.
@@ -48,8 +49,8 @@ type QuotaServiceClient interface {
 	// Release gives a reservation's held quantities back. A committed
 	// reservation is refused with FAILED_PRECONDITION.
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
-	// GetQuotaStatus returns every gauge feature the customer is entitled to
-	// with its limit, use and holds.
+	// GetQuotaStatus returns every feature the customer is entitled to with
+	// its limit, use and holds, and for counters the period.
 	GetQuotaStatus(ctx context.Context, in *GetQuotaStatusRequest, opts ...grpc.CallOption) (*GetQuotaStatusResponse, error)
 }
 
@@ -117,8 +118,9 @@ func (c *quotaServiceClient) GetQuotaStatus(ctx context.Context, in *GetQuotaSta
 //
 // QuotaService admits provisioning against a customer's entitlements in
 // real time: it checks quantities, holds them in reservations that expire
-// by themselves, and turns them into allocations of named subjects. This
-// version covers gauge features (sites, disk) only.
+// by themselves, and turns them into allocations of named subjects (gauge
+// features: sites, disk); it checks the period's use of counter features
+// (bandwidth this month) as metering counts it.
 type QuotaServiceServer interface {
 	// CheckQuota answers whether the items would be admitted now, without
 	// side effects.
@@ -133,8 +135,8 @@ type QuotaServiceServer interface {
 	// Release gives a reservation's held quantities back. A committed
 	// reservation is refused with FAILED_PRECONDITION.
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
-	// GetQuotaStatus returns every gauge feature the customer is entitled to
-	// with its limit, use and holds.
+	// GetQuotaStatus returns every feature the customer is entitled to with
+	// its limit, use and holds, and for counters the period.
 	GetQuotaStatus(context.Context, *GetQuotaStatusRequest) (*GetQuotaStatusResponse, error)
 	mustEmbedUnimplementedQuotaServiceServer()
 }

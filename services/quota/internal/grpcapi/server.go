@@ -8,6 +8,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
@@ -40,6 +41,10 @@ func itemResultOut(r quota.ItemResult) *quotav1.ItemResult {
 		Reason: reasonsOut[r.Reason], LimitPolicy: policiesOut[r.Policy], Used: r.Used.String(), Reserved: r.Reserved.String()}
 	if r.Policy != quota.PolicyNone {
 		out.Limit, out.Remaining = r.Limit.String(), r.Remaining().String()
+	}
+	if r.Counter {
+		out.Period = &commonv1.Period{Start: pbtime.New(r.Period.Start), End: pbtime.New(r.Period.End)}
+		out.ResetTime = pbtime.New(r.Period.End)
 	}
 	return out
 }
@@ -102,7 +107,7 @@ func (s *Server) Release(ctx context.Context, req *quotav1.ReleaseRequest) (*quo
 	return &quotav1.ReleaseResponse{Reservation: reservationOut(r)}, nil
 }
 
-// GetQuotaStatus returns every entitled gauge feature's state.
+// GetQuotaStatus returns every entitled feature's state.
 func (s *Server) GetQuotaStatus(ctx context.Context, req *quotav1.GetQuotaStatusRequest) (*quotav1.GetQuotaStatusResponse, error) {
 	plan, items, err := s.svc.Status(ctx, req.GetCustomerId())
 	if err != nil {

@@ -27,6 +27,7 @@ type Live struct {
 	// shared test cluster.
 	prefix                                          string
 	check, reserve, finish, drop, limits, rebuildSc *redis.Script
+	counterScripts
 }
 
 var _ quota.Live = (*Live)(nil)
@@ -34,7 +35,8 @@ var _ quota.Live = (*Live)(nil)
 // New returns Live on rdb.
 func New(rdb redis.UniversalClient) *Live {
 	return &Live{rdb: rdb, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
-		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript)}
+		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript),
+		counterScripts: newCounterScripts()}
 }
 
 // WithPrefix returns l with every key starting with prefix, which must
@@ -54,7 +56,8 @@ func Keys(customerID string) []string { return keys("", customerID) }
 
 func keys(prefix, customerID string) []string {
 	p := prefix + "mpq:{" + customerID + "}:"
-	return []string{p + "ready", p + "limits", p + "used", p + "reserved", p + "res", p + "exp", p + "done", p + "lock"}
+	return []string{p + "ready", p + "limits", p + "used", p + "reserved", p + "res", p + "exp", p + "done", p + "lock",
+		p + "counters", p + "seen"}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -67,8 +70,13 @@ func itemArgs(args []any, items []quota.Item) []any {
 	return args
 }
 
+// perItem is how many integers a script answers per item.
+const perItem = 9
+
 // result reads a script's answer: status, then for an evaluation whether
-// all items are admitted and six integers per item.
+// all items are admitted and perItem integers per item: reason, allowed,
+// policy, limit, used, reserved, counter (1 or 0), the counter's period
+// start and end (ms, 0 for none).
 func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
 	a, ok := v.([]any)
 	if !ok || len(a) == 0 {
@@ -83,15 +91,20 @@ func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
 		return quota.Result{Allowed: true}, quota.Held, nil
 	case "finished":
 		return quota.Result{}, quota.Finished, nil
+	case "load":
+		return loadAnswer(a[1:])
 	}
-	if len(a) != 2+6*len(items) {
+	if len(a) != 2+perItem*len(items) {
 		return quota.Result{}, 0, fmt.Errorf("live: script answered %d values for %d items", len(a), len(items))
 	}
 	res := quota.Result{Allowed: a[1] == int64(1), Items: make([]quota.ItemResult, len(items))}
 	for i, it := range items {
-		n := func(j int) int64 { x, _ := a[2+6*i+j].(int64); return x }
+		n := func(j int) int64 { x, _ := a[2+perItem*i+j].(int64); return x }
 		res.Items[i] = quota.ItemResult{Item: it, Reason: quota.Reason(n(0)), Allowed: n(1) == 1,
 			Policy: quota.Policy(n(2)), Limit: quota.Units(n(3)), Used: quota.Units(n(4)), Reserved: quota.Units(n(5))}
+		if n(6) == 1 {
+			res.Items[i].Counter, res.Items[i].Period = true, period(n(7), n(8))
+		}
 	}
 	return res, quota.Done, nil
 }
@@ -164,6 +177,9 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 	args := []any{ms(at), plan}
 	for f, x := range lim.ByFeature {
 		args = append(args, "l:"+f, strconv.Itoa(int(x.Policy))+":"+strconv.FormatInt(int64(min(x.Limit, quota.MaxLimit)), 10))
+		if x.Reset != quota.ResetUnset {
+			args = append(args, "p:"+f, periodField(x.Period))
+		}
 	}
 	if err := l.limits.Run(ctx, l.rdb, l.Keys(customerID)[1:2], args...).Err(); err != nil {
 		return failed("set limits", err)

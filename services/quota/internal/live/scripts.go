@@ -5,12 +5,22 @@ package live
 // reserved, KEYS[5] reservations (id → JSON {p, f, q}: pending flag,
 // features, quantities), KEYS[6] expiry zset (id by expiry in ms), KEYS[7]
 // done zset (ids committed or released, by time in ms), KEYS[8] rebuild
-// lock. Quantities are integers (thousandths).
+// lock, KEYS[9] counters (see counters.go), KEYS[10] seen usage event ids.
+// Quantities are integers (thousandths).
 
 // prelude is shared by the admission scripts: the freshness and presence
 // checks, the expired reservations and the evaluation of items.
 const prelude = `
 local function num(v) if v then return tonumber(v) end return 0 end
+
+-- period returns a counter's period (start, end ms; end 0 for none) from
+-- its limits field 'p:<feature>', or nil for a gauge.
+local function period(f)
+  local p = redis.call('HGET', KEYS[2], 'p:' .. f)
+  if not p then return nil end
+  local sep = string.find(p, ':', 1, true)
+  return string.sub(p, 1, sep - 1), tonumber(string.sub(p, sep + 1))
+end
 
 -- stale reports whether the limits are missing or older than fresh ms.
 local function stale(now, fresh)
@@ -45,7 +55,8 @@ end
 -- evaluate judges the n items in ARGV from index base+1 (feature,
 -- quantity pairs), not counting drop and own as reserved. It returns
 -- whether all are admitted and, per item, reason, allowed, policy,
--- limit, used, reserved.
+-- limit, used, reserved, counter (1 or 0), the counter's period start
+-- and end. A counter's used is its period's use, and nothing is reserved.
 local function evaluate(n, base, drop, own)
   local plan = redis.call('HGET', KEYS[2], '_plan') == '1'
   local all, out = 1, {}
@@ -54,6 +65,12 @@ local function evaluate(n, base, drop, own)
     local used = num(redis.call('HGET', KEYS[3], f))
     local reserved = num(redis.call('HGET', KEYS[4], f)) - (drop[f] or 0) - (own[f] or 0)
     local lim = redis.call('HGET', KEYS[2], 'l:' .. f)
+    local counter, ps, pe = 0, 0, 0
+    local s, e = period(f)
+    if s then
+      counter, ps, pe = 1, tonumber(s), e
+      used, reserved = num(redis.call('HGET', KEYS[9], f .. '@' .. s)), 0
+    end
     local reason, ok, policy, limit = 0, 0, 0, 0
     if not plan then
       reason = 4
@@ -71,7 +88,7 @@ local function evaluate(n, base, drop, own)
       end
     end
     if ok == 0 then all = 0 end
-    for _, v in ipairs({reason, ok, policy, limit, used, reserved}) do table.insert(out, v) end
+    for _, v in ipairs({reason, ok, policy, limit, used, reserved, counter, ps, pe}) do table.insert(out, v) end
   end
   return all, out
 end
@@ -89,6 +106,24 @@ const checkScript = prelude + `
 local now, fresh, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if stale(now, fresh) then return {'stale'} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'rebuild'} end
+-- Counters: a period that ended makes the limits stale (asking them again
+-- gives the next period); a period whose use is missing is loaded.
+local load = {}
+for i = 1, n do
+  local f = ARGV[3 + 2*i - 1]
+  local s, e = period(f)
+  if s then
+    if e > 0 and now >= e then return {'stale'} end
+    if redis.call('HEXISTS', KEYS[9], f .. '@' .. s) == 0 then
+      for _, v in ipairs({f, tonumber(s), e}) do table.insert(load, v) end
+    end
+  end
+end
+if #load > 0 then
+  local res = {'load'}
+  for _, v in ipairs(load) do table.insert(res, v) end
+  return res
+end
 local _, drop = expired(now)
 local all, out = evaluate(n, 3, drop, {})
 return answer('ok', all, out)

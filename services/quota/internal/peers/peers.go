@@ -70,7 +70,7 @@ func (e *Entitlements) Limits(ctx context.Context, customerID string) (quota.Lim
 		if !ok {
 			p = quota.PolicyHard
 		}
-		l.ByFeature[ent.GetFeatureKey()] = quota.Limit{Policy: p, Limit: max(units, 0)}
+		l.ByFeature[ent.GetFeatureKey()] = quota.Limit{Policy: p, Limit: max(units, 0), Reset: resets[ent.GetResetPeriod()]}
 	}
 	return l, nil
 }

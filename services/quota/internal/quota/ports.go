@@ -62,6 +62,9 @@ const (
 	Held
 	// Finished: the reservation was already committed or released.
 	Finished
+	// Load: counters of the items are not in Redis for their period
+	// (Result.Load lists them); nothing was written.
+	Load
 )
 
 // Live is the admission state in Redis: each method is one atomic script

@@ -43,6 +43,9 @@ type Service struct {
 	// rebuilds runs one rebuild per customer at a time in this process;
 	// concurrent callers wait for it and share its result.
 	rebuilds singleflight.Group
+	// counters is what counter features need; nil until EnableCounters,
+	// and counters are then refused like unknown kinds.
+	counters *counters
 }
 
 // NewService returns the service.
@@ -50,9 +53,11 @@ func NewService(store Store, live Live, ents Entitlements, features Features, c 
 	return &Service{store: store, live: live, ents: ents, features: features, clock: c, log: log}
 }
 
-// checkFeatures refuses features the catalog does not know and features
-// that are not gauges, naming the item.
-func (s *Service) checkFeatures(ctx context.Context, items []Item) error {
+// checkFeatures refuses features the catalog does not know, naming the
+// item, and counter features unless counters are allowed (CheckQuota with
+// counters enabled): a counter's use is what metering counted, so it
+// cannot be held ahead of use.
+func (s *Service) checkFeatures(ctx context.Context, items []Item, counters bool) error {
 	var v errs.Violations
 	for i, it := range items {
 		gauge, err := s.features.IsGauge(ctx, it.Feature)
@@ -61,8 +66,10 @@ func (s *Service) checkFeatures(ctx context.Context, items []Item) error {
 			v.Add(fmt.Sprintf("items[%d].feature_key", i), "unknown feature %q", it.Feature)
 		case err != nil:
 			return err
-		case !gauge:
+		case !gauge && s.counters == nil:
 			v.Add(fmt.Sprintf("items[%d].feature_key", i), "feature %q is not a gauge; only gauge features are admitted", it.Feature)
+		case !gauge && !counters:
+			v.Add(fmt.Sprintf("items[%d].feature_key", i), "feature %q is a counter: its use is counted by metering and cannot be reserved, only checked", it.Feature)
 		}
 	}
 	return v.Err()
@@ -81,17 +88,15 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 		}
 		switch out {
 		case Stale:
-			l, err := s.ents.Limits(ctx, customerID)
-			if err != nil {
-				return out, err
-			}
-			if err := s.live.SetLimits(ctx, customerID, l, now); err != nil {
+			if _, err := s.refreshLimits(ctx, customerID, now); err != nil {
 				return out, err
 			}
 		case Rebuild:
 			if err := s.rebuild(ctx, customerID); err != nil {
 				return out, err
 			}
+		case Load:
+			// The script's caller loaded the counters; run it again.
 		default:
 			return out, nil
 		}
@@ -155,12 +160,21 @@ func (s *Service) Check(ctx context.Context, in CheckInput) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := s.checkFeatures(ctx, items); err != nil {
+	if err := s.checkFeatures(ctx, items, true); err != nil {
 		return Result{}, err
 	}
+	return s.check(ctx, in.CustomerID, items)
+}
+
+// check runs the check script until it answers, loading the counters it
+// reports missing from metering between two runs.
+func (s *Service) check(ctx context.Context, customerID string, items []Item) (Result, error) {
 	var res Result
-	_, err = s.admit(ctx, in.CustomerID, func(now time.Time) (o Outcome, err error) {
-		res, o, err = s.live.Check(ctx, in.CustomerID, items, now)
+	_, err := s.admit(ctx, customerID, func(now time.Time) (o Outcome, err error) {
+		res, o, err = s.live.Check(ctx, customerID, items, now)
+		if err == nil && o == Load {
+			err = s.loadCounters(ctx, customerID, res.Load, now)
+		}
 		return o, err
 	})
 	return res, err
@@ -175,7 +189,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 	if err != nil {
 		return Result{}, Reservation{}, err
 	}
-	if err := s.checkFeatures(ctx, items); err != nil {
+	if err := s.checkFeatures(ctx, items, false); err != nil {
 		return Result{}, Reservation{}, err
 	}
 	now := s.clock.Now()
@@ -318,26 +332,27 @@ func (s *Service) Release(ctx context.Context, id string) (Reservation, error) {
 	return r, err
 }
 
-// Status returns every gauge feature the customer is entitled to with its
-// limit, use and holds, from limits asked now.
+// Status returns every feature the customer is entitled to with its
+// limit, use and holds (counters only when counters are enabled), from
+// limits asked now.
 func (s *Service) Status(ctx context.Context, customerID string) (bool, []ItemResult, error) {
 	if err := validateCustomerID(customerID); err != nil {
 		return false, nil, err
 	}
-	l, err := s.ents.Limits(ctx, customerID)
+	l, err := s.refreshLimits(ctx, customerID, s.clock.Now())
 	if err != nil {
-		return false, nil, err
-	}
-	if err := s.live.SetLimits(ctx, customerID, l, s.clock.Now()); err != nil {
 		return false, nil, err
 	}
 	var items []Item
 	for f := range l.ByFeature {
 		gauge, err := s.features.IsGauge(ctx, f)
-		if err != nil && !errors.Is(err, ErrUnknownFeature) {
+		if errors.Is(err, ErrUnknownFeature) {
+			continue
+		}
+		if err != nil {
 			return false, nil, err
 		}
-		if gauge {
+		if gauge || s.counters != nil {
 			items = append(items, Item{Feature: f})
 		}
 	}
@@ -345,11 +360,7 @@ func (s *Service) Status(ctx context.Context, customerID string) (bool, []ItemRe
 		return l.HasPlan, nil, nil
 	}
 	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.Feature, b.Feature) })
-	var res Result
-	_, err = s.admit(ctx, customerID, func(now time.Time) (o Outcome, err error) {
-		res, o, err = s.live.Check(ctx, customerID, items, now)
-		return o, err
-	})
+	res, err := s.check(ctx, customerID, items)
 	return l.HasPlan, res.Items, err
 }
 

@@ -62,6 +62,12 @@ type Item struct {
 type Limit struct {
 	Policy Policy
 	Limit  Units
+	// Reset is set for counter features only: when their use starts again
+	// from zero.
+	Reset ResetPeriod
+	// Period is a counter's current period, filled in by the service when
+	// it stores the limits in Redis.
+	Period Period
 }
 
 // Limits are a customer's entitlements at a time.
@@ -81,6 +87,10 @@ type ItemResult struct {
 	Limit    Units
 	Used     Units
 	Reserved Units
+	// Counter is set for counter features, whose Used is the use in Period
+	// as metering counts it.
+	Counter bool
+	Period  Period
 }
 
 // Remaining is the limit minus use and holds, at least 0; meaningless
@@ -91,6 +101,9 @@ func (r ItemResult) Remaining() Units { return max(r.Limit-r.Used-r.Reserved, 0)
 type Result struct {
 	Allowed bool
 	Items   []ItemResult
+	// Load lists the counters Redis does not hold for their period, when
+	// the outcome is Load.
+	Load []Counter
 }
 
 // Status is where a reservation is in its life.
