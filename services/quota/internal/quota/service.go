@@ -19,7 +19,8 @@ import (
 // Tuning of the service.
 const (
 	// Freshness is how old the limits in Redis may be before they are
-	// asked again from the subscription service.
+	// asked again from the subscription service: a change the service
+	// missed the event of is seen this long after it at the latest.
 	Freshness = time.Second
 	// pendingTakeover is how old a pending reservation must be before a
 	// retry with its request id takes it for abandoned.
@@ -81,11 +82,7 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 		}
 		switch out {
 		case Stale:
-			l, err := s.ents.Limits(ctx, customerID)
-			if err != nil {
-				return out, err
-			}
-			if err := s.live.SetLimits(ctx, customerID, l, now); err != nil {
+			if _, err := s.refresh(ctx, customerID, now); err != nil {
 				return out, err
 			}
 		case Rebuild:
@@ -324,11 +321,8 @@ func (s *Service) Status(ctx context.Context, customerID string) (bool, []ItemRe
 	if err := validateCustomerID(customerID); err != nil {
 		return false, nil, err
 	}
-	l, err := s.ents.Limits(ctx, customerID)
+	l, err := s.refresh(ctx, customerID, s.clock.Now())
 	if err != nil {
-		return false, nil, err
-	}
-	if err := s.live.SetLimits(ctx, customerID, l, s.clock.Now()); err != nil {
 		return false, nil, err
 	}
 	var items []Item
