@@ -23,7 +23,8 @@ type Override struct {
 	Feature    string
 	// Extra is added to the feature's limit.
 	Extra Units
-	// ExpireTime is when it stops counting; zero: until deleted.
+	// ExpireTime is the instant it stops counting (it counts before it);
+	// zero: until deleted.
 	ExpireTime time.Time
 	Reason     string
 	// IdempotencyKey, if set, names the override among the customer's.
@@ -31,12 +32,6 @@ type Override struct {
 	CreateTime     time.Time
 	// DeleteTime is when it was deleted; zero while it is not.
 	DeleteTime time.Time
-}
-
-// LiveAt reports whether the override counts at now: not deleted and not
-// expired (it stops counting at its expiry instant).
-func (o Override) LiveAt(now time.Time) bool {
-	return o.DeleteTime.IsZero() && (o.ExpireTime.IsZero() || now.Before(o.ExpireTime))
 }
 
 // ErrDuplicateOverride is returned by OverrideStore.AddOverride when the
