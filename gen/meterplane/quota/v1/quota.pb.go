@@ -1001,6 +1001,472 @@ func (x *GetQuotaStatusResponse) GetFeatures() []*ItemResult {
 	return nil
 }
 
+// Override is a one-off top-up of a customer's limit of one feature, on
+// top of what its plans grant.
+type Override struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned id, for example "ovr_01jd…".
+	OverrideId string `protobuf:"bytes,1,opt,name=override_id,json=overrideId,proto3" json:"override_id,omitempty"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Feature key (gauge or counter).
+	FeatureKey string `protobuf:"bytes,3,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// Positive decimal added to the feature's limit, at most 3 fraction
+	// digits.
+	Extra string `protobuf:"bytes,4,opt,name=extra,proto3" json:"extra,omitempty"`
+	// When it stops counting (to the millisecond); unset: until deleted.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Why it was granted.
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it was set.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Override) Reset() {
+	*x = Override{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Override) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Override) ProtoMessage() {}
+
+func (x *Override) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Override.ProtoReflect.Descriptor instead.
+func (*Override) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Override) GetOverrideId() string {
+	if x != nil {
+		return x.OverrideId
+	}
+	return ""
+}
+
+func (x *Override) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Override) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *Override) GetExtra() string {
+	if x != nil {
+		return x.Extra
+	}
+	return ""
+}
+
+func (x *Override) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *Override) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Override) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+type SetOverrideRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Feature key of a feature the catalog knows. On a feature no active
+	// plan grants, the override alone entitles the customer, with a HARD
+	// limit of extra; a customer without an active plan stays NO_PLAN.
+	FeatureKey string `protobuf:"bytes,2,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// Positive decimal added to the limit: at most 3 fraction digits and at
+	// most 1000000000.
+	Extra string `protobuf:"bytes,3,opt,name=extra,proto3" json:"extra,omitempty"`
+	// When it stops counting: in the future; unset for until deleted.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Why it is granted, at most 1024 bytes.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Makes the call retryable: a retry returns the override the first call
+	// set, and sets no second one.
+	IdempotencyKey string `protobuf:"bytes,6,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SetOverrideRequest) Reset() {
+	*x = SetOverrideRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetOverrideRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetOverrideRequest) ProtoMessage() {}
+
+func (x *SetOverrideRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetOverrideRequest.ProtoReflect.Descriptor instead.
+func (*SetOverrideRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SetOverrideRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SetOverrideRequest) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *SetOverrideRequest) GetExtra() string {
+	if x != nil {
+		return x.Extra
+	}
+	return ""
+}
+
+func (x *SetOverrideRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *SetOverrideRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetOverrideRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type SetOverrideResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The override set.
+	Override      *Override `protobuf:"bytes,1,opt,name=override,proto3" json:"override,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetOverrideResponse) Reset() {
+	*x = SetOverrideResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetOverrideResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetOverrideResponse) ProtoMessage() {}
+
+func (x *SetOverrideResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetOverrideResponse.ProtoReflect.Descriptor instead.
+func (*SetOverrideResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *SetOverrideResponse) GetOverride() *Override {
+	if x != nil {
+		return x.Override
+	}
+	return nil
+}
+
+type ListOverridesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOverridesRequest) Reset() {
+	*x = ListOverridesRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOverridesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOverridesRequest) ProtoMessage() {}
+
+func (x *ListOverridesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOverridesRequest.ProtoReflect.Descriptor instead.
+func (*ListOverridesRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListOverridesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListOverridesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOverridesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListOverridesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The overrides, oldest first.
+	Overrides []*Override `protobuf:"bytes,1,rep,name=overrides,proto3" json:"overrides,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOverridesResponse) Reset() {
+	*x = ListOverridesResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOverridesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOverridesResponse) ProtoMessage() {}
+
+func (x *ListOverridesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOverridesResponse.ProtoReflect.Descriptor instead.
+func (*ListOverridesResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListOverridesResponse) GetOverrides() []*Override {
+	if x != nil {
+		return x.Overrides
+	}
+	return nil
+}
+
+func (x *ListOverridesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeleteOverrideRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Override id.
+	OverrideId string `protobuf:"bytes,2,opt,name=override_id,json=overrideId,proto3" json:"override_id,omitempty"`
+	// Makes the call retryable.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeleteOverrideRequest) Reset() {
+	*x = DeleteOverrideRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteOverrideRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteOverrideRequest) ProtoMessage() {}
+
+func (x *DeleteOverrideRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteOverrideRequest.ProtoReflect.Descriptor instead.
+func (*DeleteOverrideRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeleteOverrideRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *DeleteOverrideRequest) GetOverrideId() string {
+	if x != nil {
+		return x.OverrideId
+	}
+	return ""
+}
+
+func (x *DeleteOverrideRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type DeleteOverrideResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deleted override.
+	Override      *Override `protobuf:"bytes,1,opt,name=override,proto3" json:"override,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteOverrideResponse) Reset() {
+	*x = DeleteOverrideResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteOverrideResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteOverrideResponse) ProtoMessage() {}
+
+func (x *DeleteOverrideResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteOverrideResponse.ProtoReflect.Descriptor instead.
+func (*DeleteOverrideResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeleteOverrideResponse) GetOverride() *Override {
+	if x != nil {
+		return x.Override
+	}
+	return nil
+}
+
 var File_meterplane_quota_v1_quota_proto protoreflect.FileDescriptor
 
 const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
@@ -1071,7 +1537,49 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"customerId\"p\n" +
 	"\x16GetQuotaStatusResponse\x12\x19\n" +
 	"\bhas_plan\x18\x01 \x01(\bR\ahasPlan\x12;\n" +
-	"\bfeatures\x18\x02 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\bfeatures*\x87\x01\n" +
+	"\bfeatures\x18\x02 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\bfeatures\"\x95\x02\n" +
+	"\bOverride\x12\x1f\n" +
+	"\voverride_id\x18\x01 \x01(\tR\n" +
+	"overrideId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vfeature_key\x18\x03 \x01(\tR\n" +
+	"featureKey\x12\x14\n" +
+	"\x05extra\x18\x04 \x01(\tR\x05extra\x12;\n" +
+	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xea\x01\n" +
+	"\x12SetOverrideRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vfeature_key\x18\x02 \x01(\tR\n" +
+	"featureKey\x12\x14\n" +
+	"\x05extra\x18\x03 \x01(\tR\x05extra\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12'\n" +
+	"\x0fidempotency_key\x18\x06 \x01(\tR\x0eidempotencyKey\"P\n" +
+	"\x13SetOverrideResponse\x129\n" +
+	"\boverride\x18\x01 \x01(\v2\x1d.meterplane.quota.v1.OverrideR\boverride\"s\n" +
+	"\x14ListOverridesRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
+	"\x15ListOverridesResponse\x12;\n" +
+	"\toverrides\x18\x01 \x03(\v2\x1d.meterplane.quota.v1.OverrideR\toverrides\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
+	"\x15DeleteOverrideRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\voverride_id\x18\x02 \x01(\tR\n" +
+	"overrideId\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"S\n" +
+	"\x16DeleteOverrideResponse\x129\n" +
+	"\boverride\x18\x01 \x01(\v2\x1d.meterplane.quota.v1.OverrideR\boverride*\x87\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tREASON_OK\x10\x01\x12\x15\n" +
@@ -1084,14 +1592,17 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x17RESERVATION_STATUS_HELD\x10\x01\x12 \n" +
 	"\x1cRESERVATION_STATUS_COMMITTED\x10\x02\x12\x1f\n" +
 	"\x1bRESERVATION_STATUS_RELEASED\x10\x03\x12\x1e\n" +
-	"\x1aRESERVATION_STATUS_EXPIRED\x10\x042\xd7\x03\n" +
+	"\x1aRESERVATION_STATUS_EXPIRED\x10\x042\x8c\x06\n" +
 	"\fQuotaService\x12]\n" +
 	"\n" +
 	"CheckQuota\x12&.meterplane.quota.v1.CheckQuotaRequest\x1a'.meterplane.quota.v1.CheckQuotaResponse\x12T\n" +
 	"\aReserve\x12#.meterplane.quota.v1.ReserveRequest\x1a$.meterplane.quota.v1.ReserveResponse\x12Q\n" +
 	"\x06Commit\x12\".meterplane.quota.v1.CommitRequest\x1a#.meterplane.quota.v1.CommitResponse\x12T\n" +
 	"\aRelease\x12#.meterplane.quota.v1.ReleaseRequest\x1a$.meterplane.quota.v1.ReleaseResponse\x12i\n" +
-	"\x0eGetQuotaStatus\x12*.meterplane.quota.v1.GetQuotaStatusRequest\x1a+.meterplane.quota.v1.GetQuotaStatusResponseBBZ@github.com/meterplane/meterplane/gen/meterplane/quota/v1;quotav1b\x06proto3"
+	"\x0eGetQuotaStatus\x12*.meterplane.quota.v1.GetQuotaStatusRequest\x1a+.meterplane.quota.v1.GetQuotaStatusResponse\x12`\n" +
+	"\vSetOverride\x12'.meterplane.quota.v1.SetOverrideRequest\x1a(.meterplane.quota.v1.SetOverrideResponse\x12f\n" +
+	"\rListOverrides\x12).meterplane.quota.v1.ListOverridesRequest\x1a*.meterplane.quota.v1.ListOverridesResponse\x12i\n" +
+	"\x0eDeleteOverride\x12*.meterplane.quota.v1.DeleteOverrideRequest\x1a+.meterplane.quota.v1.DeleteOverrideResponseBBZ@github.com/meterplane/meterplane/gen/meterplane/quota/v1;quotav1b\x06proto3"
 
 var (
 	file_meterplane_quota_v1_quota_proto_rawDescOnce sync.Once
@@ -1106,7 +1617,7 @@ func file_meterplane_quota_v1_quota_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_quota_v1_quota_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meterplane_quota_v1_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_meterplane_quota_v1_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_meterplane_quota_v1_quota_proto_goTypes = []any{
 	(Reason)(0),                    // 0: meterplane.quota.v1.Reason
 	(ReservationStatus)(0),         // 1: meterplane.quota.v1.ReservationStatus
@@ -1123,43 +1634,62 @@ var file_meterplane_quota_v1_quota_proto_goTypes = []any{
 	(*ReleaseResponse)(nil),        // 12: meterplane.quota.v1.ReleaseResponse
 	(*GetQuotaStatusRequest)(nil),  // 13: meterplane.quota.v1.GetQuotaStatusRequest
 	(*GetQuotaStatusResponse)(nil), // 14: meterplane.quota.v1.GetQuotaStatusResponse
-	(v1.LimitPolicy)(0),            // 15: meterplane.catalog.v1.LimitPolicy
-	(*v11.Period)(nil),             // 16: meterplane.common.v1.Period
-	(*timestamppb.Timestamp)(nil),  // 17: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 18: google.protobuf.Duration
+	(*Override)(nil),               // 15: meterplane.quota.v1.Override
+	(*SetOverrideRequest)(nil),     // 16: meterplane.quota.v1.SetOverrideRequest
+	(*SetOverrideResponse)(nil),    // 17: meterplane.quota.v1.SetOverrideResponse
+	(*ListOverridesRequest)(nil),   // 18: meterplane.quota.v1.ListOverridesRequest
+	(*ListOverridesResponse)(nil),  // 19: meterplane.quota.v1.ListOverridesResponse
+	(*DeleteOverrideRequest)(nil),  // 20: meterplane.quota.v1.DeleteOverrideRequest
+	(*DeleteOverrideResponse)(nil), // 21: meterplane.quota.v1.DeleteOverrideResponse
+	(v1.LimitPolicy)(0),            // 22: meterplane.catalog.v1.LimitPolicy
+	(*v11.Period)(nil),             // 23: meterplane.common.v1.Period
+	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 25: google.protobuf.Duration
 }
 var file_meterplane_quota_v1_quota_proto_depIdxs = []int32{
 	0,  // 0: meterplane.quota.v1.ItemResult.reason:type_name -> meterplane.quota.v1.Reason
-	15, // 1: meterplane.quota.v1.ItemResult.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	16, // 2: meterplane.quota.v1.ItemResult.period:type_name -> meterplane.common.v1.Period
-	17, // 3: meterplane.quota.v1.ItemResult.reset_time:type_name -> google.protobuf.Timestamp
+	22, // 1: meterplane.quota.v1.ItemResult.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	23, // 2: meterplane.quota.v1.ItemResult.period:type_name -> meterplane.common.v1.Period
+	24, // 3: meterplane.quota.v1.ItemResult.reset_time:type_name -> google.protobuf.Timestamp
 	2,  // 4: meterplane.quota.v1.Reservation.items:type_name -> meterplane.quota.v1.Item
 	1,  // 5: meterplane.quota.v1.Reservation.status:type_name -> meterplane.quota.v1.ReservationStatus
-	17, // 6: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 6: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 7: meterplane.quota.v1.CheckQuotaRequest.items:type_name -> meterplane.quota.v1.Item
 	3,  // 8: meterplane.quota.v1.CheckQuotaResponse.items:type_name -> meterplane.quota.v1.ItemResult
 	2,  // 9: meterplane.quota.v1.ReserveRequest.items:type_name -> meterplane.quota.v1.Item
-	18, // 10: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	25, // 10: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
 	4,  // 11: meterplane.quota.v1.ReserveResponse.reservation:type_name -> meterplane.quota.v1.Reservation
 	3,  // 12: meterplane.quota.v1.ReserveResponse.items:type_name -> meterplane.quota.v1.ItemResult
 	4,  // 13: meterplane.quota.v1.CommitResponse.reservation:type_name -> meterplane.quota.v1.Reservation
 	4,  // 14: meterplane.quota.v1.ReleaseResponse.reservation:type_name -> meterplane.quota.v1.Reservation
 	3,  // 15: meterplane.quota.v1.GetQuotaStatusResponse.features:type_name -> meterplane.quota.v1.ItemResult
-	5,  // 16: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
-	7,  // 17: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
-	9,  // 18: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
-	11, // 19: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
-	13, // 20: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
-	6,  // 21: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
-	8,  // 22: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
-	10, // 23: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
-	12, // 24: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
-	14, // 25: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	24, // 16: meterplane.quota.v1.Override.expire_time:type_name -> google.protobuf.Timestamp
+	24, // 17: meterplane.quota.v1.Override.create_time:type_name -> google.protobuf.Timestamp
+	24, // 18: meterplane.quota.v1.SetOverrideRequest.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 19: meterplane.quota.v1.SetOverrideResponse.override:type_name -> meterplane.quota.v1.Override
+	15, // 20: meterplane.quota.v1.ListOverridesResponse.overrides:type_name -> meterplane.quota.v1.Override
+	15, // 21: meterplane.quota.v1.DeleteOverrideResponse.override:type_name -> meterplane.quota.v1.Override
+	5,  // 22: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
+	7,  // 23: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
+	9,  // 24: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
+	11, // 25: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
+	13, // 26: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
+	16, // 27: meterplane.quota.v1.QuotaService.SetOverride:input_type -> meterplane.quota.v1.SetOverrideRequest
+	18, // 28: meterplane.quota.v1.QuotaService.ListOverrides:input_type -> meterplane.quota.v1.ListOverridesRequest
+	20, // 29: meterplane.quota.v1.QuotaService.DeleteOverride:input_type -> meterplane.quota.v1.DeleteOverrideRequest
+	6,  // 30: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
+	8,  // 31: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
+	10, // 32: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
+	12, // 33: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
+	14, // 34: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
+	17, // 35: meterplane.quota.v1.QuotaService.SetOverride:output_type -> meterplane.quota.v1.SetOverrideResponse
+	19, // 36: meterplane.quota.v1.QuotaService.ListOverrides:output_type -> meterplane.quota.v1.ListOverridesResponse
+	21, // 37: meterplane.quota.v1.QuotaService.DeleteOverride:output_type -> meterplane.quota.v1.DeleteOverrideResponse
+	30, // [30:38] is the sub-list for method output_type
+	22, // [22:30] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_quota_v1_quota_proto_init() }
@@ -1173,7 +1703,7 @@ func file_meterplane_quota_v1_quota_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_quota_v1_quota_proto_rawDesc), len(file_meterplane_quota_v1_quota_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   13,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,9 @@ const (
 	QuotaService_Commit_FullMethodName         = "/meterplane.quota.v1.QuotaService/Commit"
 	QuotaService_Release_FullMethodName        = "/meterplane.quota.v1.QuotaService/Release"
 	QuotaService_GetQuotaStatus_FullMethodName = "/meterplane.quota.v1.QuotaService/GetQuotaStatus"
+	QuotaService_SetOverride_FullMethodName    = "/meterplane.quota.v1.QuotaService/SetOverride"
+	QuotaService_ListOverrides_FullMethodName  = "/meterplane.quota.v1.QuotaService/ListOverrides"
+	QuotaService_DeleteOverride_FullMethodName = "/meterplane.quota.v1.QuotaService/DeleteOverride"
 )
 
 // QuotaServiceClient is the client API for QuotaService service.
@@ -52,6 +55,16 @@ type QuotaServiceClient interface {
 	// GetQuotaStatus returns every feature the customer is entitled to with
 	// its limit, use and holds, and for counters the period.
 	GetQuotaStatus(ctx context.Context, in *GetQuotaStatusRequest, opts ...grpc.CallOption) (*GetQuotaStatusResponse, error)
+	// SetOverride adds a one-off top-up to a customer's limit of a feature,
+	// on top of the plan, until it expires or is deleted. Overrides of one
+	// feature stack. The next check sees it.
+	SetOverride(ctx context.Context, in *SetOverrideRequest, opts ...grpc.CallOption) (*SetOverrideResponse, error)
+	// ListOverrides lists a customer's overrides that are not deleted,
+	// expired ones included, oldest first.
+	ListOverrides(ctx context.Context, in *ListOverridesRequest, opts ...grpc.CallOption) (*ListOverridesResponse, error)
+	// DeleteOverride ends an override at once. The next check no longer
+	// counts it.
+	DeleteOverride(ctx context.Context, in *DeleteOverrideRequest, opts ...grpc.CallOption) (*DeleteOverrideResponse, error)
 }
 
 type quotaServiceClient struct {
@@ -112,6 +125,36 @@ func (c *quotaServiceClient) GetQuotaStatus(ctx context.Context, in *GetQuotaSta
 	return out, nil
 }
 
+func (c *quotaServiceClient) SetOverride(ctx context.Context, in *SetOverrideRequest, opts ...grpc.CallOption) (*SetOverrideResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetOverrideResponse)
+	err := c.cc.Invoke(ctx, QuotaService_SetOverride_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quotaServiceClient) ListOverrides(ctx context.Context, in *ListOverridesRequest, opts ...grpc.CallOption) (*ListOverridesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOverridesResponse)
+	err := c.cc.Invoke(ctx, QuotaService_ListOverrides_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quotaServiceClient) DeleteOverride(ctx context.Context, in *DeleteOverrideRequest, opts ...grpc.CallOption) (*DeleteOverrideResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteOverrideResponse)
+	err := c.cc.Invoke(ctx, QuotaService_DeleteOverride_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuotaServiceServer is the server API for QuotaService service.
 // All implementations must embed UnimplementedQuotaServiceServer
 // for forward compatibility.
@@ -138,6 +181,16 @@ type QuotaServiceServer interface {
 	// GetQuotaStatus returns every feature the customer is entitled to with
 	// its limit, use and holds, and for counters the period.
 	GetQuotaStatus(context.Context, *GetQuotaStatusRequest) (*GetQuotaStatusResponse, error)
+	// SetOverride adds a one-off top-up to a customer's limit of a feature,
+	// on top of the plan, until it expires or is deleted. Overrides of one
+	// feature stack. The next check sees it.
+	SetOverride(context.Context, *SetOverrideRequest) (*SetOverrideResponse, error)
+	// ListOverrides lists a customer's overrides that are not deleted,
+	// expired ones included, oldest first.
+	ListOverrides(context.Context, *ListOverridesRequest) (*ListOverridesResponse, error)
+	// DeleteOverride ends an override at once. The next check no longer
+	// counts it.
+	DeleteOverride(context.Context, *DeleteOverrideRequest) (*DeleteOverrideResponse, error)
 	mustEmbedUnimplementedQuotaServiceServer()
 }
 
@@ -162,6 +215,15 @@ func (UnimplementedQuotaServiceServer) Release(context.Context, *ReleaseRequest)
 }
 func (UnimplementedQuotaServiceServer) GetQuotaStatus(context.Context, *GetQuotaStatusRequest) (*GetQuotaStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetQuotaStatus not implemented")
+}
+func (UnimplementedQuotaServiceServer) SetOverride(context.Context, *SetOverrideRequest) (*SetOverrideResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetOverride not implemented")
+}
+func (UnimplementedQuotaServiceServer) ListOverrides(context.Context, *ListOverridesRequest) (*ListOverridesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOverrides not implemented")
+}
+func (UnimplementedQuotaServiceServer) DeleteOverride(context.Context, *DeleteOverrideRequest) (*DeleteOverrideResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteOverride not implemented")
 }
 func (UnimplementedQuotaServiceServer) mustEmbedUnimplementedQuotaServiceServer() {}
 func (UnimplementedQuotaServiceServer) testEmbeddedByValue()                      {}
@@ -274,6 +336,60 @@ func _QuotaService_GetQuotaStatus_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuotaService_SetOverride_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetOverrideRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).SetOverride(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_SetOverride_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).SetOverride(ctx, req.(*SetOverrideRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuotaService_ListOverrides_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOverridesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).ListOverrides(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_ListOverrides_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).ListOverrides(ctx, req.(*ListOverridesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuotaService_DeleteOverride_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteOverrideRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).DeleteOverride(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_DeleteOverride_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).DeleteOverride(ctx, req.(*DeleteOverrideRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuotaService_ServiceDesc is the grpc.ServiceDesc for QuotaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,6 +416,18 @@ var QuotaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetQuotaStatus",
 			Handler:    _QuotaService_GetQuotaStatus_Handler,
+		},
+		{
+			MethodName: "SetOverride",
+			Handler:    _QuotaService_SetOverride_Handler,
+		},
+		{
+			MethodName: "ListOverrides",
+			Handler:    _QuotaService_ListOverrides_Handler,
+		},
+		{
+			MethodName: "DeleteOverride",
+			Handler:    _QuotaService_DeleteOverride_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -3111,7 +3111,14 @@ type GetEntitlementsResponse struct {
 	// customer has no plan.
 	ActiveSubscriptions int32 `protobuf:"varint,2,opt,name=active_subscriptions,json=activeSubscriptions,proto3" json:"active_subscriptions,omitempty"`
 	// The time the entitlements are for.
-	At            *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	At *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	// Until when the answer holds: the first instant after `at` at which a
+	// segment of the customer's subscriptions ends or starts (a scheduled
+	// change, a cancellation, a trial's end, a subscription that starts
+	// later). Unset when nothing is scheduled. A caller that keeps the
+	// answer asks again at this instant; a change recorded later is
+	// announced by a `subscription.changed` event.
+	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3163,6 +3170,13 @@ func (x *GetEntitlementsResponse) GetActiveSubscriptions() int32 {
 func (x *GetEntitlementsResponse) GetAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.At
+	}
+	return nil
+}
+
+func (x *GetEntitlementsResponse) GetValidUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ValidUntil
 	}
 	return nil
 }
@@ -3641,11 +3655,13 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x16GetEntitlementsRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xc5\x01\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x82\x02\n" +
 	"\x17GetEntitlementsResponse\x12K\n" +
 	"\fentitlements\x18\x01 \x03(\v2'.meterplane.subscription.v1.EntitlementR\fentitlements\x121\n" +
 	"\x14active_subscriptions\x18\x02 \x01(\x05R\x13activeSubscriptions\x12*\n" +
-	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"f\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12;\n" +
+	"\vvalid_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"validUntil\"f\n" +
 	"\x17GetBillingPeriodRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12*\n" +
@@ -3835,53 +3851,54 @@ var file_meterplane_subscription_v1_subscription_proto_depIdxs = []int32{
 	48, // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
 	8,  // 55: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
 	48, // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
-	48, // 57: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
-	53, // 58: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
-	49, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	48, // 60: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
-	48, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
-	10, // 62: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
-	12, // 63: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
-	14, // 64: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
-	16, // 65: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
-	18, // 66: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
-	20, // 67: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
-	22, // 68: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
-	24, // 69: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
-	26, // 70: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
-	28, // 71: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
-	30, // 72: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
-	32, // 73: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
-	34, // 74: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
-	36, // 75: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
-	38, // 76: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
-	40, // 77: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
-	42, // 78: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
-	44, // 79: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
-	46, // 80: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
-	13, // 81: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
-	15, // 82: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
-	17, // 83: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
-	19, // 84: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
-	21, // 85: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
-	23, // 86: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
-	25, // 87: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
-	27, // 88: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
-	29, // 89: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
-	31, // 90: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
-	33, // 91: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
-	35, // 92: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
-	37, // 93: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
-	39, // 94: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
-	41, // 95: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
-	43, // 96: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
-	45, // 97: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
-	47, // 98: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
-	81, // [81:99] is the sub-list for method output_type
-	63, // [63:81] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	48, // 57: meterplane.subscription.v1.GetEntitlementsResponse.valid_until:type_name -> google.protobuf.Timestamp
+	48, // 58: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
+	53, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
+	49, // 60: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	48, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
+	48, // 62: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
+	10, // 63: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
+	12, // 64: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
+	14, // 65: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
+	16, // 66: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
+	18, // 67: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
+	20, // 68: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
+	22, // 69: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
+	24, // 70: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
+	26, // 71: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
+	28, // 72: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
+	30, // 73: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
+	32, // 74: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
+	34, // 75: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
+	36, // 76: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
+	38, // 77: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
+	40, // 78: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
+	42, // 79: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
+	44, // 80: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
+	46, // 81: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
+	13, // 82: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
+	15, // 83: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
+	17, // 84: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
+	19, // 85: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
+	21, // 86: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
+	23, // 87: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
+	25, // 88: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
+	27, // 89: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
+	29, // 90: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
+	31, // 91: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
+	33, // 92: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
+	35, // 93: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
+	37, // 94: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
+	39, // 95: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
+	41, // 96: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
+	43, // 97: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
+	45, // 98: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
+	47, // 99: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
+	82, // [82:100] is the sub-list for method output_type
+	64, // [64:82] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_subscription_v1_subscription_proto_init() }

@@ -168,13 +168,34 @@ func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, 
 	return quota.Done, nil
 }
 
-// SetLimits implements quota.Live.
-func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limits, at time.Time) error {
+// LimitsVersion implements quota.Live.
+func (l *Live) LimitsVersion(ctx context.Context, customerID string) (int64, error) {
+	v, err := l.rdb.HGet(ctx, Keys(customerID)[1], "_gen").Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, failed("limits version", err)
+	}
+	return v, nil
+}
+
+// SetLimits implements quota.Live. The expiry is rounded up to the
+// millisecond, so that limits are never asked again before the instant
+// their answer said they change (which would only ask them again).
+func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limits, at time.Time, version int64) error {
 	plan := 0
 	if lim.HasPlan {
 		plan = 1
 	}
-	args := []any{ms(at), plan}
+	var until int64
+	if !lim.ValidUntil.IsZero() {
+		until = lim.ValidUntil.UnixMilli()
+		if lim.ValidUntil.After(time.UnixMilli(until)) {
+			until++
+		}
+	}
+	args := []any{ms(at), plan, version, until}
 	for f, x := range lim.ByFeature {
 		args = append(args, "l:"+f, strconv.Itoa(int(x.Policy))+":"+strconv.FormatInt(int64(min(x.Limit, quota.MaxLimit)), 10))
 		if x.Reset != quota.ResetUnset {
@@ -187,9 +208,15 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 	return nil
 }
 
-// Invalidate implements quota.Live.
+// Invalidate implements quota.Live: one transaction on the limits key.
 func (l *Live) Invalidate(ctx context.Context, customerID string) error {
-	if err := l.rdb.HDel(ctx, l.Keys(customerID)[1], "_at").Err(); err != nil {
+	k := l.Keys(customerID)[1]
+	_, err := l.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, k, "_gen", 1)
+		p.HDel(ctx, k, "_at")
+		return nil
+	})
+	if err != nil {
 		return failed("invalidate limits", err)
 	}
 	return nil

@@ -1,11 +1,14 @@
 package live
 
 // The scripts' keys, all of one customer under one hash tag, in this
-// order: KEYS[1] ready marker, KEYS[2] limits, KEYS[3] used, KEYS[4]
-// reserved, KEYS[5] reservations (id → JSON {p, f, q}: pending flag,
-// features, quantities), KEYS[6] expiry zset (id by expiry in ms), KEYS[7]
-// done zset (ids committed or released, by time in ms), KEYS[8] rebuild
-// lock, KEYS[9] counters (see counters.go), KEYS[10] seen usage event ids.
+// order: KEYS[1] ready marker, KEYS[2] limits (_at: when asked, ms;
+// _until: when they stop holding, ms; _gen: their version; _plan;
+// l:<feature>: "policy:limit"; p:<feature>: a counter's period), KEYS[3]
+// used, KEYS[4] reserved, KEYS[5] reservations (id → JSON {p, f, q}:
+// pending flag, features, quantities), KEYS[6] expiry zset (id by expiry
+// in ms), KEYS[7] done zset (ids committed or released, by time in ms),
+// KEYS[8] rebuild lock, KEYS[9] counters (see counters.go), KEYS[10] seen
+// usage event ids.
 // Quantities are integers (thousandths).
 
 // prelude is shared by the admission scripts: the freshness and presence
@@ -22,10 +25,11 @@ local function period(f)
   return string.sub(p, 1, sep - 1), tonumber(string.sub(p, sep + 1))
 end
 
--- stale reports whether the limits are missing or older than fresh ms.
+-- stale reports whether the limits are missing, fresh ms old or older,
+-- or past the instant until which they hold.
 local function stale(now, fresh)
-  local at = redis.call('HGET', KEYS[2], '_at')
-  return (not at) or tonumber(at) < now - fresh
+  local v = redis.call('HMGET', KEYS[2], '_at', '_until')
+  return (not v[1]) or tonumber(v[1]) <= now - fresh or (v[2] and now >= tonumber(v[2]))
 end
 
 -- expired returns the ids of the reservations expired at now and what
@@ -195,12 +199,16 @@ redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - keep)
 return 'ok'
 `
 
-// limitsScript replaces the limits.
-// ARGV: at ms, plan (1 or 0), then (field, value) pairs.
+// limitsScript replaces the limits if their version (_gen, which an
+// invalidation increments) is still the one read before they were asked.
+// ARGV: at ms, plan (1 or 0), version, until ms (0: none), then (field,
+// value) pairs.
 const limitsScript = `
+if (redis.call('HGET', KEYS[1], '_gen') or '0') ~= ARGV[3] then return 'moved' end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '_at', ARGV[1], '_plan', ARGV[2])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[1], '_at', ARGV[1], '_plan', ARGV[2], '_gen', ARGV[3])
+if ARGV[4] ~= '0' then redis.call('HSET', KEYS[1], '_until', ARGV[4]) end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 'ok'
 `
 

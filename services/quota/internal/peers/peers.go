@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"google.golang.org/grpc"
@@ -17,6 +18,7 @@ import (
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/platform/peer"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
@@ -43,9 +45,9 @@ func NewEntitlements(conn grpc.ClientConnInterface) *Entitlements {
 
 // Limits implements quota.Entitlements. An included quantity is held in
 // thousandths, rounded down (a hard limit never grows by rounding); an
-// unknown policy is held as HARD.
-func (e *Entitlements) Limits(ctx context.Context, customerID string) (quota.Limits, error) {
-	res, err := e.client.GetEntitlements(ctx, &subscriptionv1.GetEntitlementsRequest{CustomerId: customerID})
+// unknown policy is held as HARD. The answer holds until its valid_until.
+func (e *Entitlements) Limits(ctx context.Context, customerID string, at time.Time) (quota.Limits, error) {
+	res, err := e.client.GetEntitlements(ctx, &subscriptionv1.GetEntitlementsRequest{CustomerId: customerID, At: pbtime.New(at)})
 	switch status.Code(err) {
 	case codes.OK:
 	case codes.NotFound:
@@ -55,7 +57,8 @@ func (e *Entitlements) Limits(ctx context.Context, customerID string) (quota.Lim
 	default:
 		return quota.Limits{}, peer.Failed("subscription", "GetEntitlements", err)
 	}
-	l := quota.Limits{HasPlan: res.GetActiveSubscriptions() > 0, ByFeature: map[string]quota.Limit{}}
+	l := quota.Limits{HasPlan: res.GetActiveSubscriptions() > 0, ByFeature: map[string]quota.Limit{},
+		ValidUntil: pbtime.Time(res.GetValidUntil())}
 	for _, ent := range res.GetEntitlements() {
 		d, err := decimal.NewFromString(ent.GetIncludedQuantity())
 		if err != nil {

@@ -185,13 +185,10 @@ func (s *Service) EnableCounters(usage Usage, periods BillingPeriods, live Count
 	s.counters = &counters{usage: usage, periods: periods, live: live, drift: drift}
 }
 
-// refreshLimits asks the customer's limits, fills in the current period
-// of each counter, and stores them in Redis as of now.
-func (s *Service) refreshLimits(ctx context.Context, customerID string, now time.Time) (Limits, error) {
-	l, err := s.ents.Limits(ctx, customerID)
-	if err != nil {
-		return Limits{}, err
-	}
+// withPeriods sets each counter's current period at now in l: the
+// billing period (asked of the subscription service once) or the
+// calendar period of its reset.
+func (s *Service) withPeriods(ctx context.Context, customerID string, l Limits, now time.Time) (Limits, error) {
 	var billing *Period
 	for f, lim := range l.ByFeature {
 		if lim.Reset == ResetUnset || s.counters == nil {
@@ -211,7 +208,7 @@ func (s *Service) refreshLimits(ctx context.Context, customerID string, now time
 		lim.Period = CounterPeriod(lim.Reset, bp, now)
 		l.ByFeature[f] = lim
 	}
-	return l, s.live.SetLimits(ctx, customerID, l, now)
+	return l, nil
 }
 
 // loadCounters reads the counters' use from metering, then stores each in

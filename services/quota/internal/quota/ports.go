@@ -43,6 +43,7 @@ type Store interface {
 	// ExpireDue marks held reservations past their expiry as expired, and
 	// returns how many; it deletes pending ones past it.
 	ExpireDue(ctx context.Context, now time.Time) (int64, error)
+	OverrideStore
 }
 
 // Outcome is what an admission script reports besides its answer.
@@ -83,10 +84,16 @@ type Live interface {
 	// Drop removes the entry of a reservation whose intent was deleted
 	// unanswered.
 	Drop(ctx context.Context, customerID, id string) (Outcome, error)
-	// SetLimits replaces the customer's limits, as of at.
-	SetLimits(ctx context.Context, customerID string, l Limits, at time.Time) error
-	// Invalidate marks the customer's limits stale, so that the next call
-	// asks them again.
+	// LimitsVersion returns the version of the customer's limits, which
+	// Invalidate changes.
+	LimitsVersion(ctx context.Context, customerID string) (int64, error)
+	// SetLimits replaces the customer's limits, as of at, if their version
+	// is still version; otherwise it writes nothing (they were marked
+	// stale meanwhile, and the next call asks them again). The limits are
+	// stale after the freshness, and from l.ValidUntil on if set.
+	SetLimits(ctx context.Context, customerID string, l Limits, at time.Time, version int64) error
+	// Invalidate marks the customer's limits stale and changes their
+	// version, so that the next call asks them again.
 	Invalidate(ctx context.Context, customerID string) error
 	// Ready reports whether the customer's keys are present.
 	Ready(ctx context.Context, customerID string) (bool, error)
@@ -99,9 +106,10 @@ type Live interface {
 
 // Entitlements asks the subscription service for a customer's limits.
 type Entitlements interface {
-	// Limits returns the customer's limits now; an errs.NotFound error
-	// when the customer does not exist.
-	Limits(ctx context.Context, customerID string) (Limits, error)
+	// Limits returns the customer's limits at at, with the instant until
+	// which they hold; an errs.NotFound error when the customer does not
+	// exist.
+	Limits(ctx context.Context, customerID string, at time.Time) (Limits, error)
 }
 
 // ErrUnknownFeature is returned by Features.IsGauge for a feature the

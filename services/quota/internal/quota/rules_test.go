@@ -178,7 +178,7 @@ func TestRedisDown(t *testing.T) {
 	r, err := redisx.Open(t.Context(), "")
 	must(t, err)
 	st := store.New(db)
-	ents := &fakeEntitlements{limits: map[string]quota.Limits{"cus_a": sites(quota.PolicyHard, 5)}}
+	ents := &fakeEntitlements{steps: map[string][]step{"cus_a": {{limits: sites(quota.PolicyHard, 5)}}}}
 	svc := quota.NewService(st, live.New(r.Client), ents, fakeFeatures{}, clock.NewFake(start), slog.New(slog.DiscardHandler))
 	r.Close()
 	res, _, err := svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-1"})

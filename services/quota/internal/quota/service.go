@@ -19,7 +19,8 @@ import (
 // Tuning of the service.
 const (
 	// Freshness is how old the limits in Redis may be before they are
-	// asked again from the subscription service.
+	// asked again from the subscription service: a change the service
+	// missed the event of is seen this long after it at the latest.
 	Freshness = time.Second
 	// pendingTakeover is how old a pending reservation must be before a
 	// retry with its request id takes it for abandoned.
@@ -88,7 +89,7 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 		}
 		switch out {
 		case Stale:
-			if _, err := s.refreshLimits(ctx, customerID, now); err != nil {
+			if _, err := s.refresh(ctx, customerID, now); err != nil {
 				return out, err
 			}
 		case Rebuild:
@@ -339,7 +340,7 @@ func (s *Service) Status(ctx context.Context, customerID string) (bool, []ItemRe
 	if err := validateCustomerID(customerID); err != nil {
 		return false, nil, err
 	}
-	l, err := s.refreshLimits(ctx, customerID, s.clock.Now())
+	l, err := s.refresh(ctx, customerID, s.clock.Now())
 	if err != nil {
 		return false, nil, err
 	}

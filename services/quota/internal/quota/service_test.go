@@ -26,27 +26,51 @@ import (
 
 var start = time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
 
-// fakeEntitlements answers limits set by the test; unknown customers are
-// not found.
+// fakeEntitlements answers limits set by the test, like the subscription
+// service: per customer a list of steps, each holding from its time until
+// the next one's (its valid until); unknown customers are not found.
 type fakeEntitlements struct {
-	mu     sync.Mutex
-	limits map[string]quota.Limits
+	mu    sync.Mutex
+	steps map[string][]step
+	calls int
 }
 
-func (f *fakeEntitlements) Limits(_ context.Context, customerID string) (quota.Limits, error) {
+type step struct {
+	from   time.Time
+	limits quota.Limits
+}
+
+func (f *fakeEntitlements) Limits(_ context.Context, customerID string, at time.Time) (quota.Limits, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	l, ok := f.limits[customerID]
+	f.calls++
+	steps, ok := f.steps[customerID]
 	if !ok {
 		return quota.Limits{}, errs.New(errs.NotFound, "customer %q not found", customerID)
+	}
+	var l quota.Limits
+	for _, s := range steps {
+		if s.from.After(at) {
+			l.ValidUntil = s.from
+			break
+		}
+		l = s.limits
 	}
 	return l, nil
 }
 
+// set replaces the customer's limits, at every time.
 func (f *fakeEntitlements) set(customerID string, l quota.Limits) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.limits[customerID] = l
+	f.steps[customerID] = []step{{limits: l}}
+}
+
+// schedule changes the customer's limits to l from a later time on.
+func (f *fakeEntitlements) schedule(customerID string, from time.Time, l quota.Limits) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.steps[customerID] = append(f.steps[customerID], step{from: from, limits: l})
 }
 
 // fakeFeatures knows sites and disk_gib (gauges) and bandwidth_gib (a
@@ -104,7 +128,7 @@ func each(t *testing.T, fn func(t *testing.T, e *env)) {
 }
 
 func newEnv(db *storage.DB, rdb redis.UniversalClient, prefix string) *env {
-	e := &env{clk: clock.NewFake(start), ents: &fakeEntitlements{limits: map[string]quota.Limits{}}, rdb: rdb,
+	e := &env{clk: clock.NewFake(start), ents: &fakeEntitlements{steps: map[string][]step{}}, rdb: rdb,
 		live: live.New(rdb).WithPrefix(prefix), store: store.New(db)}
 	e.svc = quota.NewService(e.store, e.live, e.ents, fakeFeatures{}, e.clk, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	e.keys = func(ctx context.Context) ([]string, error) { return e.rdb.Keys(ctx, "*").Result() }

@@ -76,6 +76,9 @@ type Limits struct {
 	HasPlan bool
 	// ByFeature holds the entitlements by feature key.
 	ByFeature map[string]Limit
+	// ValidUntil is when the limits may change by themselves (a scheduled
+	// plan change takes effect, an override expires); zero if never.
+	ValidUntil time.Time
 }
 
 // ItemResult is the admission answer for one item.

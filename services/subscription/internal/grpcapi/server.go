@@ -208,7 +208,8 @@ func (s *Server) GetEntitlements(ctx context.Context, req *subscriptionv1.GetEnt
 	if err != nil {
 		return nil, err
 	}
-	res := &subscriptionv1.GetEntitlementsResponse{ActiveSubscriptions: int32(e.Active), At: pbtime.New(e.At)}
+	res := &subscriptionv1.GetEntitlementsResponse{ActiveSubscriptions: int32(e.Active), At: pbtime.New(e.At),
+		ValidUntil: pbtime.New(e.ValidUntil)}
 	for _, item := range e.Items {
 		res.Entitlements = append(res.Entitlements, entitlementOut(item))
 	}

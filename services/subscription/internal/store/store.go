@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -278,17 +280,33 @@ func (s *Store) ReplaceSegments(ctx context.Context, supersede, add []subscripti
 }
 
 // SegmentsAt returns the customer's current segments containing at,
-// without BillSeparately.
-func (s *Store) SegmentsAt(ctx context.Context, customerID string, at time.Time) ([]subscription.Segment, error) {
-	// The hot path of GetEntitlements: one index range, no join.
+// without BillSeparately, and the start of its first current segment
+// after at (zero if none).
+func (s *Store) SegmentsAt(ctx context.Context, customerID string, at time.Time) ([]subscription.Segment, time.Time, error) {
+	// The hot path of GetEntitlements: one round trip of two index
+	// ranges, no join. The second part finds the next segment, which
+	// bounds how long the answer holds.
 	var rows []segmentRow
-	err := s.db.Conn(ctx).
-		Where("customer_id = ? AND superseded_time IS NULL AND start_time <= ? AND (end_time IS NULL OR end_time > ?)", customerID, at, at).
-		Order("subscription_id").Find(&rows).Error
+	err := s.db.Conn(ctx).Raw(`SELECT * FROM segments
+		WHERE customer_id = ? AND superseded_time IS NULL AND start_time <= ? AND (end_time IS NULL OR end_time > ?)
+		UNION ALL
+		SELECT * FROM (SELECT * FROM segments
+			WHERE customer_id = ? AND superseded_time IS NULL AND start_time > ?
+			ORDER BY start_time LIMIT 1) AS n`, customerID, at, at, customerID, at).Scan(&rows).Error
 	if err != nil {
-		return nil, fmt.Errorf("store: segments at: %w", err)
+		return nil, time.Time{}, fmt.Errorf("store: segments at: %w", err)
 	}
-	return mapSlice(rows, segmentRow.toDomain), nil
+	var next time.Time
+	segs := make([]subscription.Segment, 0, len(rows))
+	for _, r := range rows {
+		if sg := r.toDomain(); sg.Start.After(at) {
+			next = sg.Start
+		} else {
+			segs = append(segs, sg)
+		}
+	}
+	slices.SortFunc(segs, func(a, b subscription.Segment) int { return strings.Compare(a.SubscriptionID, b.SubscriptionID) })
+	return segs, next, nil
 }
 
 // SegmentsIn returns the customer's current segments overlapping p.

@@ -126,6 +126,11 @@ type Entitlements struct {
 	Active int
 	// Items, by feature key.
 	Items []Entitlement
+	// ValidUntil is the first instant after At at which the answer may
+	// change: the next segment boundary of any of the customer's
+	// subscriptions (a scheduled change, a cancellation, a trial's end, a
+	// subscription starting later); zero if none is known.
+	ValidUntil time.Time
 }
 
 // Entitlements returns the customer's effective limits per feature at at
@@ -138,7 +143,7 @@ func (s *Service) Entitlements(ctx context.Context, customerID string, at time.T
 	if at.IsZero() {
 		at = s.clock.Now()
 	}
-	segs, err := s.store.SegmentsAt(ctx, customerID, at)
+	segs, next, err := s.store.SegmentsAt(ctx, customerID, at)
 	if err != nil {
 		return Entitlements{}, err
 	}
@@ -152,7 +157,22 @@ func (s *Service) Entitlements(ctx context.Context, customerID string, at time.T
 	if err != nil {
 		return Entitlements{}, err
 	}
-	return Entitlements{At: at, Active: len(terms), Items: sumGrants(terms)}, nil
+	return Entitlements{At: at, Active: len(terms), Items: sumGrants(terms), ValidUntil: validUntil(segs, next)}, nil
+}
+
+// validUntil is the earliest end of the active segments and the start of
+// the next one (zero if any): until then the same segments are active, so
+// the same entitlements hold. Scheduled changes need no timer: their
+// segments are stored ahead, and a caller that keeps the answer (quota)
+// asks again at this instant.
+func validUntil(active []Segment, next time.Time) time.Time {
+	until := next
+	for _, sg := range active {
+		if !sg.End.IsZero() && (until.IsZero() || sg.End.Before(until)) {
+			until = sg.End
+		}
+	}
+	return until
 }
 
 // sumGrants adds up the grants of the segments per feature. The policy is

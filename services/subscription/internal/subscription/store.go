@@ -57,9 +57,10 @@ type Store interface {
 	// ReplaceSegments marks the given segments superseded at the given time
 	// and adds new ones. Nothing else about a stored segment ever changes.
 	ReplaceSegments(ctx context.Context, supersede, add []Segment, at time.Time) error
-	// SegmentsAt returns the customer's current segments that contain at;
+	// SegmentsAt returns the customer's current segments that contain at,
+	// and the start of its first current segment after at (zero if none);
 	// it may leave their BillSeparately unset.
-	SegmentsAt(ctx context.Context, customerID string, at time.Time) ([]Segment, error)
+	SegmentsAt(ctx context.Context, customerID string, at time.Time) ([]Segment, time.Time, error)
 	// SegmentsIn returns the customer's current segments that overlap p,
 	// only those of one subscription if subscriptionID is not empty, by
 	// subscription and start.
