@@ -669,3 +669,126 @@ func TestWorkedExamples(t *testing.T) {
 		})
 	}
 }
+
+// A subscription billed separately gets its own invoice, with the usage its
+// plan prices; the others stay on the consolidated one.
+func TestBillSeparately(t *testing.T) {
+	t.Parallel()
+	jan1 := day("2026-01-01")
+	shop := plan("shop", fees(fee("Shop", "20", InAdvance, true)), nil)
+	storage := plan("storage", fees(fee("Storage", "10", InAdvance, true)), ent("disk_gib", "100", "0.50"))
+	s := sub("sep", seg(storage, jan1, open))
+	s.BillSeparately = true
+	// Consolidated: May's shop fee 20.00. Separate: May's storage fee 10.00
+	// and (120 − 100) × 0.50 = 10.00 → 20.00.
+	res, err := Rate(april(subs(sub("main", seg(shop, jan1, open)), s), gauge("disk_gib", "120")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	usd := cur("USD")
+	var got []string
+	for _, inv := range res.Invoices {
+		got = append(got, fmt.Sprintf("invoice %q total %s", inv.SubscriptionID, usd.FormatAmount(inv.Total)))
+		for _, l := range inv.Lines {
+			got = append(got, "  "+l.row(usd))
+		}
+	}
+	want := []string{
+		`invoice "" total 20.00`,
+		"  recurring_fee 20.00 [2026-05-01 – 2026-06-01] main shop/1",
+		`invoice "sep" total 20.00`,
+		"  recurring_fee 10.00 [2026-05-01 – 2026-06-01] sep storage/1",
+		"  overage 10.00 [2026-04-01 – 2026-05-01] sep storage/1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Every line explains itself: description, quantity, unit price, the plan's
+// ERP ids.
+func TestLineDetails(t *testing.T) {
+	t.Parallel()
+	p := plan("forgejo", fees(fee("Forgejo 2 vCPU", "45", InAdvance, true)), ent("bandwidth_gib", "100", "0.10"))
+	p.Version, p.ERPProductID, p.ERPUnitID = 3, "openshift-exoscale-workervcpu-standard", "unit-month"
+	res, err := Rate(april(subs(sub("s1",
+		Segment{Plan: p, Quantity: 2, From: day("2026-04-11")})),
+		Usage{Feature: "bandwidth_gib", Unit: "GiB", Quantity: dec("150.5")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// First fee [Apr 11, May 1): 2 × 45 × 20/30 = 60.00; May 2 × 45 = 90.00.
+	// Q = 100 × 2 × 20/30 = 133.333…; B = 150.5 − 133.333… = 17.1666…,
+	// × 0.10 = 1.71666… → 1.72.
+	want := []Line{
+		{Kind: KindRecurringFee, Description: "Forgejo 2 vCPU, 2026-04-11 – 2026-05-01 of 2026-04-01 – 2026-05-01",
+			Quantity: dec("2"), UnitPrice: dec("45"), Amount: dec("60"), Period: Period{day("2026-04-11"), day("2026-05-01")}},
+		{Kind: KindRecurringFee, Description: "Forgejo 2 vCPU, 2026-05-01 – 2026-06-01",
+			Quantity: dec("2"), UnitPrice: dec("45"), Amount: dec("90"), Period: Period{day("2026-05-01"), day("2026-06-01")}},
+		{Kind: KindOverage, Feature: "bandwidth_gib",
+			Description: "bandwidth_gib: 150.5 GiB used, 133.333333 included, 17.166667 billed at 0.10 each",
+			Quantity:    dec("17.166666666666666667"), UnitPrice: dec("0.10"), Amount: dec("1.72"),
+			Period: Period{day("2026-04-01"), day("2026-05-01")}},
+	}
+	got := res.Invoices[0].Lines
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		w.SubscriptionID, w.PlanKey, w.PlanVersion, w.ERPProductID, w.ERPUnitID = "s1", "forgejo", 3, p.ERPProductID, p.ERPUnitID
+		g := got[i]
+		if g.Kind != w.Kind || g.Description != w.Description || g.Feature != w.Feature ||
+			!g.Quantity.Equal(w.Quantity) || !g.UnitPrice.Equal(w.UnitPrice) || !g.Amount.Equal(w.Amount) ||
+			g.Period != w.Period || g.SubscriptionID != w.SubscriptionID || g.PlanKey != w.PlanKey ||
+			g.PlanVersion != w.PlanVersion || g.ERPProductID != w.ERPProductID || g.ERPUnitID != w.ERPUnitID {
+			t.Errorf("line %d:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	if total := res.Invoices[0].Total; !total.Equal(dec("151.72")) {
+		t.Errorf("total = %s, want 151.72 (60 + 90 + 1.72)", total)
+	}
+}
+
+// Input the rules cannot rate is refused with an error, never a panic.
+func TestRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	jan1 := day("2026-01-01")
+	good := plan("good", fees(fee("Fee", "1", InAdvance, true)), nil)
+	noTiers := plan("no-tiers", nil, nil, UsageCharge{Feature: "x", Model: Graduated})
+	emptyPackage := plan("empty-package", nil, nil, UsageCharge{Feature: "x", Model: Package})
+	noTiming := plan("no-timing", fees(RecurringFee{Amount: dec("1")}), nil)
+	for _, tc := range []struct {
+		name string
+		in   Input
+	}{
+		{"no currency", func() Input { in := april(nil); in.Currency = money.Currency{}; return in }()},
+		{"no schedule", func() Input { in := april(nil); in.Schedule = nil; return in }()},
+		{"periods not consecutive", func() Input { in := april(nil); in.Next.From = in.Next.From.Add(time.Second); return in }()},
+		{"empty period", func() Input { in := april(nil); in.Period.To = in.Period.From; return in }()},
+		{"negative credit", func() Input { in := april(nil); in.CreditBalance = dec("-1"); return in }()},
+		{"segments overlap", april(subs(sub("s", seg(good, jan1, day("2026-04-10")), seg(good, day("2026-04-09"), open))))},
+		{"open segment before another", april(subs(sub("s", seg(good, jan1, open), seg(good, day("2026-04-09"), open))))},
+		{"reversed segment", april(subs(sub("s", seg(good, day("2026-04-10"), day("2026-04-09")))))},
+		{"subscription twice", april(subs(sub("s", seg(good, jan1, open)), sub("s", seg(good, jan1, open))))},
+		{"segment without plan", april(subs(sub("s", Segment{From: jan1})))},
+		{"negative quantity", april(subs(sub("s", Segment{Plan: good, Quantity: -1, From: jan1})))},
+		{"tiers without tiers", april(subs(sub("s", seg(noTiers, jan1, open))))},
+		{"package of size 0", april(subs(sub("s", seg(emptyPackage, jan1, open))))},
+		{"fee without timing", april(subs(sub("s", seg(noTiming, jan1, open))))},
+		{"interval of 0", april(subs(sub("s", seg(&Plan{Key: "zero", Interval: Interval{Month, 0}}, jan1, open))))},
+		{"usage twice", april(subs(sub("s", seg(good, jan1, open))), counter("x", "1"), counter("x", "2"))},
+		{"negative usage", april(subs(sub("s", seg(plan("x", nil, ent("x", "0", "1")), jan1, open))), counter("x", "-1"))},
+		{"schedule that misses", func() Input {
+			in := april(subs(sub("s", seg(good, jan1, open))))
+			in.Schedule = func(Interval, time.Time) Period { return Period{jan1, jan1.Add(time.Hour)} }
+			return in
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if res, err := Rate(tc.in); err == nil {
+				t.Fatalf("Rate accepted it: %+v", res)
+			}
+		})
+	}
+}
