@@ -31,8 +31,9 @@
 //     billed: the renewal at S (the segment covers S, and began before S or is
 //     not the subscription's first) on the invoice of the period before S,
 //     To <= S < Next.To ("N carries N+1's advance fees"); the subscription's
-//     first fee, from its start, on the invoice whose period contains the
-//     start ("invoiced when it starts"); a plan or quantity change at c
+//     first fee, from its start (its first paid segment, after a trial), on
+//     the invoice whose period contains the start ("invoiced when it
+//     starts"); a plan or quantity change at c
 //     strictly inside P (a proration charge for the new segment) and a
 //     segment's end d (a proration credit for the old one) on the invoice
 //     whose period contains c or d. So an upgrade or downgrade mid-period
@@ -64,7 +65,8 @@
 //     package price). B = 0 costs 0 in every model. The lowest of the offers
 //     applies (for overage prices alone: the lowest O, as entitlements say),
 //     the earliest offer on a tie; the line names the subscription and plan
-//     that made it. A feature no plan prices is not billed.
+//     that made it. A feature no plan prices is not billed; a used feature
+//     that one prices gets a line even at 0, to show U, Q and B.
 //   - With a flat fee this is the Aegir rule A + max(0, U − Q) × O; A = 0 is
 //     pure usage billing.
 //
