@@ -54,7 +54,7 @@ func (r *rater) fees(s *Subscription) ([]Line, error) {
 			if f.Timing == InArrears {
 				ls, err = r.arrears(s, seg, f, subEnd)
 			} else {
-				ls, err = r.advance(s, seg, f, i == first)
+				ls, err = r.advance(s, seg, f, i == first, s.Segments[first].From)
 			}
 			if err != nil {
 				return nil, err
@@ -65,9 +65,10 @@ func (r *rater) fees(s *Subscription) ([]Line, error) {
 	return lines, nil
 }
 
-// advance bills an in-advance fee: the first fee when paying starts, the
-// renewals N carries for N+1, and the charge and credit of a change.
-func (r *rater) advance(s *Subscription, seg Segment, f RecurringFee, first bool) ([]Line, error) {
+// advance bills an in-advance fee: the first fee when paying starts (at
+// paid), the renewals N carries for N+1, and the charge and credit of a
+// change.
+func (r *rater) advance(s *Subscription, seg Segment, f RecurringFee, first bool, paid time.Time) ([]Line, error) {
 	iv := seg.Plan.Interval
 	var lines []Line
 	// The segment starts inside N: the subscription's first fee, or the new
@@ -87,8 +88,18 @@ func (r *rater) advance(s *Subscription, seg Segment, f RecurringFee, first bool
 	}
 	// Renewals: interval periods that start in N+1 while the segment runs.
 	// A segment that starts exactly there renews too, unless paying starts
-	// with it (then its first fee is billed when it starts).
+	// with it (then its first fee is billed when it starts). When paying
+	// started inside N, the invoice of N-1 was cut before it, so N also
+	// carries the renewals between the start and N's end (a weekly fee
+	// started mid-month inside monthly invoices); when it starts after N,
+	// the invoice of its start carries them.
 	t := r.in.Period.To
+	switch {
+	case r.inN(paid):
+		t = paid
+	case !paid.Before(r.in.Period.To):
+		t = r.in.Next.To
+	}
 	for n := 0; t.Before(r.in.Next.To); n++ {
 		if n > maxPeriodsPerSegment {
 			return nil, fmt.Errorf("rating: more than %d interval periods in one invoice period", maxPeriodsPerSegment)

@@ -20,7 +20,7 @@ type history struct {
 
 func randomHistory(r *rand.Rand, prorated bool) history {
 	h := history{prorated: prorated, from: far}
-	intervals := []Interval{monthly, {Quarter, 1}, yearly, {Month, 2}}
+	intervals := []Interval{monthly, {Quarter, 1}, yearly, {Month, 2}, weekly, {Day, 10}}
 	randomPlan := func(i int) *Plan {
 		p := &Plan{Key: "p", Version: i, Interval: intervals[r.IntN(len(intervals))]}
 		for range r.IntN(3) {

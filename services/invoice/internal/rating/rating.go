@@ -30,7 +30,9 @@
 //     so every segment pays exactly for the time it covers. Where they are
 //     billed: the renewal at S (the segment covers S, and began before S or is
 //     not the subscription's first) on the invoice of the period before S,
-//     To <= S < Next.To ("N carries N+1's advance fees"); the subscription's
+//     To <= S < Next.To ("N carries N+1's advance fees"), unless paying
+//     started after that period ended: then on the invoice of the period in
+//     which paying started, which no earlier invoice knew; the subscription's
 //     first fee, from its start (its first paid segment, after a trial), on
 //     the invoice whose period contains the start ("invoiced when it
 //     starts"); a plan or quantity change at c
@@ -463,9 +465,30 @@ func (p *Plan) validate() error {
 	if p.Interval.Unit < Day || p.Interval.Unit > Year || p.Interval.Count < 1 {
 		return fmt.Errorf("plan %s has an invalid interval", p.Key)
 	}
+	// The catalog refuses negative prices and quantities; a negative one
+	// here would turn charges into credits, so it is refused again.
+	var amounts []Decimal
 	for _, f := range p.Fees {
 		if f.Timing != InAdvance && f.Timing != InArrears {
 			return fmt.Errorf("plan %s has a fee without timing", p.Key)
+		}
+		amounts = append(amounts, f.Amount)
+	}
+	for _, f := range p.OneTimeFees {
+		amounts = append(amounts, f.Amount)
+	}
+	for _, e := range p.Entitlements {
+		amounts = append(amounts, e.Included, e.Overage)
+	}
+	for _, c := range p.UsageCharges {
+		amounts = append(amounts, c.UnitPrice, c.PackageSize, c.PackagePrice)
+		for _, t := range c.Tiers {
+			amounts = append(amounts, t.UpTo, t.UnitPrice, t.FlatPrice)
+		}
+	}
+	for _, a := range amounts {
+		if a.IsNegative() {
+			return fmt.Errorf("plan %s has a negative price or quantity %s", p.Key, a)
 		}
 	}
 	for _, c := range p.UsageCharges {

@@ -373,6 +373,25 @@ func TestWorkedExamples(t *testing.T) {
 			total: "12.00",
 		},
 		{
+			// A weekly fee started Wednesday Apr 8 inside monthly invoices:
+			// the first week [Apr 8, Apr 13) = 5/7 × 7 = 5.00; the weeks from
+			// Apr 13, 20 and 27 (March's invoice was cut before the start)
+			// and those from May 4, 11, 18 and 25 at 7.00: 5 + 7 × 7 = 54.00.
+			name: "weekly interval inside monthly invoices, started mid-month",
+			in:   april(subs(sub("s1", seg(week7, day("2026-04-08"), open)))),
+			want: []string{
+				"recurring_fee 5.00 [2026-04-08 – 2026-04-13] s1 weekly/1",
+				"recurring_fee 7.00 [2026-04-13 – 2026-04-20] s1 weekly/1",
+				"recurring_fee 7.00 [2026-04-20 – 2026-04-27] s1 weekly/1",
+				"recurring_fee 7.00 [2026-04-27 – 2026-05-04] s1 weekly/1",
+				"recurring_fee 7.00 [2026-05-04 – 2026-05-11] s1 weekly/1",
+				"recurring_fee 7.00 [2026-05-11 – 2026-05-18] s1 weekly/1",
+				"recurring_fee 7.00 [2026-05-18 – 2026-05-25] s1 weekly/1",
+				"recurring_fee 7.00 [2026-05-25 – 2026-06-01] s1 weekly/1",
+			},
+			total: "54.00",
+		},
+		{
 			// A yearly fee beside a monthly one: April carries May's 10.00;
 			// the year [Jan 1 2026, Jan 1 2027) was billed when it started.
 			name: "yearly interval inside monthly invoices: nothing mid-year",
@@ -775,6 +794,8 @@ func TestRefusesBadInput(t *testing.T) {
 		{"tiers without tiers", april(subs(sub("s", seg(noTiers, jan1, open))))},
 		{"package of size 0", april(subs(sub("s", seg(emptyPackage, jan1, open))))},
 		{"fee without timing", april(subs(sub("s", seg(noTiming, jan1, open))))},
+		{"negative fee", april(subs(sub("s", seg(plan("neg", fees(fee("Fee", "-1", InAdvance, true)), nil), jan1, open))))},
+		{"negative overage price", april(subs(sub("s", seg(plan("neg", nil, ent("x", "0", "-0.1")), jan1, open))))},
 		{"interval of 0", april(subs(sub("s", seg(&Plan{Key: "zero", Interval: Interval{Month, 0}}, jan1, open))))},
 		{"usage twice", april(subs(sub("s", seg(good, jan1, open))), counter("x", "1"), counter("x", "2"))},
 		{"negative usage", april(subs(sub("s", seg(plan("x", nil, ent("x", "0", "1")), jan1, open))), counter("x", "-1"))},
