@@ -191,6 +191,8 @@ func TestWorkedExamples(t *testing.T) {
 	graduated := plan("graduated", nil, nil, tiers(Graduated))
 	volume := plan("volume", nil, nil, tiers(Volume))
 	pkg := plan("package", nil, nil, packages())
+	volume500 := plan("volume-500", nil, ent("api_calls", "500", ""), tiers(Volume))
+	volume500.UsageCharges[0].Tiers[0].FlatPrice = dec("2.00")
 
 	// Two subscriptions selling bandwidth: 100 included at 0.10, 50 at 0.08.
 	bwA := plan("bw-a", nil, ent("bandwidth_gib", "100", "0.10"))
@@ -599,6 +601,15 @@ func TestWorkedExamples(t *testing.T) {
 		{name: "package at 201", in: april(subs(sub("s1", seg(pkg, jan1, open))), counter("api_calls", "201")),
 			want: []string{"usage 10.00 [2026-04-01 – 2026-05-01] s1 package/1"}, total: "10.00"},
 
+		// Volume above an included quantity of 500, the first tier with a
+		// flat price of 2.00: U = 400 → B = 0 costs 0.00, flat price
+		// included; U = 600 → B = 100, in the first tier: 100 × 0.10 + 2.00
+		// = 12.00.
+		{name: "volume within the included quantity", in: april(subs(sub("s1", seg(volume500, jan1, open))), counter("api_calls", "400")),
+			want: []string{"usage 0.00 [2026-04-01 – 2026-05-01] s1 volume-500/1"}, total: "0.00"},
+		{name: "volume above the included quantity", in: april(subs(sub("s1", seg(volume500, jan1, open))), counter("api_calls", "600")),
+			want: []string{"usage 12.00 [2026-04-01 – 2026-05-01] s1 volume-500/1"}, total: "12.00"},
+
 		// --- Several subscriptions selling one feature ---
 		{
 			// Q = 100 + 50 = 150; U = 200, B = 50; the lowest O is bw-b's
@@ -633,6 +644,18 @@ func TestWorkedExamples(t *testing.T) {
 				"recurring_fee 30.00 [2026-05-01 – 2026-06-01] s1 setup/1",
 			},
 			total: "96.00",
+		},
+		{
+			// Subscribed at the period's first instant, Apr 1 00:00: the first
+			// fee is April whole, 30.00, on April's invoice with May's 30.00;
+			// March's invoice was cut before it → 60.00.
+			name: "subscribed on the first of the month",
+			in:   april(subs(sub("s1", seg(basic, day("2026-04-01"), open)))),
+			want: []string{
+				"recurring_fee 30.00 [2026-04-01 – 2026-05-01] s1 basic/1",
+				"recurring_fee 30.00 [2026-05-01 – 2026-06-01] s1 basic/1",
+			},
+			total: "60.00",
 		},
 		{
 			// Still in the trial through May 10: no fee, nothing billed.
