@@ -66,7 +66,7 @@ const (
 )
 
 // The Go fonts (Bigelow & Holmes for the Go project, BSD licence, which
-// allows embedding and redistribution) cover Latin, Greek and Cyrillic, so
+// allows embedding and redistribution; the notice is in GOFONT_LICENSE) cover Latin, Greek and Cyrillic, so
 // names such as "Zoë Łukasiewicz" print as written. They are parsed once to
 // know which runes they lack: gopdf would print those as blanks, so they are
 // shown as "?" instead, visibly.
