@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/signintech/gopdf"
@@ -42,6 +43,10 @@ const (
 	notesLeading   = 12.0
 	cellInnerSpace = 3.0 // between a column's edge and its text
 )
+
+// maxRowLines is the most text lines a table row holds: what fits under the
+// table header of a continuation page, ⌊(792 − 66 − 18 − 2×3) / 11⌋ = 63.
+var maxRowLines = int(math.Floor((contentBottom - continuedTop - tableHeadH - 2*rowPadding) / rowLeading))
 
 // column is one column of the line table.
 type column struct {
@@ -303,7 +308,13 @@ func (p *pdfDoc) rowBlock(l Line) block {
 	n := 1
 	for i, c := range columns {
 		p.font(fontRegular, sizes[i])
-		cells[i] = p.wrap(texts[i], c.width-2*cellInnerSpace)
+		cells[i] = p.wrap(texts[i], c.width-2*cellInnerSpace, maxRowLines)
+		if len(cells[i]) > maxRowLines {
+			// A row never splits, so it must fit on a page; the API's
+			// bounds on text keep real lines far below this.
+			cells[i] = cells[i][:maxRowLines]
+			cells[i][maxRowLines-1] = p.fit(cells[i][maxRowLines-1]+" …", c.width-2*cellInnerSpace)
+		}
 		n = max(n, len(cells[i]))
 	}
 	h := 2*rowPadding + float64(n)*rowLeading
@@ -366,7 +377,7 @@ func (p *pdfDoc) notesBlocks() []block {
 	p.font(fontRegular, bodySize)
 	var lines []string
 	for para := range strings.SplitSeq(p.d.Notes, "\n") {
-		wrapped := p.wrap(para, contentWidth)
+		wrapped := p.wrap(para, contentWidth, math.MaxInt-1)
 		if len(wrapped) == 0 {
 			wrapped = []string{""} // a blank line between paragraphs stays
 		}
@@ -406,7 +417,7 @@ func (p *pdfDoc) footer(n, total int) {
 	p.rule(footerY-6, 0.3, 0.5)
 	p.font(fontRegular, smallSize)
 	p.pdf.SetGrayFill(0.35)
-	p.text(marginLeft, footerY, p.d.Seller.Name+" · "+p.d.Title())
+	p.text(marginLeft, footerY, p.fit(p.d.Seller.Name+" · "+p.d.Title(), contentWidth-80))
 	p.textRight(contentRight, footerY, fmt.Sprintf("Page %d of %d", n, total))
 	p.pdf.SetGrayFill(0)
 }
@@ -498,13 +509,17 @@ func (p *pdfDoc) ruleFrom(x, y, width float64) {
 }
 
 // wrap breaks s into lines no wider than width in the current font: at
-// spaces where it can, inside a word that alone is too wide. It returns
-// no lines for a blank s.
-func (p *pdfDoc) wrap(s string, width float64) []string {
-	s = printable(s)
+// spaces where it can, inside a word that alone is too wide. It stops after
+// limit+1 lines, so a caller that keeps limit lines knows that text was
+// left out, and returns no lines for a blank s. Each rune and word is
+// measured a bounded number of times, so a long text costs linear time.
+func (p *pdfDoc) wrap(s string, width float64, limit int) []string {
 	var out []string
 	line := ""
-	for _, word := range strings.Fields(s) {
+	for word := range strings.FieldsSeq(printable(s)) {
+		if len(out) > limit {
+			break
+		}
 		if line != "" && p.width(line+" "+word) <= width {
 			line += " " + word
 			continue
@@ -513,27 +528,30 @@ func (p *pdfDoc) wrap(s string, width float64) []string {
 			out = append(out, line)
 		}
 		line = word
-		for p.width(line) > width {
-			head, rest := p.cut(line, width)
-			out = append(out, head)
-			line = rest
+		if p.width(word) <= width {
+			continue
 		}
+		// Without kerning a text's width is the sum of its runes'.
+		var cur []rune
+		w := 0.0
+		for _, r := range word {
+			rw := p.width(string(r))
+			if len(cur) > 0 && w+rw > width {
+				out = append(out, string(cur))
+				cur, w = cur[:0], 0
+				if len(out) > limit {
+					break
+				}
+			}
+			cur = append(cur, r)
+			w += rw
+		}
+		line = string(cur)
 	}
 	if line != "" {
 		out = append(out, line)
 	}
-	return out
-}
-
-// cut splits s after the longest prefix no wider than width, keeping at
-// least one rune in the prefix so that wrapping always ends.
-func (p *pdfDoc) cut(s string, width float64) (head, rest string) {
-	runes := []rune(s)
-	n := 1
-	for n < len(runes) && p.width(string(runes[:n+1])) <= width {
-		n++
-	}
-	return string(runes[:n]), string(runes[n:])
+	return out[:min(len(out), limit+1)]
 }
 
 // fit shortens s with "…" until it is no wider than width.
@@ -542,6 +560,12 @@ func (p *pdfDoc) fit(s string, width float64) string {
 	if p.width(s) <= width {
 		return s
 	}
-	head, _ := p.cut(s, width-p.width("…"))
-	return head + "…"
+	width -= p.width("…")
+	w := 0.0
+	for i, r := range s {
+		if w += p.width(string(r)); w > width {
+			return s[:i] + "…"
+		}
+	}
+	return s
 }

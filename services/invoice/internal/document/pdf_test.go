@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -290,5 +291,56 @@ func TestEmptyDocument(t *testing.T) {
 	}
 	if page := renderHTML(t, Document{}); !strings.Contains(page, "<h1>Invoice DRAFT</h1>") {
 		t.Error("the empty HTML page has no draft heading")
+	}
+}
+
+// A description too long for one page is cut with "…" so that its row still
+// fits on a page: 63 lines at most (see maxRowLines).
+func TestPDFRowLongerThanAPage(t *testing.T) {
+	t.Parallel()
+	d := longInvoice(2)
+	d.Lines[1].Description = strings.Repeat("word ", 2000)
+	path := writePDF(t, d)
+	// Page 1 holds row 1 (its rows start at 187, see TestPDFLongInvoice);
+	// row 2 is 2×3 + 63×11 = 699 high: 204 + 699 > 792, so it opens page 2
+	// at 84, ends at 783 ≤ 792, and the totals (46) go to page 3.
+	if n := pdfPages(t, path); n != 3 {
+		t.Errorf("pages = %d, want 3", n)
+	}
+	text := pdfText(t, path, 2, 2)
+	if !strings.Contains(text, "…") {
+		t.Error("the cut description does not end with …")
+	}
+	if n := strings.Count(text, "word"); n < 63 || n > 63*8 {
+		t.Errorf("page 2 shows %d words, want 63 lines of them", n)
+	}
+}
+
+// FuzzRender feeds arbitrary text to both renderers, which must neither fail
+// nor panic: the API refuses bad text, but a renderer does not rely on it.
+func FuzzRender(f *testing.F) {
+	f.Add("Zoë Müller-Łukasiewicz", "Sites package", "Payment within 30 days.")
+	f.Add("Zo\xebe\x00", "\xff\xfe 株式会社 "+strings.Repeat("x", 300), "<script>\n\n\r\t")
+	f.Add("", "", "")
+	f.Fuzz(func(t *testing.T, name, description, notes string) {
+		d := sample()
+		d.Customer.Name, d.Lines[0].Description, d.Notes = name, description, notes
+		d.Lines[1].Unit = description
+		if err := RenderPDF(io.Discard, d); err != nil {
+			t.Fatalf("RenderPDF: %v", err)
+		}
+		if err := RenderHTML(io.Discard, d); err != nil {
+			t.Fatalf("RenderHTML: %v", err)
+		}
+	})
+}
+
+// BenchmarkRenderPDF times a 300-line, 8-page invoice.
+func BenchmarkRenderPDF(b *testing.B) {
+	d := longInvoice(300)
+	for b.Loop() {
+		if err := RenderPDF(io.Discard, d); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
