@@ -170,7 +170,7 @@ func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, 
 
 // LimitsVersion implements quota.Live.
 func (l *Live) LimitsVersion(ctx context.Context, customerID string) (int64, error) {
-	v, err := l.rdb.HGet(ctx, Keys(customerID)[1], "_gen").Int64()
+	v, err := l.rdb.HGet(ctx, l.Keys(customerID)[1], "_gen").Int64()
 	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
