@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/meterplane/meterplane/platform/errs"
-	"github.com/meterplane/meterplane/services/quota/internal/live"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
@@ -63,7 +62,7 @@ var (
 func counterEnv(e *env) (*fakeUsage, *sdkmetric.ManualReader) {
 	usage := &fakeUsage{used: map[string]quota.Units{}}
 	reader := sdkmetric.NewManualReader()
-	e.svc.EnableCounters(usage, fakePeriods{}, live.New(e.rdb), sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test"))
+	e.svc.EnableCounters(usage, fakePeriods{}, e.live, sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test"))
 	return usage, reader
 }
 
@@ -249,7 +248,7 @@ func TestCounterReconcile(t *testing.T) {
 		}
 
 		// Redis loses everything: the counter comes back from metering.
-		must(t, e.rdb.FlushDB(ctx).Err())
+		must(t, e.flush(ctx))
 		usage.set("bandwidth_gib", may, 43_000)
 		if got := e.checkBandwidth(t, "1"); got.Used != 43_000 {
 			t.Errorf("after a flush: %+v", got)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/page"
-	"github.com/meterplane/meterplane/services/quota/internal/live"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
@@ -306,7 +305,7 @@ func TestFreshness(t *testing.T) {
 func TestRefreshLosesToInvalidation(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, e *env) {
-		lv := live.New(e.rdb)
+		lv := e.live
 		ctx := t.Context()
 		v, err := lv.LimitsVersion(ctx, "cus_a")
 		must(t, err)

@@ -29,8 +29,11 @@ const (
 	rebuildLock = 10 * time.Second
 	// rebuildWait is how long a call waits for another's rebuild.
 	rebuildWait = 15 * time.Second
-	// attempts bounds the refresh and rebuild rounds of one call.
-	attempts = 4
+	// attempts bounds the rounds of one call: a first call for a customer
+	// may need a refresh, a refresh again (an invalidation landed while
+	// the first read, so it was not written), a rebuild and a load of its
+	// counters before its script answers.
+	attempts = 8
 )
 
 // Service is the quota domain.
