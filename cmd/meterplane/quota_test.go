@@ -40,7 +40,7 @@ func TestQuotaDemo(t *testing.T) {
 			t.Fatalf("reserve %d = %v, %v", i, res, err)
 		}
 		if _, err := client.Commit(t.Context(), &quotav1.CommitRequest{ReservationId: res.GetReservation().GetReservationId(),
-			Subject: fmt.Sprint("site-", i), IdempotencyKey: fmt.Sprint("c-", i)}); err != nil {
+			Subjects: []string{fmt.Sprint("site-", i)}, IdempotencyKey: fmt.Sprint("c-", i)}); err != nil {
 			t.Fatalf("commit %d: %v", i, err)
 		}
 	}

@@ -34,6 +34,9 @@ type Deps struct {
 	// Subscription is a connection to the subscription service:
 	// MP_SUBSCRIPTION_ADDR, or this binary's own server.
 	Subscription grpc.ClientConnInterface
+	// Metering is a connection to the metering service: MP_METERING_ADDR,
+	// or this binary's own server.
+	Metering grpc.ClientConnInterface
 }
 
 // Storage returns the storage options of the named service.
@@ -81,11 +84,12 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		}
 	}
 	self := &SelfConn{}
-	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self}
+	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self, Metering: self}
 	for _, peer := range []struct {
 		name, addr string
 		conn       *grpc.ClientConnInterface
-	}{{"catalog", cfg.CatalogAddr, &deps.Catalog}, {"subscription", cfg.SubscriptionAddr, &deps.Subscription}} {
+	}{{"catalog", cfg.CatalogAddr, &deps.Catalog}, {"subscription", cfg.SubscriptionAddr, &deps.Subscription},
+		{"metering", cfg.MeteringAddr, &deps.Metering}} {
 		if peer.addr == "" {
 			continue
 		}

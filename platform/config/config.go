@@ -32,6 +32,9 @@ type Config struct {
 	// SubscriptionAddr is the subscription service's gRPC address, for
 	// services that check customers; empty means this process.
 	SubscriptionAddr string // MP_SUBSCRIPTION_ADDR, --subscription-addr
+	// MeteringAddr is the metering service's gRPC address, for services
+	// that report usage to it; empty means this process.
+	MeteringAddr string // MP_METERING_ADDR, --metering-addr
 	// RetentionMonths is how many months of raw usage events metering
 	// keeps on PostgreSQL; 0 keeps them all.
 	RetentionMonths int // MP_METERING_RETENTION_MONTHS, --metering-retention-months
@@ -72,6 +75,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&timeout, "shutdown-timeout", env("MP_SHUTDOWN_TIMEOUT", "15s"), "longest graceful shutdown")
 	fs.StringVar(&c.CatalogAddr, "catalog-addr", env("MP_CATALOG_ADDR", ""), "catalog gRPC address; empty for this process")
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
+	fs.StringVar(&c.MeteringAddr, "metering-addr", env("MP_METERING_ADDR", ""), "metering gRPC address; empty for this process")
 	var retention string
 	fs.StringVar(&retention, "metering-retention-months", env("MP_METERING_RETENTION_MONTHS", "0"), "months of raw usage events to keep; 0 keeps all")
 	var maxBytes, idemRetention string
@@ -114,7 +118,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // Validate checks the values that Load cannot check while parsing.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr} {
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr,
+		"metering address": c.MeteringAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
@@ -157,6 +162,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("demo", c.Demo),
 		slog.String("catalog_addr", orDefault(c.CatalogAddr, "this process")),
 		slog.String("subscription_addr", orDefault(c.SubscriptionAddr, "this process")),
+		slog.String("metering_addr", orDefault(c.MeteringAddr, "this process")),
 		slog.Int("metering_retention_months", c.RetentionMonths),
 		slog.Int64("max_request_bytes", c.MaxRequestBytes),
 		slog.Duration("idempotency_retention", c.IdempotencyRetention),

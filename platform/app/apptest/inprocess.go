@@ -17,7 +17,7 @@ type Open func(ctx context.Context, d app.Deps) (server.Service, error)
 // Serve opens the services with d and serves them on one shared server, in
 // this process, until the test ends: the in-process test environment for
 // services that need their peers. A peer connection d leaves nil (Catalog,
-// Subscription) is the server itself, as in the all-in-one binary; give one
+// Subscription, Metering) is the server itself, as in the all-in-one binary; give one
 // to reach a peer served elsewhere, as deployed. Without a database URL the
 // services use SQLite files in a temporary directory; the clock defaults to
 // the system's and the log to nothing.
@@ -29,6 +29,9 @@ func Serve(t testing.TB, d app.Deps, opens ...Open) *server.Server {
 	}
 	if d.Subscription == nil {
 		d.Subscription = self
+	}
+	if d.Metering == nil {
+		d.Metering = self
 	}
 	if d.Clock == nil {
 		d.Clock = clock.System{}
