@@ -19,7 +19,7 @@ type reservationRow struct {
 	CustomerID string
 	// RequestID holds the reservation's idempotency key (the column kept
 	// its first name).
-	RequestID *string
+	RequestID  *string
 	Status     string
 	Items      string
 	Subject    string
