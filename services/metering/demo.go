@@ -17,9 +17,10 @@ import (
 // usage alone.
 var DemoCustomers = []string{"aegir-client-acme", "aegir-client-reseller", "aegir-client-bakery"}
 
-// Seed adds demo meters (bandwidth, disk, and sites, which quota feeds) and this month's usage of
-// the demo customers (catalog.Seed and subscription.Seed must have run),
-// found by their external ids. Event keys name the month, so seeding again
+// Seed adds demo meters (bandwidth, disk, and sites, which quota feeds)
+// and this month's bandwidth and disk usage of the demo customers
+// (catalog.Seed and subscription.Seed must have run), found by their
+// external ids. Event keys name the month, so seeding again
 // in the same month stores nothing new.
 func Seed(ctx context.Context, client meteringv1.MeteringServiceClient, subs subscriptionv1.SubscriptionServiceClient, now time.Time) error {
 	for _, m := range []*meteringv1.Meter{
