@@ -383,3 +383,42 @@ func TestFeedWorker(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentDeallocations: ten concurrent deallocations of one site
+// remove it once: one answers it, the others NotFound, and used drops by
+// one.
+func TestConcurrentDeallocations(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		e.ents.set("cus_a", sites(quota.PolicyHard, 3))
+		e.reserveCommit(t, "cus_a", 3)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		for range 10 {
+			wg.Go(func() {
+				_, err := e.svc.Deallocate(t.Context(), quota.DeallocateInput{CustomerID: "cus_a", Feature: "sites", Subject: "site-2"})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					outcomes["ok"]++
+				case errs.Is(err, errs.NotFound):
+					outcomes["not found"]++
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if outcomes["ok"] != 1 || outcomes["not found"] != 9 {
+			t.Errorf("outcomes %v, want 1 ok and 9 not found", outcomes)
+		}
+		if got := e.check(t, "1"); got.Used != 2000 {
+			t.Errorf("used %d, want 2000", got.Used)
+		}
+		if du, _ := e.dbState(t, "cus_a"); du != 2000 {
+			t.Errorf("database used %d, want 2000", du)
+		}
+	})
+}
