@@ -15,6 +15,7 @@ import (
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
+	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/server"
@@ -70,6 +71,9 @@ var binary = app.Binary{
 		if err := subscription.Seed(ctx, subs); err != nil {
 			return err
 		}
-		return metering.Seed(ctx, meteringv1.NewMeteringServiceClient(conn), subs, time.Now().UTC())
+		if err := metering.Seed(ctx, meteringv1.NewMeteringServiceClient(conn), subs, time.Now().UTC()); err != nil {
+			return err
+		}
+		return quota.Seed(ctx, quotav1.NewQuotaServiceClient(conn), subs)
 	},
 }

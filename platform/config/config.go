@@ -33,7 +33,7 @@ type Config struct {
 	// services that check customers; empty means this process.
 	SubscriptionAddr string // MP_SUBSCRIPTION_ADDR, --subscription-addr
 	// MeteringAddr is the metering service's gRPC address, for services
-	// that read usage; empty means this process.
+	// that read usage or report it; empty means this process.
 	MeteringAddr string // MP_METERING_ADDR, --metering-addr
 	// QuotaReconcile is how often quota compares its counters in Redis
 	// with metering's usage and corrects them.

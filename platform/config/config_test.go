@@ -33,6 +33,14 @@ func TestLoad(t *testing.T) {
 		t.Errorf("flags must override env, env must override defaults: %+v", c)
 	}
 
+	c, err = Load([]string{"--metering-addr", "metering:9090"}, env(map[string]string{"MP_SUBSCRIPTION_ADDR": "subscription:9090"}))
+	if err != nil || c.MeteringAddr != "metering:9090" || c.SubscriptionAddr != "subscription:9090" {
+		t.Errorf("peer addresses: %+v, %v", c, err)
+	}
+	if c, err := Load(nil, env(map[string]string{"MP_METERING_ADDR": "m:1"})); err != nil || c.MeteringAddr != "m:1" {
+		t.Errorf("MP_METERING_ADDR: %q, %v", c.MeteringAddr, err)
+	}
+
 	for _, u := range []string{"redis://127.0.0.1:6379/2", "rediss://r:6380/0", "redis+cluster://127.0.0.1:7001?addr=127.0.0.1:7002&addr=127.0.0.1:7003", "rediss+cluster://r1:6380?addr=r2:6380"} {
 		if c, err := Load(nil, env(map[string]string{"REDIS_URL": u})); err != nil || c.RedisURL != u {
 			t.Errorf("REDIS_URL %s: %q, %v; want it accepted", u, c.RedisURL, err)
@@ -47,6 +55,7 @@ func TestLoad(t *testing.T) {
 		{name: "a database URL that is not PostgreSQL is refused", env: map[string]string{"DATABASE_URL": "mysql://x"}, want: "DATABASE_URL"},
 		{name: "a Redis URL that is not redis:// is refused", env: map[string]string{"REDIS_URL": "http://x"}, want: "REDIS_URL"},
 		{name: "a listen address without port is refused", args: []string{"--http-addr", "localhost"}, want: "HTTP address"},
+		{name: "a metering address without port is refused", env: map[string]string{"MP_METERING_ADDR": "metering"}, want: "metering address"},
 		{name: "an unknown log level is refused", args: []string{"--log-level", "loud"}, want: "log level"},
 		{name: "a tiny request limit is refused", env: map[string]string{"MP_MAX_REQUEST_BYTES": "10"}, want: "max request bytes"},
 		{name: "a request limit that is not a number is refused", args: []string{"--max-request-bytes", "16MB"}, want: "max request bytes"},

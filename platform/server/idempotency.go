@@ -53,8 +53,11 @@ const idempotencyLease = 30 * time.Second
 //     every third of the lease, so only a dead claimer's key is taken over.
 //  4. A successful answer is stored with the key; a failed call releases
 //     the key and stores nothing, so its retry runs again.
+//
+// Methods in own (Service.OwnKeys) are left to their handlers.
 type idempotency struct {
 	dbOf  map[string]*storage.DB
+	own   map[string]bool
 	lease time.Duration
 }
 
@@ -75,7 +78,7 @@ func (i idempotency) unary() grpc.UnaryServerInterceptor {
 		key := idempotencyKey(msg)
 		service, _, _ := strings.Cut(strings.TrimPrefix(info.FullMethod, "/"), "/")
 		db := i.dbOf[service]
-		if key == "" || db == nil {
+		if key == "" || db == nil || i.own[info.FullMethod] {
 			return handler(ctx, req)
 		}
 		if len(key) > 255 {

@@ -53,3 +53,33 @@ func TestIdempotencyRenewsTheClaimOfALongCall(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencyLeavesOwnKeysToTheHandler: a method the service lists in
+// OwnKeys runs on every call with the same key, and nothing is stored.
+func TestIdempotencyLeavesOwnKeysToTheHandler(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "catalog", fstest.MapFS{}, func(t *testing.T, db *storage.DB) {
+		method := catalogv1.CatalogService_CreateFeature_FullMethodName
+		intercept := idempotency{dbOf: map[string]*storage.DB{catalogv1.CatalogService_ServiceDesc.ServiceName: db},
+			own: map[string]bool{method: true}, lease: time.Second}.unary()
+		info := &grpc.UnaryServerInfo{FullMethod: method}
+		req := &catalogv1.CreateFeatureRequest{Feature: &catalogv1.Feature{Key: "own"}, IdempotencyKey: "own"}
+		var runs atomic.Int32
+		handler := func(context.Context, any) (any, error) {
+			runs.Add(1)
+			return &catalogv1.CreateFeatureResponse{}, nil
+		}
+		for range 2 {
+			if _, err := intercept(t.Context(), req, info, handler); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var stored int64
+		if err := db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM idempotency_keys").Scan(&stored).Error; err != nil {
+			t.Fatal(err)
+		}
+		if runs.Load() != 2 || stored != 0 {
+			t.Fatalf("the handler ran %d times and %d keys were stored; want 2 and 0", runs.Load(), stored)
+		}
+	})
+}

@@ -75,8 +75,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	}
 
 	dbOf := map[string]*storage.DB{}
+	ownKeys := map[string]bool{}
 	for _, svc := range services {
 		dbOf[svc.GRPCName] = svc.DB
+		for _, m := range svc.OwnKeys {
+			ownKeys[m] = true
+		}
 	}
 
 	limit := maxBytes(cfg)
@@ -86,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(limit),
 		grpc.MaxSendMsgSize(limit),
-		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), idempotency{dbOf: dbOf, lease: idempotencyLease}.unary()),
+		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), idempotency{dbOf: dbOf, own: ownKeys, lease: idempotencyLease}.unary()),
 		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log), check.stream()),
 	)
 	s.health = health.NewServer()

@@ -43,4 +43,10 @@ type Service struct {
 	// with the largest body each may have: the server refuses larger ones
 	// as it refuses any body over MP_MAX_REQUEST_BYTES elsewhere.
 	Uploads map[string]int64
+	// OwnKeys names the methods (full gRPC names, such as
+	// "/meterplane.quota.v1.QuotaService/Reserve") whose idempotency_key
+	// the service handles in its domain: the server's interceptor neither
+	// stores nor replays their answers. For a call whose answer must not be
+	// replayed, such as a denial that a retry must judge afresh.
+	OwnKeys []string
 }

@@ -17,14 +17,17 @@ import (
 // usage alone.
 var DemoCustomers = []string{"aegir-client-acme", "aegir-client-reseller", "aegir-client-bakery"}
 
-// Seed adds demo meters (bandwidth, sites, disk) and this month's usage of
-// the demo customers (catalog.Seed and subscription.Seed must have run),
-// found by their external ids. Event keys name the month, so seeding again
+// Seed adds demo meters (bandwidth, disk, and sites, which quota feeds)
+// and this month's bandwidth and disk usage of the demo customers
+// (catalog.Seed and subscription.Seed must have run), found by their
+// external ids. Event keys name the month, so seeding again
 // in the same month stores nothing new.
 func Seed(ctx context.Context, client meteringv1.MeteringServiceClient, subs subscriptionv1.SubscriptionServiceClient, now time.Time) error {
 	for _, m := range []*meteringv1.Meter{
 		{Key: "bandwidth", FeatureKey: "bandwidth_gib", Aggregation: meteringv1.Aggregation_AGGREGATION_SUM, Description: "GiB transferred"},
-		{Key: "sites", FeatureKey: "sites", Aggregation: meteringv1.Aggregation_AGGREGATION_TIME_WEIGHTED, Description: "Sites over time"},
+		// Fed by quota: the demo's sites are allocated through quota.Seed,
+		// which reports them here.
+		{Key: "sites", FeatureKey: "sites", Aggregation: meteringv1.Aggregation_AGGREGATION_TIME_WEIGHTED, Description: "Sites over time", FedByQuota: true},
 		{Key: "disk", FeatureKey: "disk_gib", Aggregation: meteringv1.Aggregation_AGGREGATION_TIME_WEIGHTED, Description: "GiB stored over time"},
 	} {
 		if _, err := client.CreateMeter(ctx, &meteringv1.CreateMeterRequest{Meter: m, IdempotencyKey: "demo-meter-" + m.GetKey()}); err != nil {
@@ -59,10 +62,8 @@ func Seed(ctx context.Context, client meteringv1.MeteringServiceClient, subs sub
 		for i := range 5 {
 			add(10+i*60, "bandwidth", "", fmt.Sprintf("%d.25", 3*(c+1)+i))
 		}
-		add(1, "sites", "site-1", "1")
 		add(2, "disk", "site-1", "2.5")
 		if c == 0 {
-			add(30, "sites", "site-2", "1")
 			add(31, "disk", "site-2", "7.5")
 		}
 	}

@@ -65,7 +65,7 @@ func TestLimitsAPI(t *testing.T) {
 	for i := range 3 {
 		res, err := client.Reserve(ctx, &quotav1.ReserveRequest{CustomerId: id, Items: site})
 		must(t, err)
-		_, err = client.Commit(ctx, &quotav1.CommitRequest{ReservationId: res.GetReservation().GetReservationId(), Subject: fmt.Sprintf("site-%d", i)})
+		_, err = client.Commit(ctx, &quotav1.CommitRequest{ReservationId: res.GetReservation().GetReservationId(), Subjects: []string{fmt.Sprintf("site-%d", i)}})
 		must(t, err)
 	}
 	ch, err := subs.ChangePlan(ctx, &subscriptionv1.ChangePlanRequest{SubscriptionId: sub.GetSubscription().GetSubscriptionId(),

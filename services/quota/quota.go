@@ -30,12 +30,17 @@ import (
 // database.
 const expirySweep = 30 * time.Second
 
+// feedPoll is how often the feed of gauge levels to metering looks for
+// new ones when idle.
+const feedPoll = 200 * time.Millisecond
+
 // Open opens and migrates the service's database and returns the service,
 // with the expiry worker, the consumer of subscription.changed events
 // (which makes a customer's limits be asked again at once), the consumer
-// of usage.recorded events (which keeps counters current) and the
-// reconciliation of counters with metering. The returned service's DB is
-// closed by the server that hosts it.
+// of usage.recorded events (which keeps counters current), the
+// reconciliation of counters with metering and the feed of gauge levels
+// to metering. The returned service's DB is closed by the server that
+// hosts it.
 func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	db, err := storage.OpenService(ctx, d.Storage("quota"), migrations.FS)
 	if err != nil {
@@ -83,6 +88,10 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
 		Workers: []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes, usage,
-			svc.ReconcileWorker(reconcile)},
+			svc.ReconcileWorker(reconcile), svc.FeedWorker(peers.NewMetering(d.Metering), feedPoll)},
+		// Reserve keeps its keys in the domain: a denial is an answer the
+		// server would store and replay, while a retry must be judged
+		// afresh.
+		OwnKeys: []string{quotav1.QuotaService_Reserve_FullMethodName},
 	}, nil
 }

@@ -69,9 +69,9 @@ func TestAPI(t *testing.T) {
 	check("one site", sites("1"), true, quotav1.Reason_REASON_OK, "1")
 	check("a feature the plan does not grant", []*quotav1.Item{{FeatureKey: "disk_gib", Quantity: "1"}}, false, quotav1.Reason_REASON_NOT_ENTITLED, "0")
 
-	res, err := client.Reserve(ctx, &quotav1.ReserveRequest{CustomerId: id, Items: sites("1"), RequestId: "r1"})
+	res, err := client.Reserve(ctx, &quotav1.ReserveRequest{CustomerId: id, Items: sites("1"), IdempotencyKey: "r1"})
 	must(t, err)
-	_, err = client.Commit(ctx, &quotav1.CommitRequest{ReservationId: res.GetReservation().GetReservationId(), Subject: "site-1", IdempotencyKey: "c1"})
+	_, err = client.Commit(ctx, &quotav1.CommitRequest{ReservationId: res.GetReservation().GetReservationId(), Subjects: []string{"site-1"}, IdempotencyKey: "c1"})
 	must(t, err)
 	check("a second site", sites("1"), false, quotav1.Reason_REASON_OVER_LIMIT, "1")
 

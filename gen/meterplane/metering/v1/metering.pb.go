@@ -176,21 +176,25 @@ const (
 	EventError_EVENT_ERROR_PROPERTIES_TOO_LARGE EventError = 8
 	// The idempotency key was used with a different event.
 	EventError_EVENT_ERROR_KEY_CONFLICT EventError = 9
+	// The meter is fed by the quota service and the event's source is not
+	// "quota".
+	EventError_EVENT_ERROR_SOURCE_NOT_ALLOWED EventError = 10
 )
 
 // Enum value maps for EventError.
 var (
 	EventError_name = map[int32]string{
-		0: "EVENT_ERROR_UNSPECIFIED",
-		1: "EVENT_ERROR_INVALID",
-		2: "EVENT_ERROR_UNKNOWN_METER",
-		3: "EVENT_ERROR_UNKNOWN_CUSTOMER",
-		4: "EVENT_ERROR_NEGATIVE_QUANTITY",
-		5: "EVENT_ERROR_INVALID_QUANTITY",
-		6: "EVENT_ERROR_FUTURE_TIME",
-		7: "EVENT_ERROR_LATE_PERIOD_CLOSED",
-		8: "EVENT_ERROR_PROPERTIES_TOO_LARGE",
-		9: "EVENT_ERROR_KEY_CONFLICT",
+		0:  "EVENT_ERROR_UNSPECIFIED",
+		1:  "EVENT_ERROR_INVALID",
+		2:  "EVENT_ERROR_UNKNOWN_METER",
+		3:  "EVENT_ERROR_UNKNOWN_CUSTOMER",
+		4:  "EVENT_ERROR_NEGATIVE_QUANTITY",
+		5:  "EVENT_ERROR_INVALID_QUANTITY",
+		6:  "EVENT_ERROR_FUTURE_TIME",
+		7:  "EVENT_ERROR_LATE_PERIOD_CLOSED",
+		8:  "EVENT_ERROR_PROPERTIES_TOO_LARGE",
+		9:  "EVENT_ERROR_KEY_CONFLICT",
+		10: "EVENT_ERROR_SOURCE_NOT_ALLOWED",
 	}
 	EventError_value = map[string]int32{
 		"EVENT_ERROR_UNSPECIFIED":          0,
@@ -203,6 +207,7 @@ var (
 		"EVENT_ERROR_LATE_PERIOD_CLOSED":   7,
 		"EVENT_ERROR_PROPERTIES_TOO_LARGE": 8,
 		"EVENT_ERROR_KEY_CONFLICT":         9,
+		"EVENT_ERROR_SOURCE_NOT_ALLOWED":   10,
 	}
 )
 
@@ -357,7 +362,12 @@ type Meter struct {
 	// Human description.
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
 	// When the meter was created.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The quota service reports this gauge meter's levels (each allocation
+	// committed or removed): the meter then refuses events whose source is
+	// not "quota" (EVENT_ERROR_SOURCE_NOT_ALLOWED), so no subject is counted
+	// twice. Only for TIME_WEIGHTED meters.
+	FedByQuota    bool `protobuf:"varint,6,opt,name=fed_by_quota,json=fedByQuota,proto3" json:"fed_by_quota,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -425,6 +435,13 @@ func (x *Meter) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Meter) GetFedByQuota() bool {
+	if x != nil {
+		return x.FedByQuota
+	}
+	return false
 }
 
 // UsageEvent is one report of consumption.
@@ -2602,7 +2619,7 @@ var File_meterplane_metering_v1_metering_proto protoreflect.FileDescriptor
 
 const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\n" +
-	"%meterplane/metering/v1/metering.proto\x12\x16meterplane.metering.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!meterplane/common/v1/common.proto\"\xe0\x01\n" +
+	"%meterplane/metering/v1/metering.proto\x12\x16meterplane.metering.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!meterplane/common/v1/common.proto\"\x82\x02\n" +
 	"\x05Meter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1f\n" +
 	"\vfeature_key\x18\x02 \x01(\tR\n" +
@@ -2610,7 +2627,9 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\vaggregation\x18\x03 \x01(\x0e2#.meterplane.metering.v1.AggregationR\vaggregation\x12 \n" +
 	"\vdescription\x18\x04 \x01(\tR\vdescription\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x9a\x03\n" +
+	"createTime\x12 \n" +
+	"\ffed_by_quota\x18\x06 \x01(\bR\n" +
+	"fedByQuota\"\x9a\x03\n" +
 	"\n" +
 	"UsageEvent\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
@@ -2786,7 +2805,7 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x18EVENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EVENT_STATUS_ACCEPTED\x10\x01\x12\x1a\n" +
 	"\x16EVENT_STATUS_DUPLICATE\x10\x02\x12\x19\n" +
-	"\x15EVENT_STATUS_REJECTED\x10\x03*\xcd\x02\n" +
+	"\x15EVENT_STATUS_REJECTED\x10\x03*\xf1\x02\n" +
 	"\n" +
 	"EventError\x12\x1b\n" +
 	"\x17EVENT_ERROR_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -2798,7 +2817,9 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x17EVENT_ERROR_FUTURE_TIME\x10\x06\x12\"\n" +
 	"\x1eEVENT_ERROR_LATE_PERIOD_CLOSED\x10\a\x12$\n" +
 	" EVENT_ERROR_PROPERTIES_TOO_LARGE\x10\b\x12\x1c\n" +
-	"\x18EVENT_ERROR_KEY_CONFLICT\x10\t*\\\n" +
+	"\x18EVENT_ERROR_KEY_CONFLICT\x10\t\x12\"\n" +
+	"\x1eEVENT_ERROR_SOURCE_NOT_ALLOWED\x10\n" +
+	"*\\\n" +
 	"\fReportFormat\x12\x1d\n" +
 	"\x19REPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12REPORT_FORMAT_JSON\x10\x01\x12\x15\n" +

@@ -360,12 +360,13 @@ type Reservation struct {
 	Status ReservationStatus `protobuf:"varint,4,opt,name=status,proto3,enum=meterplane.quota.v1.ReservationStatus" json:"status,omitempty"`
 	// When it expires unless committed or released.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	// The subject it was committed to; empty before.
-	Subject string `protobuf:"bytes,6,opt,name=subject,proto3" json:"subject,omitempty"`
-	// The request id it was made with; empty if none.
-	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The subjects it was committed to, one per item (subjects[i] holds
+	// items[i]); empty before.
+	Subjects []string `protobuf:"bytes,6,rep,name=subjects,proto3" json:"subjects,omitempty"`
+	// The idempotency key it was made with; empty if none.
+	IdempotencyKey string `protobuf:"bytes,7,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Reservation) Reset() {
@@ -433,18 +434,110 @@ func (x *Reservation) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
-func (x *Reservation) GetSubject() string {
+func (x *Reservation) GetSubjects() []string {
+	if x != nil {
+		return x.Subjects
+	}
+	return nil
+}
+
+func (x *Reservation) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// Allocation is a quantity of a feature that a subject holds, from one
+// committed reservation.
+type Allocation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Feature key.
+	FeatureKey string `protobuf:"bytes,2,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// The subject (a site id).
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The committed reservation it comes from.
+	ReservationId string `protobuf:"bytes,4,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
+	// Decimal quantity.
+	Quantity string `protobuf:"bytes,5,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// When it was committed.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Allocation) Reset() {
+	*x = Allocation{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Allocation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Allocation) ProtoMessage() {}
+
+func (x *Allocation) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Allocation.ProtoReflect.Descriptor instead.
+func (*Allocation) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Allocation) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *Allocation) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *Allocation) GetSubject() string {
 	if x != nil {
 		return x.Subject
 	}
 	return ""
 }
 
-func (x *Reservation) GetRequestId() string {
+func (x *Allocation) GetReservationId() string {
 	if x != nil {
-		return x.RequestId
+		return x.ReservationId
 	}
 	return ""
+}
+
+func (x *Allocation) GetQuantity() string {
+	if x != nil {
+		return x.Quantity
+	}
+	return ""
+}
+
+func (x *Allocation) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
 }
 
 type CheckQuotaRequest struct {
@@ -459,7 +552,7 @@ type CheckQuotaRequest struct {
 
 func (x *CheckQuotaRequest) Reset() {
 	*x = CheckQuotaRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[3]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +564,7 @@ func (x *CheckQuotaRequest) String() string {
 func (*CheckQuotaRequest) ProtoMessage() {}
 
 func (x *CheckQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[3]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +577,7 @@ func (x *CheckQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckQuotaRequest.ProtoReflect.Descriptor instead.
 func (*CheckQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{3}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CheckQuotaRequest) GetCustomerId() string {
@@ -513,7 +606,7 @@ type CheckQuotaResponse struct {
 
 func (x *CheckQuotaResponse) Reset() {
 	*x = CheckQuotaResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[4]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +618,7 @@ func (x *CheckQuotaResponse) String() string {
 func (*CheckQuotaResponse) ProtoMessage() {}
 
 func (x *CheckQuotaResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[4]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +631,7 @@ func (x *CheckQuotaResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckQuotaResponse.ProtoReflect.Descriptor instead.
 func (*CheckQuotaResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{4}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CheckQuotaResponse) GetAllowed() bool {
@@ -563,18 +656,18 @@ type ReserveRequest struct {
 	Items []*Item `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
 	// How long the hold lasts unclaimed: 1 s to 24 h, 15 min if unset.
 	Ttl *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	// Makes the call retryable: a retry with the same request id returns the
-	// reservation the first call made, while a denied call stores nothing,
-	// so its retry is evaluated afresh. (Not named idempotency_key because
-	// the server's generic replay would replay denials.)
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Makes the call retryable: a retry with the same key returns the
+	// reservation the first call made (as it is now), while a denied call
+	// stores nothing, so its retry is evaluated afresh. The quota service
+	// keeps these keys itself; denials are never replayed.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReserveRequest) Reset() {
 	*x = ReserveRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[5]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +679,7 @@ func (x *ReserveRequest) String() string {
 func (*ReserveRequest) ProtoMessage() {}
 
 func (x *ReserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[5]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +692,7 @@ func (x *ReserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveRequest.ProtoReflect.Descriptor instead.
 func (*ReserveRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{5}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ReserveRequest) GetCustomerId() string {
@@ -623,9 +716,9 @@ func (x *ReserveRequest) GetTtl() *durationpb.Duration {
 	return nil
 }
 
-func (x *ReserveRequest) GetRequestId() string {
+func (x *ReserveRequest) GetIdempotencyKey() string {
 	if x != nil {
-		return x.RequestId
+		return x.IdempotencyKey
 	}
 	return ""
 }
@@ -645,7 +738,7 @@ type ReserveResponse struct {
 
 func (x *ReserveResponse) Reset() {
 	*x = ReserveResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[6]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +750,7 @@ func (x *ReserveResponse) String() string {
 func (*ReserveResponse) ProtoMessage() {}
 
 func (x *ReserveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[6]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +763,7 @@ func (x *ReserveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReserveResponse.ProtoReflect.Descriptor instead.
 func (*ReserveResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{6}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ReserveResponse) GetAllowed() bool {
@@ -698,9 +791,11 @@ type CommitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Reservation id.
 	ReservationId string `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
-	// What was provisioned (a site id); each item becomes an allocation of
-	// it.
-	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	// What was provisioned (site ids): either exactly one subject, which
+	// receives every item of the reservation (a site with its disk), or
+	// exactly one subject per item, subjects[i] receiving items[i]. Any
+	// other count is INVALID_ARGUMENT.
+	Subjects []string `protobuf:"bytes,2,rep,name=subjects,proto3" json:"subjects,omitempty"`
 	// Makes the call retryable.
 	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
@@ -709,7 +804,7 @@ type CommitRequest struct {
 
 func (x *CommitRequest) Reset() {
 	*x = CommitRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[7]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -721,7 +816,7 @@ func (x *CommitRequest) String() string {
 func (*CommitRequest) ProtoMessage() {}
 
 func (x *CommitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[7]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +829,7 @@ func (x *CommitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
 func (*CommitRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{7}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CommitRequest) GetReservationId() string {
@@ -744,11 +839,11 @@ func (x *CommitRequest) GetReservationId() string {
 	return ""
 }
 
-func (x *CommitRequest) GetSubject() string {
+func (x *CommitRequest) GetSubjects() []string {
 	if x != nil {
-		return x.Subject
+		return x.Subjects
 	}
-	return ""
+	return nil
 }
 
 func (x *CommitRequest) GetIdempotencyKey() string {
@@ -768,7 +863,7 @@ type CommitResponse struct {
 
 func (x *CommitResponse) Reset() {
 	*x = CommitResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[8]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -780,7 +875,7 @@ func (x *CommitResponse) String() string {
 func (*CommitResponse) ProtoMessage() {}
 
 func (x *CommitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[8]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -793,7 +888,7 @@ func (x *CommitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
 func (*CommitResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{8}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CommitResponse) GetReservation() *Reservation {
@@ -815,7 +910,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[9]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +922,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[9]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +935,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{9}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReleaseRequest) GetReservationId() string {
@@ -867,7 +962,7 @@ type ReleaseResponse struct {
 
 func (x *ReleaseResponse) Reset() {
 	*x = ReleaseResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[10]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +974,7 @@ func (x *ReleaseResponse) String() string {
 func (*ReleaseResponse) ProtoMessage() {}
 
 func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[10]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +987,7 @@ func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{10}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ReleaseResponse) GetReservation() *Reservation {
@@ -912,7 +1007,7 @@ type GetQuotaStatusRequest struct {
 
 func (x *GetQuotaStatusRequest) Reset() {
 	*x = GetQuotaStatusRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[11]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +1019,7 @@ func (x *GetQuotaStatusRequest) String() string {
 func (*GetQuotaStatusRequest) ProtoMessage() {}
 
 func (x *GetQuotaStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[11]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +1032,7 @@ func (x *GetQuotaStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuotaStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetQuotaStatusRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{11}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetQuotaStatusRequest) GetCustomerId() string {
@@ -959,7 +1054,7 @@ type GetQuotaStatusResponse struct {
 
 func (x *GetQuotaStatusResponse) Reset() {
 	*x = GetQuotaStatusResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[12]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1066,7 @@ func (x *GetQuotaStatusResponse) String() string {
 func (*GetQuotaStatusResponse) ProtoMessage() {}
 
 func (x *GetQuotaStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[12]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1079,7 @@ func (x *GetQuotaStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetQuotaStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetQuotaStatusResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{12}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetQuotaStatusResponse) GetHasPlan() bool {
@@ -1026,7 +1121,7 @@ type Override struct {
 
 func (x *Override) Reset() {
 	*x = Override{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1133,7 @@ func (x *Override) String() string {
 func (*Override) ProtoMessage() {}
 
 func (x *Override) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[13]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1146,7 @@ func (x *Override) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Override.ProtoReflect.Descriptor instead.
 func (*Override) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{13}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Override) GetOverrideId() string {
@@ -1127,7 +1222,7 @@ type SetOverrideRequest struct {
 
 func (x *SetOverrideRequest) Reset() {
 	*x = SetOverrideRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1139,7 +1234,7 @@ func (x *SetOverrideRequest) String() string {
 func (*SetOverrideRequest) ProtoMessage() {}
 
 func (x *SetOverrideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[14]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1152,7 +1247,7 @@ func (x *SetOverrideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOverrideRequest.ProtoReflect.Descriptor instead.
 func (*SetOverrideRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{14}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SetOverrideRequest) GetCustomerId() string {
@@ -1207,7 +1302,7 @@ type SetOverrideResponse struct {
 
 func (x *SetOverrideResponse) Reset() {
 	*x = SetOverrideResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1314,7 @@ func (x *SetOverrideResponse) String() string {
 func (*SetOverrideResponse) ProtoMessage() {}
 
 func (x *SetOverrideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[15]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1327,7 @@ func (x *SetOverrideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetOverrideResponse.ProtoReflect.Descriptor instead.
 func (*SetOverrideResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{15}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SetOverrideResponse) GetOverride() *Override {
@@ -1256,7 +1351,7 @@ type ListOverridesRequest struct {
 
 func (x *ListOverridesRequest) Reset() {
 	*x = ListOverridesRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1363,7 @@ func (x *ListOverridesRequest) String() string {
 func (*ListOverridesRequest) ProtoMessage() {}
 
 func (x *ListOverridesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[16]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1376,7 @@ func (x *ListOverridesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOverridesRequest.ProtoReflect.Descriptor instead.
 func (*ListOverridesRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{16}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListOverridesRequest) GetCustomerId() string {
@@ -1317,7 +1412,7 @@ type ListOverridesResponse struct {
 
 func (x *ListOverridesResponse) Reset() {
 	*x = ListOverridesResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1329,7 +1424,7 @@ func (x *ListOverridesResponse) String() string {
 func (*ListOverridesResponse) ProtoMessage() {}
 
 func (x *ListOverridesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[17]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1342,7 +1437,7 @@ func (x *ListOverridesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOverridesResponse.ProtoReflect.Descriptor instead.
 func (*ListOverridesResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{17}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListOverridesResponse) GetOverrides() []*Override {
@@ -1353,6 +1448,249 @@ func (x *ListOverridesResponse) GetOverrides() []*Override {
 }
 
 func (x *ListOverridesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type DeallocateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Feature key.
+	FeatureKey string `protobuf:"bytes,2,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// The subject whose allocations of the feature go (a deleted site).
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Makes the call retryable.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DeallocateRequest) Reset() {
+	*x = DeallocateRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeallocateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeallocateRequest) ProtoMessage() {}
+
+func (x *DeallocateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeallocateRequest.ProtoReflect.Descriptor instead.
+func (*DeallocateRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeallocateRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *DeallocateRequest) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *DeallocateRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *DeallocateRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type DeallocateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The allocations removed.
+	Allocations   []*Allocation `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeallocateResponse) Reset() {
+	*x = DeallocateResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeallocateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeallocateResponse) ProtoMessage() {}
+
+func (x *DeallocateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeallocateResponse.ProtoReflect.Descriptor instead.
+func (*DeallocateResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeallocateResponse) GetAllocations() []*Allocation {
+	if x != nil {
+		return x.Allocations
+	}
+	return nil
+}
+
+type ListAllocationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Only this feature's allocations; all if empty.
+	FeatureKey string `protobuf:"bytes,2,opt,name=feature_key,json=featureKey,proto3" json:"feature_key,omitempty"`
+	// Page size, default 50, at most 500.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAllocationsRequest) Reset() {
+	*x = ListAllocationsRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationsRequest) ProtoMessage() {}
+
+func (x *ListAllocationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationsRequest.ProtoReflect.Descriptor instead.
+func (*ListAllocationsRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListAllocationsRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListAllocationsRequest) GetFeatureKey() string {
+	if x != nil {
+		return x.FeatureKey
+	}
+	return ""
+}
+
+func (x *ListAllocationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAllocationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListAllocationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Allocations by feature, subject and reservation.
+	Allocations []*Allocation `protobuf:"bytes,1,rep,name=allocations,proto3" json:"allocations,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAllocationsResponse) Reset() {
+	*x = ListAllocationsResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAllocationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAllocationsResponse) ProtoMessage() {}
+
+func (x *ListAllocationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAllocationsResponse.ProtoReflect.Descriptor instead.
+func (*ListAllocationsResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListAllocationsResponse) GetAllocations() []*Allocation {
+	if x != nil {
+		return x.Allocations
+	}
+	return nil
+}
+
+func (x *ListAllocationsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
 	}
@@ -1373,7 +1711,7 @@ type DeleteOverrideRequest struct {
 
 func (x *DeleteOverrideRequest) Reset() {
 	*x = DeleteOverrideRequest{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1723,7 @@ func (x *DeleteOverrideRequest) String() string {
 func (*DeleteOverrideRequest) ProtoMessage() {}
 
 func (x *DeleteOverrideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[18]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1736,7 @@ func (x *DeleteOverrideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOverrideRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOverrideRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{18}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteOverrideRequest) GetCustomerId() string {
@@ -1432,7 +1770,7 @@ type DeleteOverrideResponse struct {
 
 func (x *DeleteOverrideResponse) Reset() {
 	*x = DeleteOverrideResponse{}
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1782,7 @@ func (x *DeleteOverrideResponse) String() string {
 func (*DeleteOverrideResponse) ProtoMessage() {}
 
 func (x *DeleteOverrideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[19]
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1795,7 @@ func (x *DeleteOverrideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOverrideResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOverrideResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{19}
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteOverrideResponse) GetOverride() *Override {
@@ -1465,6 +1803,124 @@ func (x *DeleteOverrideResponse) GetOverride() *Override {
 		return x.Override
 	}
 	return nil
+}
+
+type RebuildRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Makes the call retryable: a retry with the same key answers the first
+	// call's result without rebuilding again.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RebuildRequest) Reset() {
+	*x = RebuildRequest{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildRequest) ProtoMessage() {}
+
+func (x *RebuildRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildRequest.ProtoReflect.Descriptor instead.
+func (*RebuildRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RebuildRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *RebuildRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type RebuildResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Committed allocations loaded, by feature.
+	Used []*Item `protobuf:"bytes,1,rep,name=used,proto3" json:"used,omitempty"`
+	// Quantities held by live reservations loaded, by feature.
+	Reserved []*Item `protobuf:"bytes,2,rep,name=reserved,proto3" json:"reserved,omitempty"`
+	// How many live reservations were loaded.
+	LiveReservations int32 `protobuf:"varint,3,opt,name=live_reservations,json=liveReservations,proto3" json:"live_reservations,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *RebuildResponse) Reset() {
+	*x = RebuildResponse{}
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildResponse) ProtoMessage() {}
+
+func (x *RebuildResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_quota_v1_quota_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildResponse.ProtoReflect.Descriptor instead.
+func (*RebuildResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_quota_v1_quota_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RebuildResponse) GetUsed() []*Item {
+	if x != nil {
+		return x.Used
+	}
+	return nil
+}
+
+func (x *RebuildResponse) GetReserved() []*Item {
+	if x != nil {
+		return x.Reserved
+	}
+	return nil
+}
+
+func (x *RebuildResponse) GetLiveReservations() int32 {
+	if x != nil {
+		return x.LiveReservations
+	}
+	return 0
 }
 
 var File_meterplane_quota_v1_quota_proto protoreflect.FileDescriptor
@@ -1491,7 +1947,7 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x06period\x18\n" +
 	" \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x129\n" +
 	"\n" +
-	"reset_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\"\xbc\x02\n" +
+	"reset_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tresetTime\"\xc8\x02\n" +
 	"\vReservation\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -1499,31 +1955,40 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x05items\x18\x03 \x03(\v2\x19.meterplane.quota.v1.ItemR\x05items\x12>\n" +
 	"\x06status\x18\x04 \x01(\x0e2&.meterplane.quota.v1.ReservationStatusR\x06status\x12;\n" +
 	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\x12\x18\n" +
-	"\asubject\x18\x06 \x01(\tR\asubject\x12\x1d\n" +
+	"expireTime\x12\x1a\n" +
+	"\bsubjects\x18\x06 \x03(\tR\bsubjects\x12'\n" +
+	"\x0fidempotency_key\x18\a \x01(\tR\x0eidempotencyKey\"\xe8\x01\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\"e\n" +
+	"Allocation\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vfeature_key\x18\x02 \x01(\tR\n" +
+	"featureKey\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12%\n" +
+	"\x0ereservation_id\x18\x04 \x01(\tR\rreservationId\x12\x1a\n" +
+	"\bquantity\x18\x05 \x01(\tR\bquantity\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"e\n" +
 	"\x11CheckQuotaRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12/\n" +
 	"\x05items\x18\x02 \x03(\v2\x19.meterplane.quota.v1.ItemR\x05items\"e\n" +
 	"\x12CheckQuotaResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x125\n" +
-	"\x05items\x18\x02 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\x05items\"\xae\x01\n" +
+	"\x05items\x18\x02 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\x05items\"\xb8\x01\n" +
 	"\x0eReserveRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12/\n" +
 	"\x05items\x18\x02 \x03(\v2\x19.meterplane.quota.v1.ItemR\x05items\x12+\n" +
-	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x1d\n" +
-	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\xa6\x01\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"\xa6\x01\n" +
 	"\x0fReserveResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12B\n" +
 	"\vreservation\x18\x02 \x01(\v2 .meterplane.quota.v1.ReservationR\vreservation\x125\n" +
-	"\x05items\x18\x03 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\x05items\"y\n" +
+	"\x05items\x18\x03 \x03(\v2\x1f.meterplane.quota.v1.ItemResultR\x05items\"{\n" +
 	"\rCommitRequest\x12%\n" +
-	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x18\n" +
-	"\asubject\x18\x02 \x01(\tR\asubject\x12'\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x1a\n" +
+	"\bsubjects\x18\x02 \x03(\tR\bsubjects\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"T\n" +
 	"\x0eCommitResponse\x12B\n" +
 	"\vreservation\x18\x01 \x01(\v2 .meterplane.quota.v1.ReservationR\vreservation\"`\n" +
@@ -1571,6 +2036,26 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
 	"\x15ListOverridesResponse\x12;\n" +
 	"\toverrides\x18\x01 \x03(\v2\x1d.meterplane.quota.v1.OverrideR\toverrides\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x01\n" +
+	"\x11DeallocateRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vfeature_key\x18\x02 \x01(\tR\n" +
+	"featureKey\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"W\n" +
+	"\x12DeallocateResponse\x12A\n" +
+	"\vallocations\x18\x01 \x03(\v2\x1f.meterplane.quota.v1.AllocationR\vallocations\"\x96\x01\n" +
+	"\x16ListAllocationsRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1f\n" +
+	"\vfeature_key\x18\x02 \x01(\tR\n" +
+	"featureKey\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"\x17ListAllocationsResponse\x12A\n" +
+	"\vallocations\x18\x01 \x03(\v2\x1f.meterplane.quota.v1.AllocationR\vallocations\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
 	"\x15DeleteOverrideRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
@@ -1579,7 +2064,15 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"overrideId\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"S\n" +
 	"\x16DeleteOverrideResponse\x129\n" +
-	"\boverride\x18\x01 \x01(\v2\x1d.meterplane.quota.v1.OverrideR\boverride*\x87\x01\n" +
+	"\boverride\x18\x01 \x01(\v2\x1d.meterplane.quota.v1.OverrideR\boverride\"Z\n" +
+	"\x0eRebuildRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\xa4\x01\n" +
+	"\x0fRebuildResponse\x12-\n" +
+	"\x04used\x18\x01 \x03(\v2\x19.meterplane.quota.v1.ItemR\x04used\x125\n" +
+	"\breserved\x18\x02 \x03(\v2\x19.meterplane.quota.v1.ItemR\breserved\x12+\n" +
+	"\x11live_reservations\x18\x03 \x01(\x05R\x10liveReservations*\x87\x01\n" +
 	"\x06Reason\x12\x16\n" +
 	"\x12REASON_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tREASON_OK\x10\x01\x12\x15\n" +
@@ -1592,7 +2085,7 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x17RESERVATION_STATUS_HELD\x10\x01\x12 \n" +
 	"\x1cRESERVATION_STATUS_COMMITTED\x10\x02\x12\x1f\n" +
 	"\x1bRESERVATION_STATUS_RELEASED\x10\x03\x12\x1e\n" +
-	"\x1aRESERVATION_STATUS_EXPIRED\x10\x042\x8c\x06\n" +
+	"\x1aRESERVATION_STATUS_EXPIRED\x10\x042\xaf\b\n" +
 	"\fQuotaService\x12]\n" +
 	"\n" +
 	"CheckQuota\x12&.meterplane.quota.v1.CheckQuotaRequest\x1a'.meterplane.quota.v1.CheckQuotaResponse\x12T\n" +
@@ -1602,7 +2095,11 @@ const file_meterplane_quota_v1_quota_proto_rawDesc = "" +
 	"\x0eGetQuotaStatus\x12*.meterplane.quota.v1.GetQuotaStatusRequest\x1a+.meterplane.quota.v1.GetQuotaStatusResponse\x12`\n" +
 	"\vSetOverride\x12'.meterplane.quota.v1.SetOverrideRequest\x1a(.meterplane.quota.v1.SetOverrideResponse\x12f\n" +
 	"\rListOverrides\x12).meterplane.quota.v1.ListOverridesRequest\x1a*.meterplane.quota.v1.ListOverridesResponse\x12i\n" +
-	"\x0eDeleteOverride\x12*.meterplane.quota.v1.DeleteOverrideRequest\x1a+.meterplane.quota.v1.DeleteOverrideResponseBBZ@github.com/meterplane/meterplane/gen/meterplane/quota/v1;quotav1b\x06proto3"
+	"\x0eDeleteOverride\x12*.meterplane.quota.v1.DeleteOverrideRequest\x1a+.meterplane.quota.v1.DeleteOverrideResponse\x12]\n" +
+	"\n" +
+	"Deallocate\x12&.meterplane.quota.v1.DeallocateRequest\x1a'.meterplane.quota.v1.DeallocateResponse\x12l\n" +
+	"\x0fListAllocations\x12+.meterplane.quota.v1.ListAllocationsRequest\x1a,.meterplane.quota.v1.ListAllocationsResponse\x12T\n" +
+	"\aRebuild\x12#.meterplane.quota.v1.RebuildRequest\x1a$.meterplane.quota.v1.RebuildResponseBBZ@github.com/meterplane/meterplane/gen/meterplane/quota/v1;quotav1b\x06proto3"
 
 var (
 	file_meterplane_quota_v1_quota_proto_rawDescOnce sync.Once
@@ -1617,79 +2114,97 @@ func file_meterplane_quota_v1_quota_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_quota_v1_quota_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_meterplane_quota_v1_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_meterplane_quota_v1_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_meterplane_quota_v1_quota_proto_goTypes = []any{
-	(Reason)(0),                    // 0: meterplane.quota.v1.Reason
-	(ReservationStatus)(0),         // 1: meterplane.quota.v1.ReservationStatus
-	(*Item)(nil),                   // 2: meterplane.quota.v1.Item
-	(*ItemResult)(nil),             // 3: meterplane.quota.v1.ItemResult
-	(*Reservation)(nil),            // 4: meterplane.quota.v1.Reservation
-	(*CheckQuotaRequest)(nil),      // 5: meterplane.quota.v1.CheckQuotaRequest
-	(*CheckQuotaResponse)(nil),     // 6: meterplane.quota.v1.CheckQuotaResponse
-	(*ReserveRequest)(nil),         // 7: meterplane.quota.v1.ReserveRequest
-	(*ReserveResponse)(nil),        // 8: meterplane.quota.v1.ReserveResponse
-	(*CommitRequest)(nil),          // 9: meterplane.quota.v1.CommitRequest
-	(*CommitResponse)(nil),         // 10: meterplane.quota.v1.CommitResponse
-	(*ReleaseRequest)(nil),         // 11: meterplane.quota.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),        // 12: meterplane.quota.v1.ReleaseResponse
-	(*GetQuotaStatusRequest)(nil),  // 13: meterplane.quota.v1.GetQuotaStatusRequest
-	(*GetQuotaStatusResponse)(nil), // 14: meterplane.quota.v1.GetQuotaStatusResponse
-	(*Override)(nil),               // 15: meterplane.quota.v1.Override
-	(*SetOverrideRequest)(nil),     // 16: meterplane.quota.v1.SetOverrideRequest
-	(*SetOverrideResponse)(nil),    // 17: meterplane.quota.v1.SetOverrideResponse
-	(*ListOverridesRequest)(nil),   // 18: meterplane.quota.v1.ListOverridesRequest
-	(*ListOverridesResponse)(nil),  // 19: meterplane.quota.v1.ListOverridesResponse
-	(*DeleteOverrideRequest)(nil),  // 20: meterplane.quota.v1.DeleteOverrideRequest
-	(*DeleteOverrideResponse)(nil), // 21: meterplane.quota.v1.DeleteOverrideResponse
-	(v1.LimitPolicy)(0),            // 22: meterplane.catalog.v1.LimitPolicy
-	(*v11.Period)(nil),             // 23: meterplane.common.v1.Period
-	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 25: google.protobuf.Duration
+	(Reason)(0),                     // 0: meterplane.quota.v1.Reason
+	(ReservationStatus)(0),          // 1: meterplane.quota.v1.ReservationStatus
+	(*Item)(nil),                    // 2: meterplane.quota.v1.Item
+	(*ItemResult)(nil),              // 3: meterplane.quota.v1.ItemResult
+	(*Reservation)(nil),             // 4: meterplane.quota.v1.Reservation
+	(*Allocation)(nil),              // 5: meterplane.quota.v1.Allocation
+	(*CheckQuotaRequest)(nil),       // 6: meterplane.quota.v1.CheckQuotaRequest
+	(*CheckQuotaResponse)(nil),      // 7: meterplane.quota.v1.CheckQuotaResponse
+	(*ReserveRequest)(nil),          // 8: meterplane.quota.v1.ReserveRequest
+	(*ReserveResponse)(nil),         // 9: meterplane.quota.v1.ReserveResponse
+	(*CommitRequest)(nil),           // 10: meterplane.quota.v1.CommitRequest
+	(*CommitResponse)(nil),          // 11: meterplane.quota.v1.CommitResponse
+	(*ReleaseRequest)(nil),          // 12: meterplane.quota.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),         // 13: meterplane.quota.v1.ReleaseResponse
+	(*GetQuotaStatusRequest)(nil),   // 14: meterplane.quota.v1.GetQuotaStatusRequest
+	(*GetQuotaStatusResponse)(nil),  // 15: meterplane.quota.v1.GetQuotaStatusResponse
+	(*Override)(nil),                // 16: meterplane.quota.v1.Override
+	(*SetOverrideRequest)(nil),      // 17: meterplane.quota.v1.SetOverrideRequest
+	(*SetOverrideResponse)(nil),     // 18: meterplane.quota.v1.SetOverrideResponse
+	(*ListOverridesRequest)(nil),    // 19: meterplane.quota.v1.ListOverridesRequest
+	(*ListOverridesResponse)(nil),   // 20: meterplane.quota.v1.ListOverridesResponse
+	(*DeallocateRequest)(nil),       // 21: meterplane.quota.v1.DeallocateRequest
+	(*DeallocateResponse)(nil),      // 22: meterplane.quota.v1.DeallocateResponse
+	(*ListAllocationsRequest)(nil),  // 23: meterplane.quota.v1.ListAllocationsRequest
+	(*ListAllocationsResponse)(nil), // 24: meterplane.quota.v1.ListAllocationsResponse
+	(*DeleteOverrideRequest)(nil),   // 25: meterplane.quota.v1.DeleteOverrideRequest
+	(*DeleteOverrideResponse)(nil),  // 26: meterplane.quota.v1.DeleteOverrideResponse
+	(*RebuildRequest)(nil),          // 27: meterplane.quota.v1.RebuildRequest
+	(*RebuildResponse)(nil),         // 28: meterplane.quota.v1.RebuildResponse
+	(v1.LimitPolicy)(0),             // 29: meterplane.catalog.v1.LimitPolicy
+	(*v11.Period)(nil),              // 30: meterplane.common.v1.Period
+	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 32: google.protobuf.Duration
 }
 var file_meterplane_quota_v1_quota_proto_depIdxs = []int32{
 	0,  // 0: meterplane.quota.v1.ItemResult.reason:type_name -> meterplane.quota.v1.Reason
-	22, // 1: meterplane.quota.v1.ItemResult.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	23, // 2: meterplane.quota.v1.ItemResult.period:type_name -> meterplane.common.v1.Period
-	24, // 3: meterplane.quota.v1.ItemResult.reset_time:type_name -> google.protobuf.Timestamp
+	29, // 1: meterplane.quota.v1.ItemResult.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	30, // 2: meterplane.quota.v1.ItemResult.period:type_name -> meterplane.common.v1.Period
+	31, // 3: meterplane.quota.v1.ItemResult.reset_time:type_name -> google.protobuf.Timestamp
 	2,  // 4: meterplane.quota.v1.Reservation.items:type_name -> meterplane.quota.v1.Item
 	1,  // 5: meterplane.quota.v1.Reservation.status:type_name -> meterplane.quota.v1.ReservationStatus
-	24, // 6: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 7: meterplane.quota.v1.CheckQuotaRequest.items:type_name -> meterplane.quota.v1.Item
-	3,  // 8: meterplane.quota.v1.CheckQuotaResponse.items:type_name -> meterplane.quota.v1.ItemResult
-	2,  // 9: meterplane.quota.v1.ReserveRequest.items:type_name -> meterplane.quota.v1.Item
-	25, // 10: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
-	4,  // 11: meterplane.quota.v1.ReserveResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	3,  // 12: meterplane.quota.v1.ReserveResponse.items:type_name -> meterplane.quota.v1.ItemResult
-	4,  // 13: meterplane.quota.v1.CommitResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	4,  // 14: meterplane.quota.v1.ReleaseResponse.reservation:type_name -> meterplane.quota.v1.Reservation
-	3,  // 15: meterplane.quota.v1.GetQuotaStatusResponse.features:type_name -> meterplane.quota.v1.ItemResult
-	24, // 16: meterplane.quota.v1.Override.expire_time:type_name -> google.protobuf.Timestamp
-	24, // 17: meterplane.quota.v1.Override.create_time:type_name -> google.protobuf.Timestamp
-	24, // 18: meterplane.quota.v1.SetOverrideRequest.expire_time:type_name -> google.protobuf.Timestamp
-	15, // 19: meterplane.quota.v1.SetOverrideResponse.override:type_name -> meterplane.quota.v1.Override
-	15, // 20: meterplane.quota.v1.ListOverridesResponse.overrides:type_name -> meterplane.quota.v1.Override
-	15, // 21: meterplane.quota.v1.DeleteOverrideResponse.override:type_name -> meterplane.quota.v1.Override
-	5,  // 22: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
-	7,  // 23: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
-	9,  // 24: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
-	11, // 25: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
-	13, // 26: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
-	16, // 27: meterplane.quota.v1.QuotaService.SetOverride:input_type -> meterplane.quota.v1.SetOverrideRequest
-	18, // 28: meterplane.quota.v1.QuotaService.ListOverrides:input_type -> meterplane.quota.v1.ListOverridesRequest
-	20, // 29: meterplane.quota.v1.QuotaService.DeleteOverride:input_type -> meterplane.quota.v1.DeleteOverrideRequest
-	6,  // 30: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
-	8,  // 31: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
-	10, // 32: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
-	12, // 33: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
-	14, // 34: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
-	17, // 35: meterplane.quota.v1.QuotaService.SetOverride:output_type -> meterplane.quota.v1.SetOverrideResponse
-	19, // 36: meterplane.quota.v1.QuotaService.ListOverrides:output_type -> meterplane.quota.v1.ListOverridesResponse
-	21, // 37: meterplane.quota.v1.QuotaService.DeleteOverride:output_type -> meterplane.quota.v1.DeleteOverrideResponse
-	30, // [30:38] is the sub-list for method output_type
-	22, // [22:30] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	31, // 6: meterplane.quota.v1.Reservation.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 7: meterplane.quota.v1.Allocation.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 8: meterplane.quota.v1.CheckQuotaRequest.items:type_name -> meterplane.quota.v1.Item
+	3,  // 9: meterplane.quota.v1.CheckQuotaResponse.items:type_name -> meterplane.quota.v1.ItemResult
+	2,  // 10: meterplane.quota.v1.ReserveRequest.items:type_name -> meterplane.quota.v1.Item
+	32, // 11: meterplane.quota.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	4,  // 12: meterplane.quota.v1.ReserveResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	3,  // 13: meterplane.quota.v1.ReserveResponse.items:type_name -> meterplane.quota.v1.ItemResult
+	4,  // 14: meterplane.quota.v1.CommitResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	4,  // 15: meterplane.quota.v1.ReleaseResponse.reservation:type_name -> meterplane.quota.v1.Reservation
+	3,  // 16: meterplane.quota.v1.GetQuotaStatusResponse.features:type_name -> meterplane.quota.v1.ItemResult
+	31, // 17: meterplane.quota.v1.Override.expire_time:type_name -> google.protobuf.Timestamp
+	31, // 18: meterplane.quota.v1.Override.create_time:type_name -> google.protobuf.Timestamp
+	31, // 19: meterplane.quota.v1.SetOverrideRequest.expire_time:type_name -> google.protobuf.Timestamp
+	16, // 20: meterplane.quota.v1.SetOverrideResponse.override:type_name -> meterplane.quota.v1.Override
+	16, // 21: meterplane.quota.v1.ListOverridesResponse.overrides:type_name -> meterplane.quota.v1.Override
+	5,  // 22: meterplane.quota.v1.DeallocateResponse.allocations:type_name -> meterplane.quota.v1.Allocation
+	5,  // 23: meterplane.quota.v1.ListAllocationsResponse.allocations:type_name -> meterplane.quota.v1.Allocation
+	16, // 24: meterplane.quota.v1.DeleteOverrideResponse.override:type_name -> meterplane.quota.v1.Override
+	2,  // 25: meterplane.quota.v1.RebuildResponse.used:type_name -> meterplane.quota.v1.Item
+	2,  // 26: meterplane.quota.v1.RebuildResponse.reserved:type_name -> meterplane.quota.v1.Item
+	6,  // 27: meterplane.quota.v1.QuotaService.CheckQuota:input_type -> meterplane.quota.v1.CheckQuotaRequest
+	8,  // 28: meterplane.quota.v1.QuotaService.Reserve:input_type -> meterplane.quota.v1.ReserveRequest
+	10, // 29: meterplane.quota.v1.QuotaService.Commit:input_type -> meterplane.quota.v1.CommitRequest
+	12, // 30: meterplane.quota.v1.QuotaService.Release:input_type -> meterplane.quota.v1.ReleaseRequest
+	14, // 31: meterplane.quota.v1.QuotaService.GetQuotaStatus:input_type -> meterplane.quota.v1.GetQuotaStatusRequest
+	17, // 32: meterplane.quota.v1.QuotaService.SetOverride:input_type -> meterplane.quota.v1.SetOverrideRequest
+	19, // 33: meterplane.quota.v1.QuotaService.ListOverrides:input_type -> meterplane.quota.v1.ListOverridesRequest
+	25, // 34: meterplane.quota.v1.QuotaService.DeleteOverride:input_type -> meterplane.quota.v1.DeleteOverrideRequest
+	21, // 35: meterplane.quota.v1.QuotaService.Deallocate:input_type -> meterplane.quota.v1.DeallocateRequest
+	23, // 36: meterplane.quota.v1.QuotaService.ListAllocations:input_type -> meterplane.quota.v1.ListAllocationsRequest
+	27, // 37: meterplane.quota.v1.QuotaService.Rebuild:input_type -> meterplane.quota.v1.RebuildRequest
+	7,  // 38: meterplane.quota.v1.QuotaService.CheckQuota:output_type -> meterplane.quota.v1.CheckQuotaResponse
+	9,  // 39: meterplane.quota.v1.QuotaService.Reserve:output_type -> meterplane.quota.v1.ReserveResponse
+	11, // 40: meterplane.quota.v1.QuotaService.Commit:output_type -> meterplane.quota.v1.CommitResponse
+	13, // 41: meterplane.quota.v1.QuotaService.Release:output_type -> meterplane.quota.v1.ReleaseResponse
+	15, // 42: meterplane.quota.v1.QuotaService.GetQuotaStatus:output_type -> meterplane.quota.v1.GetQuotaStatusResponse
+	18, // 43: meterplane.quota.v1.QuotaService.SetOverride:output_type -> meterplane.quota.v1.SetOverrideResponse
+	20, // 44: meterplane.quota.v1.QuotaService.ListOverrides:output_type -> meterplane.quota.v1.ListOverridesResponse
+	26, // 45: meterplane.quota.v1.QuotaService.DeleteOverride:output_type -> meterplane.quota.v1.DeleteOverrideResponse
+	22, // 46: meterplane.quota.v1.QuotaService.Deallocate:output_type -> meterplane.quota.v1.DeallocateResponse
+	24, // 47: meterplane.quota.v1.QuotaService.ListAllocations:output_type -> meterplane.quota.v1.ListAllocationsResponse
+	28, // 48: meterplane.quota.v1.QuotaService.Rebuild:output_type -> meterplane.quota.v1.RebuildResponse
+	38, // [38:49] is the sub-list for method output_type
+	27, // [27:38] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_quota_v1_quota_proto_init() }
@@ -1703,7 +2218,7 @@ func file_meterplane_quota_v1_quota_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_quota_v1_quota_proto_rawDesc), len(file_meterplane_quota_v1_quota_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   20,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	QuotaService_CheckQuota_FullMethodName     = "/meterplane.quota.v1.QuotaService/CheckQuota"
-	QuotaService_Reserve_FullMethodName        = "/meterplane.quota.v1.QuotaService/Reserve"
-	QuotaService_Commit_FullMethodName         = "/meterplane.quota.v1.QuotaService/Commit"
-	QuotaService_Release_FullMethodName        = "/meterplane.quota.v1.QuotaService/Release"
-	QuotaService_GetQuotaStatus_FullMethodName = "/meterplane.quota.v1.QuotaService/GetQuotaStatus"
-	QuotaService_SetOverride_FullMethodName    = "/meterplane.quota.v1.QuotaService/SetOverride"
-	QuotaService_ListOverrides_FullMethodName  = "/meterplane.quota.v1.QuotaService/ListOverrides"
-	QuotaService_DeleteOverride_FullMethodName = "/meterplane.quota.v1.QuotaService/DeleteOverride"
+	QuotaService_CheckQuota_FullMethodName      = "/meterplane.quota.v1.QuotaService/CheckQuota"
+	QuotaService_Reserve_FullMethodName         = "/meterplane.quota.v1.QuotaService/Reserve"
+	QuotaService_Commit_FullMethodName          = "/meterplane.quota.v1.QuotaService/Commit"
+	QuotaService_Release_FullMethodName         = "/meterplane.quota.v1.QuotaService/Release"
+	QuotaService_GetQuotaStatus_FullMethodName  = "/meterplane.quota.v1.QuotaService/GetQuotaStatus"
+	QuotaService_SetOverride_FullMethodName     = "/meterplane.quota.v1.QuotaService/SetOverride"
+	QuotaService_ListOverrides_FullMethodName   = "/meterplane.quota.v1.QuotaService/ListOverrides"
+	QuotaService_DeleteOverride_FullMethodName  = "/meterplane.quota.v1.QuotaService/DeleteOverride"
+	QuotaService_Deallocate_FullMethodName      = "/meterplane.quota.v1.QuotaService/Deallocate"
+	QuotaService_ListAllocations_FullMethodName = "/meterplane.quota.v1.QuotaService/ListAllocations"
+	QuotaService_Rebuild_FullMethodName         = "/meterplane.quota.v1.QuotaService/Rebuild"
 )
 
 // QuotaServiceClient is the client API for QuotaService service.
@@ -45,9 +48,10 @@ type QuotaServiceClient interface {
 	// Reserve holds every item or none. A denial is an answer (allowed
 	// false, with the per-item detail), not an error, and holds nothing.
 	Reserve(ctx context.Context, in *ReserveRequest, opts ...grpc.CallOption) (*ReserveResponse, error)
-	// Commit turns a reservation's held quantities into allocations of a
-	// subject, also after the reservation expired. A released reservation is
-	// refused with FAILED_PRECONDITION.
+	// Commit turns a reservation's held quantities into allocations of
+	// subjects, also after the reservation expired. A released reservation
+	// is refused with FAILED_PRECONDITION, and so is a retry naming other
+	// subjects.
 	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
 	// Release gives a reservation's held quantities back. A committed
 	// reservation is refused with FAILED_PRECONDITION.
@@ -65,6 +69,16 @@ type QuotaServiceClient interface {
 	// DeleteOverride ends an override at once. The next check no longer
 	// counts it.
 	DeleteOverride(ctx context.Context, in *DeleteOverrideRequest, opts ...grpc.CallOption) (*DeleteOverrideResponse, error)
+	// Deallocate removes a subject's allocations of a feature (the site was
+	// deleted), which stop counting as used. An unknown subject is
+	// NOT_FOUND.
+	Deallocate(ctx context.Context, in *DeallocateRequest, opts ...grpc.CallOption) (*DeallocateResponse, error)
+	// ListAllocations lists a customer's allocations by feature, subject and
+	// reservation.
+	ListAllocations(ctx context.Context, in *ListAllocationsRequest, opts ...grpc.CallOption) (*ListAllocationsResponse, error)
+	// Rebuild, for operators, drops the customer's admission state in Redis
+	// and loads it again from the database now, and answers what it loaded.
+	Rebuild(ctx context.Context, in *RebuildRequest, opts ...grpc.CallOption) (*RebuildResponse, error)
 }
 
 type quotaServiceClient struct {
@@ -155,6 +169,36 @@ func (c *quotaServiceClient) DeleteOverride(ctx context.Context, in *DeleteOverr
 	return out, nil
 }
 
+func (c *quotaServiceClient) Deallocate(ctx context.Context, in *DeallocateRequest, opts ...grpc.CallOption) (*DeallocateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeallocateResponse)
+	err := c.cc.Invoke(ctx, QuotaService_Deallocate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quotaServiceClient) ListAllocations(ctx context.Context, in *ListAllocationsRequest, opts ...grpc.CallOption) (*ListAllocationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAllocationsResponse)
+	err := c.cc.Invoke(ctx, QuotaService_ListAllocations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *quotaServiceClient) Rebuild(ctx context.Context, in *RebuildRequest, opts ...grpc.CallOption) (*RebuildResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildResponse)
+	err := c.cc.Invoke(ctx, QuotaService_Rebuild_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuotaServiceServer is the server API for QuotaService service.
 // All implementations must embed UnimplementedQuotaServiceServer
 // for forward compatibility.
@@ -171,9 +215,10 @@ type QuotaServiceServer interface {
 	// Reserve holds every item or none. A denial is an answer (allowed
 	// false, with the per-item detail), not an error, and holds nothing.
 	Reserve(context.Context, *ReserveRequest) (*ReserveResponse, error)
-	// Commit turns a reservation's held quantities into allocations of a
-	// subject, also after the reservation expired. A released reservation is
-	// refused with FAILED_PRECONDITION.
+	// Commit turns a reservation's held quantities into allocations of
+	// subjects, also after the reservation expired. A released reservation
+	// is refused with FAILED_PRECONDITION, and so is a retry naming other
+	// subjects.
 	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
 	// Release gives a reservation's held quantities back. A committed
 	// reservation is refused with FAILED_PRECONDITION.
@@ -191,6 +236,16 @@ type QuotaServiceServer interface {
 	// DeleteOverride ends an override at once. The next check no longer
 	// counts it.
 	DeleteOverride(context.Context, *DeleteOverrideRequest) (*DeleteOverrideResponse, error)
+	// Deallocate removes a subject's allocations of a feature (the site was
+	// deleted), which stop counting as used. An unknown subject is
+	// NOT_FOUND.
+	Deallocate(context.Context, *DeallocateRequest) (*DeallocateResponse, error)
+	// ListAllocations lists a customer's allocations by feature, subject and
+	// reservation.
+	ListAllocations(context.Context, *ListAllocationsRequest) (*ListAllocationsResponse, error)
+	// Rebuild, for operators, drops the customer's admission state in Redis
+	// and loads it again from the database now, and answers what it loaded.
+	Rebuild(context.Context, *RebuildRequest) (*RebuildResponse, error)
 	mustEmbedUnimplementedQuotaServiceServer()
 }
 
@@ -224,6 +279,15 @@ func (UnimplementedQuotaServiceServer) ListOverrides(context.Context, *ListOverr
 }
 func (UnimplementedQuotaServiceServer) DeleteOverride(context.Context, *DeleteOverrideRequest) (*DeleteOverrideResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteOverride not implemented")
+}
+func (UnimplementedQuotaServiceServer) Deallocate(context.Context, *DeallocateRequest) (*DeallocateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Deallocate not implemented")
+}
+func (UnimplementedQuotaServiceServer) ListAllocations(context.Context, *ListAllocationsRequest) (*ListAllocationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAllocations not implemented")
+}
+func (UnimplementedQuotaServiceServer) Rebuild(context.Context, *RebuildRequest) (*RebuildResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Rebuild not implemented")
 }
 func (UnimplementedQuotaServiceServer) mustEmbedUnimplementedQuotaServiceServer() {}
 func (UnimplementedQuotaServiceServer) testEmbeddedByValue()                      {}
@@ -390,6 +454,60 @@ func _QuotaService_DeleteOverride_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuotaService_Deallocate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeallocateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).Deallocate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_Deallocate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).Deallocate(ctx, req.(*DeallocateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuotaService_ListAllocations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAllocationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).ListAllocations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_ListAllocations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).ListAllocations(ctx, req.(*ListAllocationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QuotaService_Rebuild_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaServiceServer).Rebuild(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaService_Rebuild_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaServiceServer).Rebuild(ctx, req.(*RebuildRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuotaService_ServiceDesc is the grpc.ServiceDesc for QuotaService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -428,6 +546,18 @@ var QuotaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteOverride",
 			Handler:    _QuotaService_DeleteOverride_Handler,
+		},
+		{
+			MethodName: "Deallocate",
+			Handler:    _QuotaService_Deallocate_Handler,
+		},
+		{
+			MethodName: "ListAllocations",
+			Handler:    _QuotaService_ListAllocations_Handler,
+		},
+		{
+			MethodName: "Rebuild",
+			Handler:    _QuotaService_Rebuild_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

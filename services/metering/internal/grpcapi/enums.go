@@ -36,6 +36,7 @@ var (
 		metering.LatePeriodClosed:   meteringv1.EventError_EVENT_ERROR_LATE_PERIOD_CLOSED,
 		metering.PropertiesTooLarge: meteringv1.EventError_EVENT_ERROR_PROPERTIES_TOO_LARGE,
 		metering.KeyConflict:        meteringv1.EventError_EVENT_ERROR_KEY_CONFLICT,
+		metering.SourceNotAllowed:   meteringv1.EventError_EVENT_ERROR_SOURCE_NOT_ALLOWED,
 	}
 
 	windows = map[meteringv1.Window]metering.Window{

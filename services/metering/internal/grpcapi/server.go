@@ -36,14 +36,14 @@ func periodIn(p *commonv1.Period) metering.Period {
 
 func meterOut(m metering.Meter) *meteringv1.Meter {
 	return &meteringv1.Meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: aggregationsOut[m.Aggregation],
-		Description: m.Description, CreateTime: pbtime.New(m.CreateTime)}
+		Description: m.Description, CreateTime: pbtime.New(m.CreateTime), FedByQuota: m.FedByQuota}
 }
 
 // CreateMeter creates a meter.
 func (s *Server) CreateMeter(ctx context.Context, req *meteringv1.CreateMeterRequest) (*meteringv1.CreateMeterResponse, error) {
 	m := req.GetMeter()
 	out, err := s.svc.CreateMeter(ctx, metering.Meter{Key: m.GetKey(), Feature: m.GetFeatureKey(),
-		Aggregation: aggregations[m.GetAggregation()], Description: m.GetDescription()})
+		Aggregation: aggregations[m.GetAggregation()], Description: m.GetDescription(), FedByQuota: m.GetFedByQuota()})
 	if err != nil {
 		return nil, err
 	}

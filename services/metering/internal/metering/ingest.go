@@ -156,6 +156,9 @@ func (s *Service) check(ctx context.Context, e EventInput, now time.Time, meters
 		return Event{}, Invalid, field("delta"), "is only for gauges"
 	case q.IsNegative() && !e.Delta:
 		return Event{}, NegativeQuantity, field("quantity"), "must not be negative"
+	case m.FedByQuota && e.Source != QuotaSource:
+		return Event{}, SourceNotAllowed, field("source"),
+			fmt.Sprintf("meter %q is fed by the quota service: it takes events from source %q only", m.Key, QuotaSource)
 	}
 	ev := Event{CustomerID: e.CustomerID, Meter: e.Meter, Quantity: q, Time: e.Time.UTC().Truncate(time.Microsecond), Key: e.Key,
 		Subject: e.Subject, Delta: e.Delta, Source: e.Source, Properties: e.Properties}

@@ -203,6 +203,9 @@ func (m Meter) Validate() error {
 	if len(m.Description) > 1000 {
 		v.Add("meter.description", "must be at most 1000 characters")
 	}
+	if m.FedByQuota && m.Aggregation != TimeWeighted {
+		v.Add("meter.fed_by_quota", "is only for TIME_WEIGHTED meters: quota reports gauge levels")
+	}
 	return v.Err()
 }
 

@@ -49,7 +49,14 @@ type Meter struct {
 	Aggregation Aggregation
 	Description string
 	CreateTime  time.Time
+	// FedByQuota says the quota service reports this gauge's levels: the
+	// meter takes events from source QuotaSource only, so that no subject
+	// is counted both by quota and by a collector.
+	FedByQuota bool
 }
+
+// QuotaSource is the source of the events the quota service reports.
+const QuotaSource = "quota"
 
 // Event is a stored usage event.
 type Event struct {
@@ -91,6 +98,7 @@ const (
 	LatePeriodClosed
 	PropertiesTooLarge
 	KeyConflict
+	SourceNotAllowed
 )
 
 // Result is the outcome of one event.

@@ -14,7 +14,7 @@ import (
 // CreateMeter inserts a meter.
 func (s *Store) CreateMeter(ctx context.Context, m metering.Meter) error {
 	err := s.db.Conn(ctx).Create(&meter{Key: m.Key, FeatureKey: m.Feature, Aggregation: m.Aggregation.String(),
-		Description: m.Description, CreateTime: m.CreateTime}).Error
+		Description: m.Description, CreateTime: m.CreateTime, FedByQuota: m.FedByQuota}).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return errs.New(errs.AlreadyExists, "meter %q, or a meter of feature %q, exists", m.Key, m.Feature)
 	}

@@ -13,11 +13,13 @@ type meter struct {
 	Aggregation string
 	Description string
 	CreateTime  time.Time
+	FedByQuota  bool
 }
 
 func (r meter) toDomain() metering.Meter {
 	a, _ := metering.ParseAggregation(r.Aggregation)
-	return metering.Meter{Key: r.Key, Feature: r.FeatureKey, Aggregation: a, Description: r.Description, CreateTime: r.CreateTime.UTC()}
+	return metering.Meter{Key: r.Key, Feature: r.FeatureKey, Aggregation: a, Description: r.Description, CreateTime: r.CreateTime.UTC(),
+		FedByQuota: r.FedByQuota}
 }
 
 type event struct {

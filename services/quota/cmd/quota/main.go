@@ -1,7 +1,7 @@
 // Command quota runs the quota service alone, as deployed by the Helm
 // chart. It takes the same configuration as the all-in-one binary, with
 // MP_CATALOG_ADDR, MP_SUBSCRIPTION_ADDR and MP_METERING_ADDR naming the
-// services it asks.
+// services it asks and reports to.
 package main
 
 import (

@@ -59,7 +59,7 @@ func resultOut(res quota.Result) []*quotav1.ItemResult {
 
 func reservationOut(r quota.Reservation) *quotav1.Reservation {
 	out := &quotav1.Reservation{ReservationId: r.ID, CustomerId: r.CustomerID, Status: statusesOut[r.Status],
-		ExpireTime: pbtime.New(r.ExpireTime), Subject: r.Subject, RequestId: r.RequestID}
+		ExpireTime: pbtime.New(r.ExpireTime), Subjects: r.Subjects, IdempotencyKey: r.Key}
 	for _, it := range r.Items {
 		out.Items = append(out.Items, &quotav1.Item{FeatureKey: it.Feature, Quantity: it.Quantity.String()})
 	}
@@ -78,7 +78,7 @@ func (s *Server) CheckQuota(ctx context.Context, req *quotav1.CheckQuotaRequest)
 // Reserve holds items, or answers the denial.
 func (s *Server) Reserve(ctx context.Context, req *quotav1.ReserveRequest) (*quotav1.ReserveResponse, error) {
 	res, r, err := s.svc.Reserve(ctx, quota.ReserveInput{CustomerID: req.GetCustomerId(), Items: itemsIn(req.GetItems()),
-		TTL: req.GetTtl().AsDuration(), RequestID: req.GetRequestId()})
+		TTL: req.GetTtl().AsDuration(), Key: req.GetIdempotencyKey()})
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (s *Server) Reserve(ctx context.Context, req *quotav1.ReserveRequest) (*quo
 
 // Commit turns a reservation into allocations.
 func (s *Server) Commit(ctx context.Context, req *quotav1.CommitRequest) (*quotav1.CommitResponse, error) {
-	r, err := s.svc.Commit(ctx, quota.CommitInput{ReservationID: req.GetReservationId(), Subject: req.GetSubject()})
+	r, err := s.svc.Commit(ctx, quota.CommitInput{ReservationID: req.GetReservationId(), Subjects: req.GetSubjects()})
 	if err != nil {
 		return nil, err
 	}

@@ -37,14 +37,15 @@ type ReserveInput struct {
 	Items      []ItemInput
 	// TTL is how long the hold lasts; 0 means DefaultTTL.
 	TTL time.Duration
-	// RequestID, if set, makes the call retryable.
-	RequestID string
+	// Key, if set, makes the call retryable.
+	Key string
 }
 
-// CommitInput turns a reservation into allocations of a subject.
+// CommitInput turns a reservation into allocations of subjects: one
+// subject for every item, or one subject per item, in order.
 type CommitInput struct {
 	ReservationID string
-	Subject       string
+	Subjects      []string
 }
 
 func checkID(v *errs.Violations, field, id string) {
@@ -131,8 +132,8 @@ func (in ReserveInput) Validate() ([]Item, time.Duration, error) {
 	if ttl < MinTTL || ttl > MaxTTL {
 		v.Add("ttl", "between %s and %s", MinTTL, MaxTTL)
 	}
-	if len(in.RequestID) > maxID {
-		v.Add("request_id", "at most %d bytes", maxID)
+	if len(in.Key) > maxID {
+		v.Add("idempotency_key", "at most %d bytes", maxID)
 	}
 	return items, ttl, v.Err()
 }
@@ -142,12 +143,43 @@ func (in CommitInput) Validate() error {
 	var v errs.Violations
 	checkID(&v, "reservation_id", in.ReservationID)
 	switch {
-	case in.Subject == "":
-		v.Add("subject", "required")
-	case len(in.Subject) > maxSubject:
-		v.Add("subject", "at most %d bytes", maxSubject)
+	case len(in.Subjects) == 0:
+		v.Add("subjects", "at least one subject is required")
+	case len(in.Subjects) > MaxItems:
+		v.Add("subjects", "at most %d subjects", MaxItems)
+	}
+	for i, s := range in.Subjects {
+		checkSubject(&v, fmt.Sprintf("subjects[%d]", i), s)
 	}
 	return v.Err()
+}
+
+// checkSubject checks a subject: a name, at most maxSubject bytes.
+func checkSubject(v *errs.Violations, field, s string) {
+	switch {
+	case s == "":
+		v.Add(field, "required")
+	case len(s) > maxSubject:
+		v.Add(field, "at most %d bytes", maxSubject)
+	}
+}
+
+// subjectsOf returns the subject of each of the reservation's items: the
+// one subject given for all, or one per item. Any other count is an
+// InvalidArgument on subjects.
+func subjectsOf(r Reservation, subjects []string) ([]string, error) {
+	switch len(subjects) {
+	case len(r.Items):
+		return subjects, nil
+	case 1:
+		out := make([]string, len(r.Items))
+		for i := range out {
+			out[i] = subjects[0]
+		}
+		return out, nil
+	}
+	return nil, errs.Field("subjects", "give one subject for all %d items of the reservation, or one per item; got %d",
+		len(r.Items), len(subjects))
 }
 
 // validateReservationID checks a reservation id argument.

@@ -53,7 +53,7 @@ func TestExpiry(t *testing.T) {
 			t.Errorf("expired %d rows, want 1", n)
 		}
 		// The site of the expired reservation exists: it is recorded.
-		c, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: r.ID, Subject: "site-1"})
+		c, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: r.ID, Subjects: []string{"site-1"}})
 		must(t, err)
 		if c.Status != quota.StatusCommitted {
 			t.Errorf("commit after expiry: %+v", c)
@@ -61,7 +61,7 @@ func TestExpiry(t *testing.T) {
 		if got := e.check(t, "1"); got.Allowed || got.Used != 1000 || got.Reserved != 1000 {
 			t.Errorf("after the late commit: %+v", got)
 		}
-		_, err = e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: other.ID, Subject: "site-2"})
+		_, err = e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: other.ID, Subjects: []string{"site-2"}})
 		must(t, err)
 		if got := e.check(t, "1"); got.Allowed || got.Used != 2000 || got.Remaining() != 0 {
 			t.Errorf("used above the limit: %+v", got)
@@ -74,7 +74,7 @@ func TestExpiry(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
 	commit := func(e *env, t *testing.T, id string) error {
-		_, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: id, Subject: "site-1"})
+		_, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: id, Subjects: []string{"site-1"}})
 		return err
 	}
 	release := func(e *env, t *testing.T, id string) error {
@@ -96,7 +96,7 @@ func TestLifecycle(t *testing.T) {
 		{"a commit after a release is refused", []step{release, commit}, errs.FailedPrecondition, 0, 0},
 		{"a release after a commit is refused", []step{commit, release}, errs.FailedPrecondition, 1000, 0},
 		{"a commit to another subject is refused", []step{commit, func(e *env, t *testing.T, id string) error {
-			_, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: id, Subject: "site-2"})
+			_, err := e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: id, Subjects: []string{"site-2"}})
 			return err
 		}}, errs.FailedPrecondition, 1000, 0},
 		{"an unknown reservation is not found", []step{func(e *env, t *testing.T, _ string) error { return commit(e, t, "res_nope") }}, errs.NotFound, 0, 1000},
@@ -126,14 +126,14 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-// TestRequestID: a retry of an allowed Reserve with the same request id
+// TestKey: a retry of an allowed Reserve with the same request id
 // returns the same reservation and holds nothing more; a denied one
 // stores nothing, so its retry is evaluated afresh.
-func TestRequestID(t *testing.T) {
+func TestKey(t *testing.T) {
 	t.Parallel()
 	each(t, func(t *testing.T, e *env) {
 		e.ents.set("cus_a", sites(quota.PolicyHard, 1))
-		in := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-1"}
+		in := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), Key: "req-1"}
 		first := e.reserve(t, in)
 		again := e.reserve(t, in)
 		if again.ID != first.ID || again.Status != quota.StatusHeld {
@@ -142,7 +142,7 @@ func TestRequestID(t *testing.T) {
 		if got := e.check(t, "1"); got.Reserved != 1000 {
 			t.Errorf("after the retry: %+v", got)
 		}
-		denied := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-2"}
+		denied := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), Key: "req-2"}
 		res, _, err := e.svc.Reserve(t.Context(), denied)
 		must(t, err)
 		if res.Allowed {
@@ -151,7 +151,7 @@ func TestRequestID(t *testing.T) {
 		_, err = e.svc.Release(t.Context(), first.ID)
 		must(t, err)
 		retried := e.reserve(t, denied)
-		if retried.ID == first.ID || retried.RequestID != "req-2" {
+		if retried.ID == first.ID || retried.Key != "req-2" {
 			t.Errorf("retry of the denied call: %+v", retried)
 		}
 		// A retry of a released reservation answers it as it is.
@@ -197,11 +197,11 @@ func TestCrashes(t *testing.T) {
 		// A Reserve that died after writing its intent: a retry with its
 		// request id within 10 s is refused as in flight, after that it is
 		// taken over.
-		intent := quota.Reservation{ID: "res_dead", CustomerID: "cus_a", RequestID: "req-dead", Status: quota.StatusPending,
+		intent := quota.Reservation{ID: "res_dead", CustomerID: "cus_a", Key: "req-dead", Status: quota.StatusPending,
 			Items: []quota.Item{{Feature: "sites", Quantity: 1000}}, ExpireTime: e.clk.Now().Add(time.Hour),
 			CreateTime: e.clk.Now(), UpdateTime: e.clk.Now()}
 		must(t, e.store.AddIntent(ctx, intent))
-		in := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-dead"}
+		in := quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), Key: "req-dead"}
 		if _, _, err := e.svc.Reserve(ctx, in); !errs.Is(err, errs.Conflict) {
 			t.Errorf("retry while in flight: %v", err)
 		}
@@ -214,16 +214,16 @@ func TestCrashes(t *testing.T) {
 		// A Commit that died after its transaction, before its script:
 		// its retry completes it, counting the site once.
 		must(t, e.store.InTx(ctx, func(ctx context.Context) error {
-			if _, err := e.store.SetStatus(ctx, r.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, "site-1", e.clk.Now()); err != nil {
+			if _, err := e.store.SetStatus(ctx, r.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, []string{"site-1"}, e.clk.Now()); err != nil {
 				return err
 			}
-			return e.store.AddAllocations(ctx, r, "site-1", e.clk.Now())
+			return e.store.AddAllocations(ctx, r, []string{"site-1"}, e.clk.Now())
 		}))
 		if got := e.check(t, "1"); got.Used != 0 || got.Reserved != 1000 {
 			t.Errorf("before the retry: %+v", got)
 		}
 		for range 2 {
-			_, err := e.svc.Commit(ctx, quota.CommitInput{ReservationID: r.ID, Subject: "site-1"})
+			_, err := e.svc.Commit(ctx, quota.CommitInput{ReservationID: r.ID, Subjects: []string{"site-1"}})
 			must(t, err)
 			if got := e.check(t, "1"); got.Used != 1000 || got.Reserved != 0 {
 				t.Errorf("after the retry: %+v", got)
@@ -235,10 +235,10 @@ func TestCrashes(t *testing.T) {
 		// site is counted as used after the expiry, once.
 		dead := e.reserve(t, quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), TTL: time.Minute})
 		must(t, e.store.InTx(ctx, func(ctx context.Context) error {
-			if _, err := e.store.SetStatus(ctx, dead.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, "site-2", e.clk.Now()); err != nil {
+			if _, err := e.store.SetStatus(ctx, dead.ID, []quota.Status{quota.StatusHeld}, quota.StatusCommitted, []string{"site-2"}, e.clk.Now()); err != nil {
 				return err
 			}
-			return e.store.AddAllocations(ctx, dead, "site-2", e.clk.Now())
+			return e.store.AddAllocations(ctx, dead, []string{"site-2"}, e.clk.Now())
 		}))
 		must(t, e.svc.Sweep(ctx, 30*time.Second))
 		if got := e.check(t, "1"); got.Used != 1000 || got.Reserved != 1000 {
@@ -255,12 +255,12 @@ func TestCrashes(t *testing.T) {
 
 		// An intent past its expiry is deleted by the expiry sweep.
 		late := intent
-		late.ID, late.RequestID, late.ExpireTime = "res_late", "req-late", e.clk.Now().Add(time.Second)
+		late.ID, late.Key, late.ExpireTime = "res_late", "req-late", e.clk.Now().Add(time.Second)
 		must(t, e.store.AddIntent(ctx, late))
 		e.clk.Advance(time.Second)
 		_, err := e.store.ExpireDue(ctx, e.clk.Now())
 		must(t, err)
-		if _, found, err := e.store.ByRequest(ctx, "cus_a", "req-late"); err != nil || found {
+		if _, found, err := e.store.ByKey(ctx, "cus_a", "req-late"); err != nil || found {
 			t.Errorf("an expired intent is kept: %v %v", found, err)
 		}
 	})

@@ -6,9 +6,9 @@ import (
 	"time"
 )
 
-// ErrDuplicateRequest is returned by Store.AddIntent when the customer
-// already has a reservation with the request id.
-var ErrDuplicateRequest = errors.New("quota: duplicate request id")
+// ErrDuplicateKey is returned by Store.AddIntent when the customer
+// already has a reservation with the idempotency key.
+var ErrDuplicateKey = errors.New("quota: duplicate idempotency key")
 
 // Store is the quota service's database, the truth Redis is rebuilt from.
 // Each method runs in the transaction of ctx if any, otherwise on its own.
@@ -16,10 +16,11 @@ type Store interface {
 	// InTx runs fn in a transaction carried by its context.
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	// AddIntent stores a pending reservation, or returns
-	// ErrDuplicateRequest.
+	// ErrDuplicateKey.
 	AddIntent(ctx context.Context, r Reservation) error
-	// ByRequest returns the customer's reservation made with a request id.
-	ByRequest(ctx context.Context, customerID, requestID string) (Reservation, bool, error)
+	// ByKey returns the customer's reservation made with an idempotency
+	// key.
+	ByKey(ctx context.Context, customerID, key string) (Reservation, bool, error)
 	// Reservation returns a reservation, or an errs.NotFound error.
 	Reservation(ctx context.Context, id string) (Reservation, error)
 	// MarkHeld turns a pending reservation into a held one; false if it
@@ -28,10 +29,10 @@ type Store interface {
 	// DeletePending deletes a reservation if it is still pending.
 	DeletePending(ctx context.Context, id string) error
 	// SetStatus moves a reservation whose status is one of from to to,
-	// with subject if not empty; false if its status is none of from.
-	SetStatus(ctx context.Context, id string, from []Status, to Status, subject string, at time.Time) (bool, error)
-	// AddAllocations records that subject holds the items.
-	AddAllocations(ctx context.Context, r Reservation, subject string, at time.Time) error
+	// with subjects if not empty; false if its status is none of from.
+	SetStatus(ctx context.Context, id string, from []Status, to Status, subjects []string, at time.Time) (bool, error)
+	// AddAllocations records that subjects[i] holds r's item i.
+	AddAllocations(ctx context.Context, r Reservation, subjects []string, at time.Time) error
 	// Snapshot returns what Redis must hold for the customer at now.
 	Snapshot(ctx context.Context, customerID string, now time.Time) (Snapshot, error)
 	// Unsettled returns up to limit committed reservations not yet
@@ -44,6 +45,7 @@ type Store interface {
 	// returns how many; it deletes pending ones past it.
 	ExpireDue(ctx context.Context, now time.Time) (int64, error)
 	OverrideStore
+	AllocationStore
 }
 
 // Outcome is what an admission script reports besides its answer.
@@ -102,6 +104,7 @@ type Live interface {
 	// Rebuild replaces the customer's keys with s and releases the lock
 	// held with token; an error if the lock is not held with token.
 	Rebuild(ctx context.Context, customerID, token string, s Snapshot, now time.Time) error
+	AllocationLive
 }
 
 // Entitlements asks the subscription service for a customer's limits.

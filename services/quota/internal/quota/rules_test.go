@@ -181,11 +181,11 @@ func TestRedisDown(t *testing.T) {
 	ents := &fakeEntitlements{steps: map[string][]step{"cus_a": {{limits: sites(quota.PolicyHard, 5)}}}}
 	svc := quota.NewService(st, live.New(r.Client), ents, fakeFeatures{}, clock.NewFake(start), slog.New(slog.DiscardHandler))
 	r.Close()
-	res, _, err := svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), RequestID: "req-1"})
+	res, _, err := svc.Reserve(t.Context(), quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1"), Key: "req-1"})
 	if !errs.Is(err, errs.Unavailable) || res.Allowed {
 		t.Errorf("reserve without Redis: %+v, %v; want Unavailable", res, err)
 	}
-	if _, found, err := st.ByRequest(t.Context(), "cus_a", "req-1"); err != nil || found {
+	if _, found, err := st.ByKey(t.Context(), "cus_a", "req-1"); err != nil || found {
 		t.Errorf("a failed reserve left its intent: %v %v", found, err)
 	}
 	if _, err := svc.Check(t.Context(), quota.CheckInput{CustomerID: "cus_a", Items: one("sites", "1")}); !errs.Is(err, errs.Unavailable) {

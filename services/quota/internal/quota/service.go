@@ -23,7 +23,7 @@ const (
 	// missed the event of is seen this long after it at the latest.
 	Freshness = time.Second
 	// pendingTakeover is how old a pending reservation must be before a
-	// retry with its request id takes it for abandoned.
+	// retry with its idempotency key takes it for abandoned.
 	pendingTakeover = 10 * time.Second
 	// rebuildLock is how long a rebuild lock holds.
 	rebuildLock = 10 * time.Second
@@ -113,46 +113,54 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 // lock in Redis across processes. A caller that finds another rebuilding
 // waits for it, at most rebuildWait.
 func (s *Service) rebuild(ctx context.Context, customerID string) error {
-	_, err, _ := s.rebuilds.Do(customerID, func() (any, error) {
-		return nil, s.rebuildOnce(context.WithoutCancel(ctx), customerID)
-	})
+	_, err := s.rebuildShared(ctx, customerID)
 	return err
+}
+
+// rebuildShared is rebuild that also returns what this process loaded,
+// or nil when the keys were present or another process loaded them.
+func (s *Service) rebuildShared(ctx context.Context, customerID string) (*Snapshot, error) {
+	v, err, _ := s.rebuilds.Do(customerID, func() (any, error) {
+		return s.rebuildOnce(context.WithoutCancel(ctx), customerID)
+	})
+	snap, _ := v.(*Snapshot)
+	return snap, err
 }
 
 // rebuildOnce rebuilds the customer's keys unless they are present, or
 // waits for another process's rebuild.
-func (s *Service) rebuildOnce(ctx context.Context, customerID string) error {
+func (s *Service) rebuildOnce(ctx context.Context, customerID string) (*Snapshot, error) {
 	deadline := time.Now().Add(rebuildWait)
 	for {
 		ready, err := s.live.Ready(ctx, customerID)
 		if err != nil || ready {
-			return err
+			return nil, err
 		}
 		token := ids.New("rb")
 		ok, err := s.live.Lock(ctx, customerID, token, rebuildLock)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			snap, err := s.store.Snapshot(ctx, customerID, s.clock.Now())
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := s.live.Rebuild(ctx, customerID, token, snap, s.clock.Now()); err != nil {
-				return err
+				return nil, err
 			}
 			s.log.InfoContext(ctx, "quota: rebuilt the customer's keys in Redis", "customer_id", customerID,
 				"live_reservations", len(snap.Live))
-			return nil
+			return &snap, nil
 		}
 		if time.Now().After(deadline) {
-			return &errs.Error{Kind: errs.Unavailable, Message: "the customer's quota is being rebuilt; retry later",
+			return nil, &errs.Error{Kind: errs.Unavailable, Message: "the customer's quota is being rebuilt; retry later",
 				Err: fmt.Errorf("quota: customer %s: another rebuild did not finish in %s", customerID, rebuildWait)}
 		}
 		// Another process rebuilds: wait for it, as long as the caller does.
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -197,8 +205,8 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 		return Result{}, Reservation{}, err
 	}
 	now := s.clock.Now()
-	if in.RequestID != "" {
-		prev, found, err := s.store.ByRequest(ctx, in.CustomerID, in.RequestID)
+	if in.Key != "" {
+		prev, found, err := s.store.ByKey(ctx, in.CustomerID, in.Key)
 		if err != nil {
 			return Result{}, Reservation{}, err
 		}
@@ -207,7 +215,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 			prev.Status = prev.Effective(now)
 			return Result{Allowed: true}, prev, nil
 		case found && now.Sub(prev.CreateTime) < pendingTakeover:
-			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with request id %q is in progress; retry", in.RequestID)
+			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with idempotency key %q is in progress; retry", in.Key)
 		case found:
 			// Abandoned by a caller that died.
 			if err := s.forget(ctx, prev); err != nil {
@@ -215,11 +223,11 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 			}
 		}
 	}
-	r := Reservation{ID: ids.New("res"), CustomerID: in.CustomerID, RequestID: in.RequestID, Items: items,
+	r := Reservation{ID: ids.New("res"), CustomerID: in.CustomerID, Key: in.Key, Items: items,
 		Status: StatusPending, ExpireTime: now.Add(ttl), CreateTime: now, UpdateTime: now}
 	if err := s.store.InTx(ctx, func(ctx context.Context) error { return s.store.AddIntent(ctx, r) }); err != nil {
-		if errors.Is(err, ErrDuplicateRequest) {
-			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with request id %q is in progress; retry", in.RequestID)
+		if errors.Is(err, ErrDuplicateKey) {
+			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with idempotency key %q is in progress; retry", in.Key)
 		}
 		return Result{}, Reservation{}, err
 	}
@@ -259,36 +267,48 @@ func (s *Service) forget(ctx context.Context, r Reservation) error {
 	return err
 }
 
-// Commit turns a reservation into allocations of a subject: first in the
-// database (the reservation committed and the allocations, in one
-// transaction), then in Redis (held moves to used). A commit after expiry
-// still records the allocations; a committed reservation is answered as
-// it is; a released one is refused.
+// Commit turns a reservation into allocations of subjects: first in the
+// database (the reservation committed, its allocations and their reports
+// to metering, in one transaction), then in Redis (held moves to used). A
+// commit after expiry still records the allocations; a committed
+// reservation is answered as it is if the subjects are the same; a
+// released one is refused.
 func (s *Service) Commit(ctx context.Context, in CommitInput) (Reservation, error) {
 	if err := in.Validate(); err != nil {
 		return Reservation{}, err
 	}
 	var r Reservation
+	var subjects []string
 	err := s.store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if r, err = s.store.Reservation(ctx, in.ReservationID); err != nil {
 			return err
 		}
-		ok, err := s.store.SetStatus(ctx, r.ID, []Status{StatusHeld, StatusExpired}, StatusCommitted, in.Subject, s.clock.Now())
-		if err != nil || !ok {
+		if subjects, err = subjectsOf(r, in.Subjects); err != nil {
 			return err
 		}
-		return s.store.AddAllocations(ctx, r, in.Subject, s.clock.Now())
+		now := s.clock.Now()
+		ok, err := s.store.SetStatus(ctx, r.ID, []Status{StatusHeld, StatusExpired}, StatusCommitted, subjects, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Another call changed it since it was read: answer by what
+			// it is now.
+			r, err = s.store.Reservation(ctx, r.ID)
+			return err
+		}
+		return s.allocate(ctx, r, subjects, now)
 	})
 	if err != nil {
 		return Reservation{}, err
 	}
 	switch r.Status {
 	case StatusHeld, StatusExpired:
-		r.Status, r.Subject = StatusCommitted, in.Subject
+		r.Status, r.Subjects = StatusCommitted, subjects
 	case StatusCommitted:
-		if r.Subject != in.Subject {
-			return Reservation{}, errs.New(errs.FailedPrecondition, "reservation %s is committed to another subject", r.ID)
+		if !slices.Equal(r.Subjects, subjects) {
+			return Reservation{}, errs.New(errs.FailedPrecondition, "reservation %s is committed to other subjects", r.ID)
 		}
 	case StatusReleased:
 		return Reservation{}, errs.New(errs.FailedPrecondition, "reservation %s is released", r.ID)
@@ -316,7 +336,10 @@ func (s *Service) Release(ctx context.Context, id string) (Reservation, error) {
 		if r, err = s.store.Reservation(ctx, id); err != nil {
 			return err
 		}
-		_, err = s.store.SetStatus(ctx, id, []Status{StatusHeld, StatusExpired}, StatusReleased, "", s.clock.Now())
+		ok, err := s.store.SetStatus(ctx, id, []Status{StatusHeld, StatusExpired}, StatusReleased, nil, s.clock.Now())
+		if err == nil && !ok {
+			r, err = s.store.Reservation(ctx, id)
+		}
 		return err
 	})
 	if err != nil {

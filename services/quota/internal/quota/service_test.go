@@ -183,7 +183,7 @@ func (e *env) reserveCommit(t *testing.T, customerID string, n int) {
 		if !res.Allowed {
 			t.Fatalf("reserve %d denied: %+v", i, res.Items)
 		}
-		_, err = e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: r.ID, Subject: fmt.Sprintf("site-%d", i)})
+		_, err = e.svc.Commit(t.Context(), quota.CommitInput{ReservationID: r.ID, Subjects: []string{fmt.Sprintf("site-%d", i)}})
 		must(t, err)
 	}
 }

@@ -126,11 +126,14 @@ const (
 type Reservation struct {
 	ID         string
 	CustomerID string
-	RequestID  string
+	// Key is the idempotency key it was made with, if any.
+	Key        string
 	Items      []Item
 	Status     Status
 	ExpireTime time.Time
-	Subject    string
+	// Subjects are, once committed, the subjects of the items: Items[i]
+	// is allocated to Subjects[i].
+	Subjects   []string
 	CreateTime time.Time
 	UpdateTime time.Time
 }
@@ -152,6 +155,7 @@ type Snapshot struct {
 	// Live are the pending and held reservations that have not expired.
 	Live []Reservation
 	// Done are the ids of reservations committed or released recently,
-	// so that a late commit or release script does not count them again.
+	// and of deallocations made recently, so that a late script does not
+	// count them again.
 	Done []string
 }

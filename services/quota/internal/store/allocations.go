@@ -21,10 +21,10 @@ type allocationRow struct {
 func (allocationRow) TableName() string { return "quota_allocations" }
 
 // AddAllocations implements quota.Store.
-func (s *Store) AddAllocations(ctx context.Context, r quota.Reservation, subject string, at time.Time) error {
+func (s *Store) AddAllocations(ctx context.Context, r quota.Reservation, subjects []string, at time.Time) error {
 	rows := make([]allocationRow, len(r.Items))
 	for i, it := range r.Items {
-		rows[i] = allocationRow{CustomerID: r.CustomerID, FeatureKey: it.Feature, Subject: subject, ReservationID: r.ID,
+		rows[i] = allocationRow{CustomerID: r.CustomerID, FeatureKey: it.Feature, Subject: subjects[i], ReservationID: r.ID,
 			Quantity: int64(it.Quantity), CreateTime: at}
 	}
 	if err := s.db.Conn(ctx).Create(&rows).Error; err != nil {
@@ -88,5 +88,10 @@ func (s *Store) snapshot(ctx context.Context, customerID string, now time.Time) 
 		Pluck("id", &snap.Done).Error; err != nil {
 		return snap, fmt.Errorf("store: done reservations: %w", err)
 	}
+	deallocs, err := s.recentDeallocations(ctx, customerID, now.Add(-recentlyDone))
+	if err != nil {
+		return snap, err
+	}
+	snap.Done = append(snap.Done, deallocs...)
 	return snap, nil
 }

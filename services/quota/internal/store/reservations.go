@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -16,6 +17,8 @@ import (
 type reservationRow struct {
 	ID         string `gorm:"primaryKey"`
 	CustomerID string
+	// RequestID holds the reservation's idempotency key (the column kept
+	// its first name).
 	RequestID  *string
 	Status     string
 	Items      string
@@ -41,10 +44,14 @@ func fromReservation(r quota.Reservation) (reservationRow, error) {
 	if err != nil {
 		return reservationRow{}, err
 	}
-	row := reservationRow{ID: r.ID, CustomerID: r.CustomerID, Status: string(r.Status), Items: string(b), Subject: r.Subject,
+	subject, err := subjectsColumn(r.Subjects)
+	if err != nil {
+		return reservationRow{}, err
+	}
+	row := reservationRow{ID: r.ID, CustomerID: r.CustomerID, Status: string(r.Status), Items: string(b), Subject: subject,
 		ExpireTime: r.ExpireTime, CreateTime: r.CreateTime, UpdateTime: r.UpdateTime}
-	if r.RequestID != "" {
-		row.RequestID = &r.RequestID
+	if r.Key != "" {
+		row.RequestID = &r.Key
 	}
 	return row, nil
 }
@@ -54,15 +61,37 @@ func (row reservationRow) toDomain() (quota.Reservation, error) {
 	if err := json.Unmarshal([]byte(row.Items), &items); err != nil {
 		return quota.Reservation{}, fmt.Errorf("store: reservation %s items: %w", row.ID, err)
 	}
-	r := quota.Reservation{ID: row.ID, CustomerID: row.CustomerID, Status: quota.Status(row.Status), Subject: row.Subject,
+	r := quota.Reservation{ID: row.ID, CustomerID: row.CustomerID, Status: quota.Status(row.Status),
 		ExpireTime: row.ExpireTime.UTC(), CreateTime: row.CreateTime.UTC(), UpdateTime: row.UpdateTime.UTC()}
 	if row.RequestID != nil {
-		r.RequestID = *row.RequestID
+		r.Key = *row.RequestID
 	}
 	for _, it := range items {
 		r.Items = append(r.Items, quota.Item{Feature: it.Feature, Quantity: quota.Units(it.Quantity)})
 	}
+	switch {
+	case strings.HasPrefix(row.Subject, "["):
+		if err := json.Unmarshal([]byte(row.Subject), &r.Subjects); err != nil {
+			return quota.Reservation{}, fmt.Errorf("store: reservation %s subjects: %w", row.ID, err)
+		}
+	case row.Subject != "":
+		// Written before commits named a subject per item: one subject
+		// for all.
+		for range r.Items {
+			r.Subjects = append(r.Subjects, row.Subject)
+		}
+	}
 	return r, nil
+}
+
+// subjectsColumn encodes a reservation's subjects, one per item, as the
+// JSON array the subject column holds; empty when there are none.
+func subjectsColumn(subjects []string) (string, error) {
+	if len(subjects) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(subjects)
+	return string(b), err
 }
 
 // AddIntent implements quota.Store.
@@ -73,7 +102,7 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	}
 	err = s.db.Conn(ctx).Create(&row).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return quota.ErrDuplicateRequest
+		return quota.ErrDuplicateKey
 	}
 	if err != nil {
 		return fmt.Errorf("store: add reservation: %w", err)
@@ -81,11 +110,11 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	return nil
 }
 
-// ByRequest implements quota.Store.
-func (s *Store) ByRequest(ctx context.Context, customerID, requestID string) (quota.Reservation, bool, error) {
+// ByKey implements quota.Store.
+func (s *Store) ByKey(ctx context.Context, customerID, key string) (quota.Reservation, bool, error) {
 	var rows []reservationRow
-	if err := s.db.Conn(ctx).Where("customer_id = ? AND request_id = ?", customerID, requestID).Limit(1).Find(&rows).Error; err != nil {
-		return quota.Reservation{}, false, fmt.Errorf("store: reservation by request: %w", err)
+	if err := s.db.Conn(ctx).Where("customer_id = ? AND request_id = ?", customerID, key).Limit(1).Find(&rows).Error; err != nil {
+		return quota.Reservation{}, false, fmt.Errorf("store: reservation by key: %w", err)
 	}
 	if len(rows) == 0 {
 		return quota.Reservation{}, false, nil
@@ -108,7 +137,7 @@ func (s *Store) Reservation(ctx context.Context, id string) (quota.Reservation, 
 
 // MarkHeld implements quota.Store.
 func (s *Store) MarkHeld(ctx context.Context, id string, at time.Time) (bool, error) {
-	return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, "", at)
+	return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, nil, at)
 }
 
 // DeletePending implements quota.Store.
@@ -121,9 +150,13 @@ func (s *Store) DeletePending(ctx context.Context, id string) error {
 }
 
 // SetStatus implements quota.Store.
-func (s *Store) SetStatus(ctx context.Context, id string, from []quota.Status, to quota.Status, subject string, at time.Time) (bool, error) {
+func (s *Store) SetStatus(ctx context.Context, id string, from []quota.Status, to quota.Status, subjects []string, at time.Time) (bool, error) {
 	set := map[string]any{"status": string(to), "update_time": at}
-	if subject != "" {
+	if len(subjects) > 0 {
+		subject, err := subjectsColumn(subjects)
+		if err != nil {
+			return false, err
+		}
 		set["subject"] = subject
 	}
 	res := s.db.Conn(ctx).Model(&reservationRow{}).Where("id = ? AND status IN ?", id, statuses(from)).Updates(set)
