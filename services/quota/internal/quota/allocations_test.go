@@ -11,7 +11,6 @@ import (
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/page"
-	"github.com/meterplane/meterplane/services/quota/internal/live"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
@@ -127,7 +126,7 @@ func TestDeallocate(t *testing.T) {
 
 		// Redis undercounting (say, a commit whose script never ran):
 		// used stops at 0.
-		must(t, e.rdb.HSet(ctx, live.Keys("cus_a")[2], "sites", 500).Err())
+		must(t, e.rdb.HSet(ctx, e.live.Keys("cus_a")[2], "sites", 500).Err())
 		_, err = e.svc.Deallocate(ctx, quota.DeallocateInput{CustomerID: "cus_a", Feature: "sites", Subject: "site-2"})
 		must(t, err)
 		if used, _ := e.redisState(t, "cus_a"); used != 0 {
@@ -234,7 +233,7 @@ func TestRebuildNow(t *testing.T) {
 		e.ents.set("cus_a", sites(quota.PolicyHard, 10))
 		e.reserveCommit(t, "cus_a", 2)
 		e.reserve(t, quota.ReserveInput{CustomerID: "cus_a", Items: one("sites", "1")})
-		k := live.Keys("cus_a")
+		k := e.live.Keys("cus_a")
 		must(t, e.rdb.HSet(ctx, k[2], "sites", 9000).Err())
 		must(t, e.rdb.HSet(ctx, k[3], "sites", 0).Err())
 		l, err := e.svc.Rebuild(ctx, "cus_a")
