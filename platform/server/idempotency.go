@@ -54,7 +54,9 @@ const idempotencyLease = 30 * time.Second
 //  4. A successful answer is stored with the key; a failed call releases
 //     the key and stores nothing, so its retry runs again.
 type idempotency struct {
-	dbOf  map[string]*storage.DB
+	dbOf map[string]*storage.DB
+	// self holds the methods idempotent by themselves (Service.SelfIdempotent).
+	self  map[string]bool
 	lease time.Duration
 }
 
@@ -69,7 +71,7 @@ type idemCall struct {
 func (i idempotency) unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		msg, ok := req.(proto.Message)
-		if !ok {
+		if !ok || i.self[info.FullMethod] {
 			return handler(ctx, req)
 		}
 		key := idempotencyKey(msg)

@@ -53,3 +53,36 @@ func TestIdempotencyRenewsTheClaimOfALongCall(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencySkipsSelfIdempotentMethods: a method the service declares
+// idempotent by itself runs every time and leaves no stored answer, while
+// another method of the service is replayed from its key.
+func TestIdempotencySkipsSelfIdempotentMethods(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "catalog", fstest.MapFS{}, func(t *testing.T, db *storage.DB) {
+		self := catalogv1.CatalogService_CreateFeature_FullMethodName
+		intercept := idempotency{dbOf: map[string]*storage.DB{catalogv1.CatalogService_ServiceDesc.ServiceName: db},
+			self: map[string]bool{self: true}, lease: time.Minute}.unary()
+		var runs atomic.Int32
+		handler := func(ctx context.Context, _ any) (any, error) {
+			runs.Add(1)
+			return &catalogv1.CreateFeatureResponse{}, nil
+		}
+		req := &catalogv1.CreateFeatureRequest{Feature: &catalogv1.Feature{Key: "k"}, IdempotencyKey: "same"}
+		for _, method := range []string{self, self, catalogv1.CatalogService_UpdateFeature_FullMethodName, catalogv1.CatalogService_UpdateFeature_FullMethodName} {
+			if _, err := intercept(t.Context(), req, &grpc.UnaryServerInfo{FullMethod: method}, handler); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := runs.Load(); n != 3 {
+			t.Errorf("the handler ran %d times, want 3 (twice for the self-idempotent method, once for the other)", n)
+		}
+		var stored int64
+		if err := db.Conn(t.Context()).Model(&idempotencyRow{}).Where("method = ?", self).Count(&stored).Error; err != nil {
+			t.Fatal(err)
+		}
+		if stored != 0 {
+			t.Errorf("%d answers stored for the self-idempotent method, want none", stored)
+		}
+	})
+}

@@ -37,6 +37,13 @@ type Service struct {
 	// response instead of refusing the whole request. The server's request
 	// check (strings, timestamps; package textcheck) skips them.
 	ItemFields []string
+	// SelfIdempotent names the methods (full gRPC names, such as
+	// "/meterplane.quota.v1.QuotaService/Commit") whose requests are
+	// idempotent by themselves: the request names its operation (a
+	// reservation to commit), and a repeat is answered from the state it
+	// left. The server stores no answer for their idempotency keys, which
+	// would cost such a call two more writes, each with its own commit.
+	SelfIdempotent []string
 	// Uploads names the HTTP paths (as requested, such as
 	// "/v1/usageReports:upload") whose request bodies the service streams
 	// to a client-streaming RPC, in messages each within the size limit,
