@@ -62,5 +62,9 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
 		Workers:         []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes},
+		// A reservation is committed or released once; a repeat is answered
+		// as the reservation is (the same subject, or refused), so storing
+		// answers by key would only add two commits to each call.
+		SelfIdempotent: []string{quotav1.QuotaService_Commit_FullMethodName, quotav1.QuotaService_Release_FullMethodName},
 	}, nil
 }

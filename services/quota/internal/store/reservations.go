@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
@@ -71,12 +72,14 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Conn(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
+	// ON CONFLICT DO NOTHING rather than a unique violation, which would
+	// abort the group transaction the insert shares with other callers.
+	res := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if errors.Is(res.Error, gorm.ErrDuplicatedKey) || res.Error == nil && res.RowsAffected == 0 {
 		return quota.ErrDuplicateRequest
 	}
-	if err != nil {
-		return fmt.Errorf("store: add reservation: %w", err)
+	if res.Error != nil {
+		return fmt.Errorf("store: add reservation: %w", res.Error)
 	}
 	return nil
 }
@@ -106,9 +109,16 @@ func (s *Store) Reservation(ctx context.Context, id string) (quota.Reservation, 
 	return rows[0].toDomain()
 }
 
-// MarkHeld implements quota.Store.
+// MarkHeld implements quota.Store. Outside a transaction it joins a group
+// transaction, so that the marks of concurrent Reserves share a commit.
 func (s *Store) MarkHeld(ctx context.Context, id string, at time.Time) (bool, error) {
-	return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, "", at)
+	var held bool
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		held, err = s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, "", at)
+		return err
+	})
+	return held, err
 }
 
 // DeletePending implements quota.Store.
