@@ -11,7 +11,9 @@
 # PostgreSQL database and a leased database of the real Redis; the peak
 # RSS of its process is sampled throughout. Usage: bench/quota.sh
 # [check|reserve|all]. Settings: BIN (where the binaries go), ROUNDS,
-# DURATION, PGHOST/PGPORT/PGUSER, REDIS_HOST/REDIS_PORT.
+# DURATION, PGHOST/PGPORT/PGUSER, REDIS_HOST/REDIS_PORT, and PROFILE (a
+# directory: a CPU profile of Meterplane is taken there during the first
+# round of each comparison, check.pprof and reserve.pprof).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,7 +58,7 @@ psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DAT
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB?sslmode=disable" REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$lease" \
-	MP_GRPC_ADDR=$GRPC MP_HTTP_ADDR=127.0.0.1:9280 MP_LOG_LEVEL=warn \
+	MP_GRPC_ADDR=$GRPC MP_HTTP_ADDR=127.0.0.1:9280 MP_LOG_LEVEL=warn MP_PPROF_ADDR=${PROFILE:+127.0.0.1:9291} \
 	"$BIN/meterplane" --demo 2>"$work/meterplane.log" &
 mp=$!
 pids+=("$mp")
@@ -80,11 +82,18 @@ done
 pids+=($!)
 
 load() { "$BIN/mpload" -d "$DURATION" -warmup "$WARMUP" "$@"; }
+# profile NAME takes a CPU profile of the measured part of the next load.
+profile() {
+	[[ -n ${PROFILE:-} ]] || return 0
+	mkdir -p "$PROFILE"
+	(sleep "${WARMUP%s}" && curl -sf "http://127.0.0.1:9291/debug/pprof/profile?seconds=${DURATION%s}" >"$PROFILE/$1.pprof") &
+}
 
 if [[ $what == check || $what == all ]]; then
 	echo "== CheckQuota against the empty call, 32 callers, $ROUNDS rounds of $DURATION"
-	for _ in $(seq "$ROUNDS"); do
+	for r in $(seq "$ROUNDS"); do
 		load -addr $EMPTY -call health -c 32 -label empty-call
+		((r == 1)) && profile check
 		load -addr $GRPC -call check -c 32 -customer aegir-client-acme -label CheckQuota
 	done
 fi
@@ -95,9 +104,10 @@ if [[ $what == reserve || $what == all ]]; then
 	printf '\\set v random(1, 1000000000)\nINSERT INTO t (v) VALUES (:v);\n' >"$work/insert.sql"
 	secs=${DURATION%s}
 	echo "== Reserve + Commit pairs against single-row INSERT transactions, 16 callers, $ROUNDS rounds of $DURATION"
-	for _ in $(seq "$ROUNDS"); do
+	for r in $(seq "$ROUNDS"); do
 		pgbench -n -c 16 -j 2 -T "$secs" -f "$work/insert.sql" -d $PGB 2>/dev/null |
 			awk '/^latency average/ {lat=$4} /^tps/ {printf "pgbench-insert c=16 rate=%.0f/s latency-avg=%sms\n", $3, lat}'
+		((r == 1)) && profile reserve
 		load -addr $GRPC -call reserve-commit -c 16 -customer aegir-client-reseller -label Reserve+Commit
 	done
 fi
