@@ -22,7 +22,6 @@ import (
 func TestGroupTransactions(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "quota", migrations.FS, func(t *testing.T, db *storage.DB) {
-		t.Parallel()
 		st := store.New(db)
 		ctx := t.Context()
 		now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
