@@ -13,7 +13,7 @@
 # [check|reserve|all]. Settings: BIN (where the binaries go), ROUNDS,
 # DURATION, PGHOST/PGPORT/PGUSER, REDIS_HOST/REDIS_PORT, and PROFILE (a
 # directory: a CPU profile of Meterplane is taken there during the first
-# round of each comparison, check.pprof and reserve.pprof).
+# round of each comparison, check.pprof and reserve.pprof), NOBUILD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,9 +43,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== build"
-go build -o "$BIN/meterplane" ./cmd/meterplane
-go build -o "$BIN/" ./bench/cmd/...
+if [[ -z ${NOBUILD:-} ]]; then # NOBUILD=1 runs the binaries in BIN as they are (say, an older meterplane)
+	echo "== build"
+	go build -o "$BIN/meterplane" ./cmd/meterplane
+	go build -o "$BIN/" ./bench/cmd/...
+fi
 
 # A Redis database leased as the tests lease theirs (redistest), so that
 # neither flushes the other's keys.
