@@ -185,7 +185,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 	// request id is looked up only when the insert finds one: a retry is
 	// rare, so the usual Reserve costs one write and no read.
 	for attempt := 0; ; attempt++ {
-		err := s.store.InTx(ctx, func(ctx context.Context) error { return s.store.AddIntent(ctx, r) })
+		err := s.store.AddIntent(ctx, r)
 		if err == nil {
 			break
 		}

@@ -81,3 +81,70 @@ func TestGroupTransactions(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedIntents: intents and held marks written outside a
+// transaction by concurrent callers share statements, yet each caller
+// learns its own outcome: of callers sharing a request id exactly one
+// inserts, and a reservation is marked held once.
+func TestBatchedIntents(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "quota", migrations.FS, func(t *testing.T, db *storage.DB) {
+		st := store.New(db)
+		ctx := t.Context()
+		now := time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)
+		const n = 60
+		errsOf := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				request := fmt.Sprint("req-", i%20) // three callers per request id
+				errsOf[i] = st.AddIntent(ctx, quota.Reservation{ID: fmt.Sprint("res_", i), CustomerID: "cus_1", RequestID: request,
+					Status: quota.StatusPending, Items: []quota.Item{{Feature: "sites", Quantity: 1000}},
+					ExpireTime: now.Add(time.Minute), CreateTime: now, UpdateTime: now})
+			})
+		}
+		wg.Wait()
+		winners := map[int]int{}
+		for i, err := range errsOf {
+			switch {
+			case err == nil:
+				winners[i%20]++
+			case !errors.Is(err, quota.ErrDuplicateRequest):
+				t.Errorf("caller %d: %v", i, err)
+			}
+		}
+		for r := range 20 {
+			if winners[r] != 1 {
+				t.Errorf("request id req-%d: %d callers inserted, want 1", r, winners[r])
+			}
+		}
+		heldOf := make([]bool, n)
+		for i := range n {
+			wg.Go(func() {
+				var err error
+				if heldOf[i], err = st.MarkHeld(ctx, fmt.Sprint("res_", i%30), now); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for id := range 30 {
+			marks := 0
+			for i := id; i < n; i += 30 {
+				if heldOf[i] {
+					marks++
+				}
+			}
+			want := 0
+			if errsOf[id] == nil {
+				want = 1
+			}
+			if marks != want {
+				t.Errorf("res_%d marked held %d times, want %d", id, marks, want)
+			}
+			if r, found, err := st.ByRequest(ctx, "cus_1", fmt.Sprint("req-", id%20)); err != nil || !found || (r.ID == fmt.Sprint("res_", id)) != (errsOf[id] == nil) {
+				t.Errorf("req-%d: %v, %v, %v", id%20, r, found, err)
+			}
+		}
+	})
+}

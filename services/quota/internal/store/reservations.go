@@ -72,6 +72,12 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	if err != nil {
 		return err
 	}
+	if ctx.Value(inGroup{}) == nil {
+		// Outside a transaction, concurrent intents are inserted together.
+		op := &intentOp{ctx: ctx, row: row}
+		s.intents.do(op)
+		return op.err
+	}
 	// ON CONFLICT DO NOTHING rather than a unique violation, which would
 	// abort the group transaction the insert shares with other callers.
 	res := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
@@ -109,16 +115,15 @@ func (s *Store) Reservation(ctx context.Context, id string) (quota.Reservation, 
 	return rows[0].toDomain()
 }
 
-// MarkHeld implements quota.Store. Outside a transaction it joins a group
-// transaction, so that the marks of concurrent Reserves share a commit.
+// MarkHeld implements quota.Store. Outside a transaction the marks of
+// concurrent Reserves are written together, in one statement.
 func (s *Store) MarkHeld(ctx context.Context, id string, at time.Time) (bool, error) {
-	var held bool
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		held, err = s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, "", at)
-		return err
-	})
-	return held, err
+	if ctx.Value(inGroup{}) != nil {
+		return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, "", at)
+	}
+	op := &heldOp{ctx: ctx, id: id, at: at}
+	s.helds.do(op)
+	return op.held, op.err
 }
 
 // DeletePending implements quota.Store.
