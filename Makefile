@@ -2,12 +2,12 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane
+MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane bench
 SERVICES := catalog subscription metering quota
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query
+.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -92,3 +92,15 @@ bench-metering-ingest:
 ## bench-metering-query: QueryUsage over gRPC with 10 million events (1,000 customers, one month) in PostgreSQL; seeds for about 3 minutes first
 bench-metering-query:
 	cd services/metering && go test -run '^$$' -bench '^BenchmarkQueryUsage$$' -benchtime 5000x -count 3 -timeout 60m .
+
+## bench-quota: both quota figures side by side with their references (bench/quota.sh; about 3 minutes): needs PostgreSQL, Redis and pgbench
+bench-quota:
+	BIN=$(BIN) bench/quota.sh all
+
+## bench-quota-check: CheckQuota over gRPC, 32 callers, against the health Check of a bare grpc-go server, in alternating rounds
+bench-quota-check:
+	BIN=$(BIN) bench/quota.sh check
+
+## bench-quota-reserve: Reserve + Commit pairs, 16 callers, against pgbench's single-row INSERT transactions at 16 clients, alternating
+bench-quota-reserve:
+	BIN=$(BIN) bench/quota.sh reserve

@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
@@ -73,6 +76,9 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
+	if cfg.PprofAddr != "" {
+		servePprof(ctx, log, cfg.PprofAddr)
+	}
 	rdb, err := redisx.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return err
@@ -128,4 +134,26 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		log.Info("demo data seeded")
 	}
 	return <-done
+}
+
+// servePprof serves Go's profiles on addr until ctx ends, on a mux of its
+// own, so that they are never reachable through the API's listener.
+func servePprof(ctx context.Context, log *slog.Logger, addr string) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server", "addr", addr, "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Warn("serving Go profiles; for profiling only", "pprof_addr", addr)
 }

@@ -50,6 +50,9 @@ type Config struct {
 	// DBMaxConns bounds each service's PostgreSQL connection pool; the
 	// binary opens up to this many per service it hosts.
 	DBMaxConns int // MP_DB_MAX_CONNS, --db-max-conns
+	// PprofAddr, when set, serves Go's profiles (net/http/pprof) on a
+	// listener of their own, never on the API's: for profiling only.
+	PprofAddr string // MP_PPROF_ADDR, --pprof-addr
 }
 
 // The defaults of the limits.
@@ -92,6 +95,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&maxBytes, "max-request-bytes", env("MP_MAX_REQUEST_BYTES", strconv.Itoa(DefaultMaxRequestBytes)), "largest HTTP body and gRPC message, in bytes")
 	fs.StringVar(&idemRetention, "idempotency-retention", env("MP_IDEMPOTENCY_RETENTION", DefaultIdempotencyRetention.String()), "how long answers of idempotent calls are kept")
 	fs.StringVar(&maxConns, "db-max-conns", env("MP_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns)), "PostgreSQL connections per service, at most")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", env("MP_PPROF_ADDR", ""), "serve Go's profiles (/debug/pprof/) on this address; empty for off")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
@@ -135,7 +139,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // Validate checks the values that Load cannot check while parsing.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr, "metering address": c.MeteringAddr} {
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr, "metering address": c.MeteringAddr, "pprof address": c.PprofAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
@@ -183,6 +187,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("metering_retention_months", c.RetentionMonths),
 		slog.Int64("max_request_bytes", c.MaxRequestBytes),
 		slog.Duration("idempotency_retention", c.IdempotencyRetention),
+		slog.String("pprof_addr", orDefault(c.PprofAddr, "off")),
 	)
 }
 

@@ -47,6 +47,10 @@ type Service struct {
 	// "/meterplane.quota.v1.QuotaService/Reserve") whose idempotency_key
 	// the service handles in its domain: the server's interceptor neither
 	// stores nor replays their answers. For a call whose answer must not be
-	// replayed, such as a denial that a retry must judge afresh.
+	// replayed, such as a denial that a retry must judge afresh, and for a
+	// call idempotent by itself, whose request names its operation (a
+	// reservation to commit) and whose repeat is answered from the state it
+	// left: storing its answer would cost two more writes, each with its
+	// own commit.
 	OwnKeys []string
 }

@@ -50,7 +50,10 @@ func Setup(ctx context.Context, service, otlpEndpoint string) (*Telemetry, error
 		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
 	}
 	metricOpts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promExporter)}
-	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	// Without an exporter no span is recorded: a recorded span that goes
+	// nowhere costs every call its attributes and events for nothing. Spans
+	// still get ids, which logs and error messages quote.
+	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.NeverSample())}
 	if otlpEndpoint != "" {
 		te, err := otlptracegrpc.New(ctx)
 		if err != nil {
@@ -60,7 +63,7 @@ func Setup(ctx context.Context, service, otlpEndpoint string) (*Telemetry, error
 		if err != nil {
 			return nil, fmt.Errorf("telemetry: otlp metrics: %w", err)
 		}
-		traceOpts = append(traceOpts, sdktrace.WithBatcher(te))
+		traceOpts = append(traceOpts, sdktrace.WithBatcher(te), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())))
 		metricOpts = append(metricOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me)))
 	}
 	tp := sdktrace.NewTracerProvider(traceOpts...)

@@ -91,7 +91,11 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 			svc.ReconcileWorker(reconcile), svc.FeedWorker(peers.NewMetering(d.Metering), feedPoll)},
 		// Reserve keeps its keys in the domain: a denial is an answer the
 		// server would store and replay, while a retry must be judged
-		// afresh.
-		OwnKeys: []string{quotav1.QuotaService_Reserve_FullMethodName},
+		// afresh. A reservation is committed or released once; a repeat is
+		// answered as the reservation is (the same subjects, or refused),
+		// so storing answers by key would only add two commits to each
+		// call.
+		OwnKeys: []string{quotav1.QuotaService_Reserve_FullMethodName, quotav1.QuotaService_Commit_FullMethodName,
+			quotav1.QuotaService_Release_FullMethodName},
 	}, nil
 }

@@ -26,6 +26,7 @@ type Live struct {
 	// prefix starts every key: empty in production, a test's own on a
 	// shared test cluster.
 	prefix                                          string
+	pipe                                            *pipeliner
 	check, reserve, finish, drop, limits, rebuildSc *redis.Script
 	counterScripts
 }
@@ -34,7 +35,7 @@ var _ quota.Live = (*Live)(nil)
 
 // New returns Live on rdb.
 func New(rdb redis.UniversalClient) *Live {
-	return &Live{rdb: rdb, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
+	return &Live{rdb: rdb, pipe: &pipeliner{rdb: rdb}, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
 		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript),
 		counterScripts: newCounterScripts()}
 }
@@ -111,7 +112,7 @@ func result(v any, items []quota.Item) (quota.Result, quota.Outcome, error) {
 
 // Check implements quota.Live.
 func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item, now time.Time) (quota.Result, quota.Outcome, error) {
-	v, err := l.check.Run(ctx, l.rdb, l.Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
+	v, err := l.pipe.run(ctx, l.check, l.Keys(customerID), itemArgs([]any{ms(now), quota.Freshness.Milliseconds()}, items)...).Result()
 	if err != nil {
 		return quota.Result{}, 0, failed("check", err)
 	}
@@ -120,7 +121,7 @@ func (l *Live) Check(ctx context.Context, customerID string, items []quota.Item,
 
 // Reserve implements quota.Live.
 func (l *Live) Reserve(ctx context.Context, customerID, id string, items []quota.Item, expire, now time.Time) (quota.Result, quota.Outcome, error) {
-	v, err := l.reserve.Run(ctx, l.rdb, l.Keys(customerID),
+	v, err := l.pipe.run(ctx, l.reserve, l.Keys(customerID),
 		itemArgs([]any{ms(now), quota.Freshness.Milliseconds(), id, ms(expire)}, items)...).Result()
 	if err != nil {
 		return quota.Result{}, 0, failed("reserve", err)
@@ -133,7 +134,7 @@ func (l *Live) runFinish(ctx context.Context, customerID, id string, commit bool
 	if commit {
 		c = 1
 	}
-	v, err := l.finish.Run(ctx, l.rdb, l.Keys(customerID), itemArgs([]any{ms(now), quota.DoneKeep.Milliseconds(), id, c}, items)...).Text()
+	v, err := l.pipe.run(ctx, l.finish, l.Keys(customerID), itemArgs([]any{ms(now), quota.DoneKeep.Milliseconds(), id, c}, items)...).Text()
 	if err != nil {
 		return 0, failed("finish", err)
 	}
@@ -158,7 +159,7 @@ func (l *Live) Release(ctx context.Context, customerID, id string, now time.Time
 
 // Drop implements quota.Live.
 func (l *Live) Drop(ctx context.Context, customerID, id string) (quota.Outcome, error) {
-	v, err := l.drop.Run(ctx, l.rdb, l.Keys(customerID), id).Text()
+	v, err := l.pipe.run(ctx, l.drop, l.Keys(customerID), id).Text()
 	if err != nil {
 		return 0, failed("drop", err)
 	}
@@ -202,7 +203,7 @@ func (l *Live) SetLimits(ctx context.Context, customerID string, lim quota.Limit
 			args = append(args, "p:"+f, periodField(x.Period))
 		}
 	}
-	if err := l.limits.Run(ctx, l.rdb, l.Keys(customerID)[1:2], args...).Err(); err != nil {
+	if err := l.pipe.run(ctx, l.limits, l.Keys(customerID)[1:2], args...).Err(); err != nil {
 		return failed("set limits", err)
 	}
 	return nil
@@ -274,7 +275,7 @@ func (l *Live) Rebuild(ctx context.Context, customerID, token string, s quota.Sn
 	for _, id := range s.Done {
 		args = append(args, id, ms(now))
 	}
-	if err := l.rebuildSc.Run(ctx, l.rdb, l.Keys(customerID), args...).Err(); err != nil {
+	if err := l.pipe.run(ctx, l.rebuildSc, l.Keys(customerID), args...).Err(); err != nil {
 		return failed("rebuild", err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -78,11 +79,18 @@ func (e *Entitlements) Limits(ctx context.Context, customerID string, at time.Ti
 	return l, nil
 }
 
+// maxKinds bounds how many features' kinds Features remembers, so that
+// requests naming ever new features cannot grow it without end; past it,
+// a feature not remembered is asked each time.
+const maxKinds = 10_000
+
 // Features asks the catalog what kind a feature is, and remembers it: a
-// feature's kind does not change.
+// feature's kind does not change, so CheckQuota asks the catalog once per
+// feature, not per call.
 type Features struct {
 	client catalogv1.CatalogServiceClient
 	kinds  sync.Map // key → bool (is a gauge)
+	known  atomic.Int64
 }
 
 var _ quota.Features = (*Features)(nil)
@@ -102,7 +110,11 @@ func (f *Features) IsGauge(ctx context.Context, feature string) (bool, error) {
 	switch status.Code(err) {
 	case codes.OK:
 		g := res.GetFeature().GetKind() == catalogv1.FeatureKind_FEATURE_KIND_GAUGE
-		f.kinds.Store(feature, g)
+		if f.known.Load() < maxKinds {
+			if _, loaded := f.kinds.LoadOrStore(feature, g); !loaded {
+				f.known.Add(1)
+			}
+		}
 		return g, nil
 	case codes.NotFound, codes.InvalidArgument:
 		return false, quota.ErrUnknownFeature

@@ -205,7 +205,19 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 		return Result{}, Reservation{}, err
 	}
 	now := s.clock.Now()
-	if in.Key != "" {
+	r := Reservation{ID: ids.New("res"), CustomerID: in.CustomerID, Key: in.Key, Items: items,
+		Status: StatusPending, ExpireTime: now.Add(ttl), CreateTime: now, UpdateTime: now}
+	// The intent is written first, and a reservation already made with the
+	// idempotency key is looked up only when the insert finds one: a retry is
+	// rare, so the usual Reserve costs one write and no read.
+	for attempt := 0; ; attempt++ {
+		err := s.store.AddIntent(ctx, r)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrDuplicateKey) {
+			return Result{}, Reservation{}, err
+		}
 		prev, found, err := s.store.ByKey(ctx, in.CustomerID, in.Key)
 		if err != nil {
 			return Result{}, Reservation{}, err
@@ -214,7 +226,7 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 		case found && prev.Status != StatusPending:
 			prev.Status = prev.Effective(now)
 			return Result{Allowed: true}, prev, nil
-		case found && now.Sub(prev.CreateTime) < pendingTakeover:
+		case attempt > 0 || found && now.Sub(prev.CreateTime) < pendingTakeover:
 			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with idempotency key %q is in progress; retry", in.Key)
 		case found:
 			// Abandoned by a caller that died.
@@ -222,14 +234,6 @@ func (s *Service) Reserve(ctx context.Context, in ReserveInput) (Result, Reserva
 				return Result{}, Reservation{}, err
 			}
 		}
-	}
-	r := Reservation{ID: ids.New("res"), CustomerID: in.CustomerID, Key: in.Key, Items: items,
-		Status: StatusPending, ExpireTime: now.Add(ttl), CreateTime: now, UpdateTime: now}
-	if err := s.store.InTx(ctx, func(ctx context.Context) error { return s.store.AddIntent(ctx, r) }); err != nil {
-		if errors.Is(err, ErrDuplicateKey) {
-			return Result{}, Reservation{}, errs.New(errs.Conflict, "a Reserve with idempotency key %q is in progress; retry", in.Key)
-		}
-		return Result{}, Reservation{}, err
 	}
 	var res Result
 	out, err := s.admit(ctx, in.CustomerID, func(now time.Time) (o Outcome, err error) {

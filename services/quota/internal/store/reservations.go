@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
@@ -100,12 +101,20 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	if err != nil {
 		return err
 	}
-	err = s.db.Conn(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
+	if ctx.Value(inGroup{}) == nil {
+		// Outside a transaction, concurrent intents are inserted together.
+		op := &intentOp{ctx: ctx, row: row}
+		s.intents.do(op)
+		return op.err
+	}
+	// ON CONFLICT DO NOTHING rather than a unique violation, which would
+	// abort the group transaction the insert shares with other callers.
+	res := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if errors.Is(res.Error, gorm.ErrDuplicatedKey) || res.Error == nil && res.RowsAffected == 0 {
 		return quota.ErrDuplicateKey
 	}
-	if err != nil {
-		return fmt.Errorf("store: add reservation: %w", err)
+	if res.Error != nil {
+		return fmt.Errorf("store: add reservation: %w", res.Error)
 	}
 	return nil
 }
@@ -135,9 +144,15 @@ func (s *Store) Reservation(ctx context.Context, id string) (quota.Reservation, 
 	return rows[0].toDomain()
 }
 
-// MarkHeld implements quota.Store.
+// MarkHeld implements quota.Store. Outside a transaction the marks of
+// concurrent Reserves are written together, in one statement.
 func (s *Store) MarkHeld(ctx context.Context, id string, at time.Time) (bool, error) {
-	return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, nil, at)
+	if ctx.Value(inGroup{}) != nil {
+		return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, nil, at)
+	}
+	op := &heldOp{ctx: ctx, id: id, at: at}
+	s.helds.do(op)
+	return op.held, op.err
 }
 
 // DeletePending implements quota.Store.

@@ -12,16 +12,29 @@ import (
 
 // Store is the quota service's database.
 type Store struct {
-	db *storage.DB
+	db      *storage.DB
+	group   *group
+	intents batcher[intentOp]
+	helds   batcher[heldOp]
 }
 
 var _ quota.Store = (*Store)(nil)
 
 // New returns a Store on db, which must be migrated with the service's
 // migrations.
-func New(db *storage.DB) *Store { return &Store{db: db} }
+func New(db *storage.DB) *Store {
+	s := &Store{db: db, group: &group{run: db.InTx}}
+	s.intents.exec = s.insertIntents
+	s.helds.exec = s.markHeld
+	return s
+}
 
-// InTx runs fn in a transaction carried by its context.
+// InTx runs fn in a transaction carried by its context: a group
+// transaction shared with concurrent callers (see group), or, inside
+// one, that transaction.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return s.db.InTx(ctx, fn)
+	if ctx.Value(inGroup{}) != nil {
+		return s.db.InTx(ctx, fn)
+	}
+	return s.group.do(ctx, fn)
 }
