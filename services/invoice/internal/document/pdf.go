@@ -117,7 +117,7 @@ func RenderPDF(w io.Writer, d Document) error {
 		return fmt.Errorf("render invoice PDF: %w", p.err)
 	}
 	var buf bytes.Buffer
-	if err := p.pdf.Write(&buf); err != nil {
+	if _, err := p.pdf.WriteTo(&buf); err != nil {
 		return fmt.Errorf("render invoice PDF: %w", err)
 	}
 	_, err = w.Write(buf.Bytes())
