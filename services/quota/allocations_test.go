@@ -1,6 +1,7 @@
 package quota_test
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,7 +65,7 @@ func TestAllocationsAPI(t *testing.T) {
 	must(t, err)
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"subject":"site-1"`) {
+	if res.StatusCode != 200 || !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"subject":"site-1"`) {
 		t.Fatalf("deallocate over HTTP = %d %s", res.StatusCode, b)
 	}
 	// The same key, now that there is room: judged afresh, not replayed.
@@ -86,7 +87,7 @@ func TestAllocationsAPI(t *testing.T) {
 	must(t, err)
 	b, _ = io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"subject":"site-2"`) || strings.Contains(string(b), "site-1") {
+	if res.StatusCode != 200 || !strings.Contains(strings.ReplaceAll(string(b), " ", ""), `"subject":"site-2"`) || strings.Contains(string(b), "site-1") {
 		t.Errorf("allocations over HTTP = %d %s", res.StatusCode, b)
 	}
 
@@ -94,9 +95,14 @@ func TestAllocationsAPI(t *testing.T) {
 	must(t, err)
 	b, _ = io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(b), `"used":[{"featureKey":"sites","quantity":"1"}]`) ||
-		!strings.Contains(string(b), `"liveReservations":1`) {
-		t.Errorf("rebuild over HTTP = %d %s", res.StatusCode, b)
+	// protojson varies its spacing on purpose, so the answer is decoded.
+	var rebuilt struct {
+		Used             []struct{ FeatureKey, Quantity string }
+		LiveReservations int
+	}
+	if err := json.Unmarshal(b, &rebuilt); err != nil || res.StatusCode != 200 || len(rebuilt.Used) != 1 ||
+		rebuilt.Used[0].FeatureKey != "sites" || rebuilt.Used[0].Quantity != "1" || rebuilt.LiveReservations != 1 {
+		t.Errorf("rebuild over HTTP = %d %s (%v)", res.StatusCode, b, err)
 	}
 	st, err := client.GetQuotaStatus(ctx, &quotav1.GetQuotaStatusRequest{CustomerId: id})
 	must(t, err)
