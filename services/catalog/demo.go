@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
@@ -51,6 +52,9 @@ func Seed(ctx context.Context, c catalogv1.CatalogServiceClient) error {
 // seedPlan creates the plan of p unless it exists and publishes it unless
 // it is published.
 func seedPlan(ctx context.Context, c catalogv1.CatalogServiceClient, p *catalogv1.CreatePlanRequest) error {
+	// A copy: the demo plans are shared by every caller, and a test may
+	// seed several catalogs at once.
+	p = proto.CloneOf(p)
 	key := p.GetPlan().GetKey()
 	p.IdempotencyKey = "demo-plan-" + key
 	if _, err := c.CreatePlan(ctx, p); exists(err, "plan "+key) != nil {
