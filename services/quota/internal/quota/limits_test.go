@@ -1,6 +1,7 @@
 package quota_test
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -296,6 +297,38 @@ func TestFreshness(t *testing.T) {
 		e.wantLimit(t, "within the freshness", 1000, true)
 		e.clk.Advance(time.Millisecond)
 		e.wantLimit(t, "one second after", 2000, true)
+	})
+}
+
+// TestStaleLimitsAreAskedOnce: when a customer's limits go stale, the
+// concurrent calls that find them stale share one question to the
+// subscription service instead of asking it each.
+func TestStaleLimitsAreAskedOnce(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, e *env) {
+		e.ents.set("cus_a", sites(quota.PolicyHard, 1))
+		e.wantLimit(t, "asked", 1000, true)
+		e.clk.Advance(quota.Freshness)
+		e.ents.mu.Lock()
+		before := e.ents.calls
+		e.ents.mu.Unlock()
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if _, err := e.svc.Check(t.Context(), quota.CheckInput{CustomerID: "cus_a", Items: one("sites", "1")}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		e.ents.mu.Lock()
+		defer e.ents.mu.Unlock()
+		// Calls that find the limits stale after a shared refresh wrote
+		// them find them fresh; a few may start a second one between the
+		// first's write and their script. Fifty would be one per call.
+		if asked := e.ents.calls - before; asked < 1 || asked > 5 {
+			t.Errorf("50 concurrent calls on stale limits asked them %d times, want 1 to 5", asked)
+		}
 	})
 }
 

@@ -27,6 +27,8 @@ const (
 	pendingTakeover = 10 * time.Second
 	// rebuildLock is how long a rebuild lock holds.
 	rebuildLock = 10 * time.Second
+	// refreshWait bounds a shared refresh of a customer's limits.
+	refreshWait = 10 * time.Second
 	// rebuildWait is how long a call waits for another's rebuild.
 	rebuildWait = 15 * time.Second
 	// attempts bounds the rounds of one call: a first call for a customer
@@ -47,6 +49,10 @@ type Service struct {
 	// rebuilds runs one rebuild per customer at a time in this process;
 	// concurrent callers wait for it and share its result.
 	rebuilds singleflight.Group
+	// refreshes asks a customer's limits once at a time in this process:
+	// when they go stale, every concurrent call of the customer finds them
+	// stale at once, and one peer call serves them all.
+	refreshes singleflight.Group
 	// counters is what counter features need; nil until EnableCounters,
 	// and counters are then refused like unknown kinds.
 	counters *counters
@@ -92,7 +98,7 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 		}
 		switch out {
 		case Stale:
-			if _, err := s.refresh(ctx, customerID, now); err != nil {
+			if err := s.refreshShared(ctx, customerID, now); err != nil {
 				return out, err
 			}
 		case Rebuild:
@@ -106,6 +112,21 @@ func (s *Service) admit(ctx context.Context, customerID string, script func(now 
 		}
 	}
 	return 0, fmt.Errorf("quota: customer %s: no answer after %d rounds of refresh and rebuild", customerID, attempts)
+}
+
+// refreshShared refreshes the customer's limits, sharing a refresh in
+// flight. A refresh that read before an invalidation writes nothing (its
+// version moved), so a caller that joined it finds the limits stale again
+// and refreshes anew. The shared call does not end with the caller that
+// started it, but it is bounded by refreshWait.
+func (s *Service) refreshShared(ctx context.Context, customerID string, now time.Time) error {
+	_, err, _ := s.refreshes.Do(customerID, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshWait)
+		defer cancel()
+		_, err := s.refresh(ctx, customerID, now)
+		return nil, err
+	})
+	return err
 }
 
 // rebuild loads the customer's keys into Redis from the database, once
