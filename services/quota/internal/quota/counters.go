@@ -328,18 +328,8 @@ func (s *Service) Reconcile(ctx context.Context) ([]Drift, error) {
 
 // ReconcileWorker reconciles counters every interval until ctx ends.
 func (s *Service) ReconcileWorker(interval time.Duration) func(ctx context.Context) error {
-	return func(ctx context.Context) error {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-t.C:
-			}
-			if _, err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "quota: reconcile counters", "error", err)
-			}
-		}
-	}
+	return s.every("reconcile counters", interval, func(ctx context.Context) error {
+		_, err := s.Reconcile(ctx)
+		return err
+	})
 }

@@ -447,6 +447,12 @@ const DoneKeep = 48 * time.Hour
 
 // ExpiryWorker runs Sweep every interval until ctx ends.
 func (s *Service) ExpiryWorker(interval time.Duration) func(ctx context.Context) error {
+	return s.every("sweep", interval, func(ctx context.Context) error { return s.Sweep(ctx, interval) })
+}
+
+// every returns a worker that runs fn every interval until ctx ends,
+// logging what fails: the next round tries again.
+func (s *Service) every(name string, interval time.Duration, fn func(ctx context.Context) error) func(ctx context.Context) error {
 	return func(ctx context.Context) error {
 		t := time.NewTicker(interval)
 		defer t.Stop()
@@ -456,8 +462,8 @@ func (s *Service) ExpiryWorker(interval time.Duration) func(ctx context.Context)
 				return nil
 			case <-t.C:
 			}
-			if err := s.Sweep(ctx, interval); err != nil && ctx.Err() == nil {
-				s.log.ErrorContext(ctx, "quota: sweep", "error", err)
+			if err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "quota: "+name, "error", err)
 			}
 		}
 	}
