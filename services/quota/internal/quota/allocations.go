@@ -74,6 +74,12 @@ type AllocationStore interface {
 	// DeallocationByKey returns the customer's deallocation made with an
 	// idempotency key.
 	DeallocationByKey(ctx context.Context, customerID, key string) (Deallocation, bool, error)
+	// UnsettledDeallocations returns up to limit deallocations not yet
+	// settled made before before, oldest first.
+	UnsettledDeallocations(ctx context.Context, before time.Time, limit int) ([]Deallocation, error)
+	// MarkDeallocationsSettled marks deallocations settled: their script
+	// has run.
+	MarkDeallocationsSettled(ctx context.Context, ids []string) error
 	// Allocations returns up to limit of the customer's allocations (of
 	// feature, if not empty) after the key after, by AllocationKey.
 	Allocations(ctx context.Context, customerID, feature, after string, limit int) ([]Allocation, error)
@@ -278,6 +284,40 @@ func sortedItems(m map[string]Units) []Item {
 		out = append(out, Item{Feature: f, Quantity: m[f]})
 	}
 	return out
+}
+
+// settleDeallocations runs the deallocate script of every deallocation
+// made before before and not yet settled, then marks them settled: one
+// whose process died between its transaction and its script leaves Redis
+// counting the quantity as used, which denies more than it should (never
+// admits more) until this sweep or a rebuild. The script counts an id
+// once, so a deallocation whose script ran adds nothing. One older than
+// deallocRetry is only marked, as a retry would be.
+func (s *Service) settleDeallocations(ctx context.Context, before time.Time) error {
+	for {
+		due, err := s.store.UnsettledDeallocations(ctx, before, settleBatch)
+		if err != nil || len(due) == 0 {
+			return err
+		}
+		ids := make([]string, len(due))
+		for i, d := range due {
+			ids[i] = d.ID
+			if s.clock.Now().Sub(d.CreateTime) > deallocRetry {
+				continue
+			}
+			if _, err := s.admit(ctx, d.CustomerID, func(now time.Time) (Outcome, error) {
+				return s.live.Deallocate(ctx, d.CustomerID, d.ID, d.Feature, d.Quantity(), now)
+			}); err != nil {
+				return err
+			}
+		}
+		if err := s.store.MarkDeallocationsSettled(ctx, ids); err != nil {
+			return err
+		}
+		if len(due) < settleBatch {
+			return nil
+		}
+	}
 }
 
 // deallocRetry is how old a deallocation may be for a retry to run its

@@ -173,6 +173,21 @@ func TestDeallocateDiedBeforeItsScript(t *testing.T) {
 		if got := e.check(t, "1"); got.Used != 1000 {
 			t.Errorf("a rebuild, then the retry: used %d, want 1", got.Used)
 		}
+
+		// Never retried: the sweep after an interval runs its script,
+		// once, however often it runs.
+		dead("site-2", "")
+		must(t, e.svc.Sweep(ctx, 30*time.Second))
+		if got := e.check(t, "1"); got.Used != 1000 {
+			t.Errorf("a sweep within the interval: used %d, want 1", got.Used)
+		}
+		e.clk.Advance(31 * time.Second)
+		for range 2 {
+			must(t, e.svc.Sweep(ctx, 30*time.Second))
+		}
+		if got := e.check(t, "1"); got.Used != 0 {
+			t.Errorf("after the sweeps: used %d, want 0", got.Used)
+		}
 	})
 }
 

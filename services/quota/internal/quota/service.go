@@ -473,7 +473,8 @@ func (s *Service) every(name string, interval time.Duration, fn func(ctx context
 const settleBatch = 500
 
 // Sweep marks reservations past their expiry as expired in the database
-// (Redis drops them by itself) and settles commits: a commit whose
+// (Redis drops them by itself), settles deallocations (see
+// settleDeallocations) and settles commits: a commit whose
 // process died between its transaction and its script leaves the
 // quantity held in Redis, and when the hold expires Redis would count
 // neither hold nor allocation. So every committed reservation that expires
@@ -488,6 +489,12 @@ func (s *Service) Sweep(ctx context.Context, interval time.Duration) error {
 		return err
 	} else if n > 0 {
 		s.log.InfoContext(ctx, "quota: reservations expired", "count", n)
+	}
+	// A deallocation's own call runs its script right after its
+	// transaction; one older than an interval whose script did not run
+	// is run here.
+	if err := s.settleDeallocations(ctx, now.Add(-interval)); err != nil {
+		return err
 	}
 	for {
 		due, err := s.store.Unsettled(ctx, now.Add(2*interval), settleBatch)

@@ -130,18 +130,51 @@ func (s *Store) DeallocationByKey(ctx context.Context, customerID, key string) (
 	if len(rows) == 0 {
 		return quota.Deallocation{}, false, nil
 	}
-	row := rows[0]
+	d, err := rows[0].toDomain()
+	return d, err == nil, err
+}
+
+func (row deallocationRow) toDomain() (quota.Deallocation, error) {
 	var allocs []deallocatedJSON
 	if err := json.Unmarshal([]byte(row.Allocations), &allocs); err != nil {
-		return quota.Deallocation{}, false, fmt.Errorf("store: deallocation %s: %w", row.ID, err)
+		return quota.Deallocation{}, fmt.Errorf("store: deallocation %s: %w", row.ID, err)
 	}
-	d := quota.Deallocation{ID: row.ID, CustomerID: row.CustomerID, Feature: row.FeatureKey, Subject: row.Subject, Key: key,
+	d := quota.Deallocation{ID: row.ID, CustomerID: row.CustomerID, Feature: row.FeatureKey, Subject: row.Subject,
 		CreateTime: row.CreateTime.UTC()}
+	if row.IdempotencyKey != nil {
+		d.Key = *row.IdempotencyKey
+	}
 	for _, a := range allocs {
 		d.Allocations = append(d.Allocations, quota.Allocation{CustomerID: row.CustomerID, Feature: row.FeatureKey, Subject: row.Subject,
 			ReservationID: a.ReservationID, Quantity: quota.Units(a.Quantity), CreateTime: a.CreateTime.UTC()})
 	}
-	return d, true, nil
+	return d, nil
+}
+
+// UnsettledDeallocations implements quota.Store.
+func (s *Store) UnsettledDeallocations(ctx context.Context, before time.Time, limit int) ([]quota.Deallocation, error) {
+	var rows []deallocationRow
+	if err := s.db.Conn(ctx).Where("NOT settled AND create_time < ?", before).Order("create_time").Limit(limit).
+		Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: unsettled deallocations: %w", err)
+	}
+	out := make([]quota.Deallocation, len(rows))
+	for i, row := range rows {
+		d, err := row.toDomain()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// MarkDeallocationsSettled implements quota.Store.
+func (s *Store) MarkDeallocationsSettled(ctx context.Context, ids []string) error {
+	if err := s.db.Conn(ctx).Model(&deallocationRow{}).Where("id IN ?", ids).Update("settled", true).Error; err != nil {
+		return fmt.Errorf("store: mark deallocations settled: %w", err)
+	}
+	return nil
 }
 
 // recentDeallocations returns the ids of the customer's deallocations
