@@ -35,7 +35,7 @@ var _ quota.Live = (*Live)(nil)
 
 // New returns Live on rdb.
 func New(rdb redis.UniversalClient) *Live {
-	return &Live{rdb: rdb, pipe: &pipeliner{rdb: rdb}, check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
+	return &Live{rdb: rdb, pipe: newPipeliner(rdb), check: redis.NewScript(checkScript), reserve: redis.NewScript(reserveScript),
 		finish: redis.NewScript(finishScript), drop: redis.NewScript(dropScript), limits: redis.NewScript(limitsScript), rebuildSc: redis.NewScript(rebuildScript),
 		counterScripts: newCounterScripts()}
 }

@@ -3,9 +3,10 @@ package live
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/meterplane/meterplane/services/quota/internal/coalesce"
 )
 
 // maxPipelines is how many pipelines of scripts are in flight to Redis at
@@ -23,10 +24,14 @@ const maxPipelines = 2
 // transaction, and it needs none: the calls of one pipeline were
 // concurrent anyway, so any order is one they could have had.
 type pipeliner struct {
-	rdb     redis.UniversalClient
-	mu      sync.Mutex
-	queue   []*scriptCall
-	running int // pipelines in flight, at most maxPipelines
+	rdb   redis.UniversalClient
+	calls *coalesce.Batcher[scriptCall]
+}
+
+func newPipeliner(rdb redis.UniversalClient) *pipeliner {
+	p := &pipeliner{rdb: rdb}
+	p.calls = &coalesce.Batcher[scriptCall]{Max: maxPipelines, Exec: p.exec}
+	return p
 }
 
 // scriptCall is one script run waiting for its pipeline.
@@ -35,52 +40,21 @@ type scriptCall struct {
 	keys   []string
 	args   []any
 	cmd    *redis.Cmd
-	done   chan struct{}
 }
 
 // run runs script as the Script.Run of go-redis would, in a pipeline
 // shared with concurrent calls. A caller whose context ends stops waiting;
 // its script may still run, as it may when a reply is lost.
 func (p *pipeliner) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	c := &scriptCall{script: script, keys: keys, args: args, done: make(chan struct{})}
-	p.mu.Lock()
-	p.queue = append(p.queue, c)
-	lead := p.running < maxPipelines
-	if lead {
-		p.running++
-	}
-	p.mu.Unlock()
-	if lead {
-		p.flush()
-	}
+	c := &scriptCall{script: script, keys: keys, args: args}
 	select {
-	case <-c.done:
+	case <-p.calls.Submit(c):
 		return c.cmd
 	case <-ctx.Done():
 		cmd := redis.NewCmd(ctx)
 		cmd.SetErr(ctx.Err())
 		return cmd
 	}
-}
-
-// flush sends what is queued as one pipeline; if more queued meanwhile,
-// another goroutine takes this pipeline's place, so that the caller
-// returns with its own answer.
-func (p *pipeliner) flush() {
-	p.mu.Lock()
-	batch := p.queue
-	p.queue = nil
-	p.mu.Unlock()
-	if len(batch) > 0 {
-		p.exec(batch)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if len(p.queue) > 0 {
-		go p.flush()
-		return
-	}
-	p.running--
 }
 
 // exec runs a batch in one pipeline. The pipeline is not bound to any one
@@ -92,7 +66,6 @@ func (p *pipeliner) exec(batch []*scriptCall) {
 	if len(batch) == 1 {
 		c := batch[0]
 		c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
-		close(c.done)
 		return
 	}
 	pipe := p.rdb.Pipeline()
@@ -104,6 +77,5 @@ func (p *pipeliner) exec(batch []*scriptCall) {
 		if err := c.cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
 			c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
 		}
-		close(c.done)
 	}
 }

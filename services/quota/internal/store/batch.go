@@ -4,67 +4,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
-// maxBatches is how many batch statements of one kind run at once.
+// maxBatches is how many batch statements of one kind run at once. A
+// batch statement outside a transaction commits by itself, so each write
+// is durable when its caller returns, while a batch costs one round trip
+// and one commit.
 const maxBatches = 4
-
-// batcher runs the writes of concurrent callers as one statement per
-// batch: below maxBatches in flight a write goes out at once, alone;
-// above, writes queue and the next statement takes them all. A statement
-// outside a transaction commits by itself, so each write is durable when
-// its caller returns, while a batch costs one round trip and one commit.
-type batcher[T any] struct {
-	exec    func(ops []*T)
-	mu      sync.Mutex
-	queue   []*T
-	done    map[*T]chan struct{}
-	running int
-}
-
-func (b *batcher[T]) do(op *T) {
-	done := make(chan struct{})
-	b.mu.Lock()
-	if b.done == nil {
-		b.done = map[*T]chan struct{}{}
-	}
-	b.queue = append(b.queue, op)
-	b.done[op] = done
-	lead := b.running < maxBatches
-	if lead {
-		b.running++
-	}
-	b.mu.Unlock()
-	if lead {
-		b.flush()
-	}
-	<-done
-}
-
-func (b *batcher[T]) flush() {
-	b.mu.Lock()
-	ops := b.queue
-	b.queue = nil
-	b.mu.Unlock()
-	if len(ops) > 0 {
-		b.exec(ops)
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, op := range ops {
-		close(b.done[op])
-		delete(b.done, op)
-	}
-	if len(b.queue) > 0 {
-		go b.flush()
-		return
-	}
-	b.running--
-}
 
 // intentOp is one AddIntent outside a transaction.
 type intentOp struct {

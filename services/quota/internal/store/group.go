@@ -2,7 +2,8 @@ package store
 
 import (
 	"context"
-	"sync"
+
+	"github.com/meterplane/meterplane/services/quota/internal/coalesce"
 )
 
 // maxGroups is how many group transactions are open at once. Below it a
@@ -21,65 +22,35 @@ const maxGroups = 4
 // that one caller's failure (a duplicate request id, a reservation not
 // found) is its own and never another's.
 type group struct {
-	run     func(ctx context.Context, fn func(ctx context.Context) error) error // one transaction
-	mu      sync.Mutex
-	queue   []*groupCall
-	running int
+	run   func(ctx context.Context, fn func(ctx context.Context) error) error // one transaction
+	calls *coalesce.Batcher[groupCall]
 }
 
 type groupCall struct {
-	ctx  context.Context
-	fn   func(ctx context.Context) error
-	err  error
-	done chan struct{}
+	ctx context.Context
+	fn  func(ctx context.Context) error
+	err error
+}
+
+func newGroup(run func(ctx context.Context, fn func(ctx context.Context) error) error) *group {
+	g := &group{run: run}
+	g.calls = &coalesce.Batcher[groupCall]{Max: maxGroups, Exec: g.exec}
+	return g
 }
 
 // inGroup marks the context of the work of a group transaction, in which
 // a nested InTx joins the group's transaction.
 type inGroup struct{}
 
-// do runs fn in a group transaction and returns its outcome.
+// do runs fn in a group transaction and returns its outcome. The work is
+// in a transaction: it ends, the caller waits for it.
 func (g *group) do(ctx context.Context, fn func(ctx context.Context) error) error {
-	c := &groupCall{ctx: ctx, fn: fn, done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, c)
-	lead := g.running < maxGroups
-	if lead {
-		g.running++
-	}
-	g.mu.Unlock()
-	if lead {
-		g.flush()
-	}
-	<-c.done // the work is in a transaction: it ends, the caller waits for it
+	c := &groupCall{ctx: ctx, fn: fn}
+	g.calls.Do(c)
 	return c.err
 }
 
-// flush runs what is queued as one group; if more queued meanwhile,
-// another goroutine takes this group's place.
-func (g *group) flush() {
-	g.mu.Lock()
-	batch := g.queue
-	g.queue = nil
-	g.mu.Unlock()
-	if len(batch) > 0 {
-		g.exec(batch)
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if len(g.queue) > 0 {
-		go g.flush()
-		return
-	}
-	g.running--
-}
-
 func (g *group) exec(batch []*groupCall) {
-	defer func() {
-		for _, c := range batch {
-			close(c.done)
-		}
-	}()
 	if len(batch) == 1 {
 		c := batch[0]
 		c.err = g.run(context.WithValue(c.ctx, inGroup{}, true), c.fn)

@@ -104,7 +104,7 @@ func (s *Store) AddIntent(ctx context.Context, r quota.Reservation) error {
 	if ctx.Value(inGroup{}) == nil {
 		// Outside a transaction, concurrent intents are inserted together.
 		op := &intentOp{ctx: ctx, row: row}
-		s.intents.do(op)
+		s.intents.Do(op)
 		return op.err
 	}
 	// ON CONFLICT DO NOTHING rather than a unique violation, which would
@@ -151,7 +151,7 @@ func (s *Store) MarkHeld(ctx context.Context, id string, at time.Time) (bool, er
 		return s.SetStatus(ctx, id, []quota.Status{quota.StatusPending}, quota.StatusHeld, nil, at)
 	}
 	op := &heldOp{ctx: ctx, id: id, at: at}
-	s.helds.do(op)
+	s.helds.Do(op)
 	return op.held, op.err
 }
 

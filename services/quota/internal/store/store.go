@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/meterplane/meterplane/platform/storage"
+	"github.com/meterplane/meterplane/services/quota/internal/coalesce"
 	"github.com/meterplane/meterplane/services/quota/internal/quota"
 )
 
@@ -14,8 +15,8 @@ import (
 type Store struct {
 	db      *storage.DB
 	group   *group
-	intents batcher[intentOp]
-	helds   batcher[heldOp]
+	intents *coalesce.Batcher[intentOp]
+	helds   *coalesce.Batcher[heldOp]
 }
 
 var _ quota.Store = (*Store)(nil)
@@ -23,9 +24,10 @@ var _ quota.Store = (*Store)(nil)
 // New returns a Store on db, which must be migrated with the service's
 // migrations.
 func New(db *storage.DB) *Store {
-	s := &Store{db: db, group: &group{run: db.InTx}}
-	s.intents.exec = s.insertIntents
-	s.helds.exec = s.markHeld
+	s := &Store{db: db}
+	s.group = newGroup(db.InTx)
+	s.intents = &coalesce.Batcher[intentOp]{Max: maxBatches, Exec: s.insertIntents}
+	s.helds = &coalesce.Batcher[heldOp]{Max: maxBatches, Exec: s.markHeld}
 	return s
 }
 
