@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane bench
-SERVICES := catalog subscription metering quota
+SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 

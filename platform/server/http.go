@@ -26,7 +26,7 @@ import (
 // HTTP metrics.
 func newGateway() *runtime.ServeMux {
 	return runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, rawBodyMarshaler{
 			Marshaler: strictJSON{&runtime.JSONPb{
 				MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			}},
@@ -35,6 +35,36 @@ func newGateway() *runtime.ServeMux {
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithMiddlewares(recordRoute),
 	)
+}
+
+// RawBody is a response the gateway sends as its raw bytes with its own
+// Content-Type instead of as JSON: google.api.HttpBody, and any message of
+// the same shape (content_type, data), which a service may declare without
+// importing google/api (see "Protobuf and generation").
+type RawBody interface {
+	GetContentType() string
+	GetData() []byte
+}
+
+// rawBodyMarshaler sends a RawBody response as its bytes and marshals
+// everything else with the wrapped marshaler.
+type rawBodyMarshaler struct{ runtime.Marshaler }
+
+// ContentType returns a RawBody's content type, or the wrapped one's.
+func (m rawBodyMarshaler) ContentType(v any) string {
+	if b, ok := v.(RawBody); ok {
+		return b.GetContentType()
+	}
+	return m.Marshaler.ContentType(v)
+}
+
+// Marshal returns a RawBody's bytes, or marshals v with the wrapped
+// marshaler.
+func (m rawBodyMarshaler) Marshal(v any) ([]byte, error) {
+	if b, ok := v.(RawBody); ok {
+		return b.GetData(), nil
+	}
+	return m.Marshaler.Marshal(v)
 }
 
 // strictJSON is the gateway's JSON marshaler with a decoder that refuses
