@@ -1,0 +1,293 @@
+package invoice
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/meterplane/meterplane/platform/errs"
+	"github.com/meterplane/meterplane/platform/ids"
+	"github.com/meterplane/meterplane/platform/money"
+	"github.com/meterplane/meterplane/services/invoice/internal/rating"
+)
+
+// Finalize finalizes a draft whose period has ended: see finalize.
+func (s *Service) Finalize(ctx context.Context, id string) (Invoice, error) {
+	var v errs.Violations
+	checkID(&v, "invoice_id", id)
+	if err := v.Err(); err != nil {
+		return Invoice{}, err
+	}
+	return s.finalize(ctx, id, "")
+}
+
+// finalize closes the draft's period in metering (no transaction open),
+// recomputes the draft, and then, in one transaction, numbers it in the
+// series of the year it is finalized, applies the customer's credit
+// balance (or carries a negative total to it), freezes it and writes the
+// invoice.finalized event. runID names the run that finalizes, if one does.
+func (s *Service) finalize(ctx context.Context, id, runID string) (Invoice, error) {
+	inv, err := s.store.GetInvoice(ctx, id)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if inv.Status != StatusDraft {
+		return Invoice{}, errs.New(errs.FailedPrecondition, "invoice %q is %s, not a draft", errs.Short(id), inv.Status)
+	}
+	if inv.Period.To.After(s.clock.Now()) {
+		return Invoice{}, errs.New(errs.FailedPrecondition, "the period of invoice %q has not ended", errs.Short(id))
+	}
+	if err := s.src.ClosePeriod(ctx, inv.Due()); err != nil {
+		return Invoice{}, err
+	}
+	results, err := s.rate(ctx, []Due{inv.Due()})
+	if err != nil {
+		return Invoice{}, err
+	}
+	if results[0].err != nil {
+		return Invoice{}, results[0].err
+	}
+	if _, err := s.write(ctx, runID, inv.Due(), results[0]); err != nil {
+		return Invoice{}, err
+	}
+	err = s.store.InTx(ctx, func(ctx context.Context) error {
+		inv, err = s.store.LockInvoice(ctx, id)
+		if err != nil {
+			return err
+		}
+		if inv.Status != StatusDraft {
+			return errs.New(errs.FailedPrecondition, "invoice %q is %s, not a draft", errs.Short(id), inv.Status)
+		}
+		now := s.clock.Now()
+		if err := s.applyCredit(ctx, &inv); err != nil {
+			return err
+		}
+		series := fmt.Sprintf("MP-%d", now.Year())
+		n, err := s.store.NextNumber(ctx, series)
+		if err != nil {
+			return err
+		}
+		inv.Number = fmt.Sprintf("%s-%06d", series, n)
+		inv.Status, inv.Finalized, inv.Updated = StatusFinalized, now, now
+		if err := s.store.SetInvoice(ctx, inv); err != nil {
+			return err
+		}
+		if s.cfg.EncodeFinalized == nil {
+			return nil
+		}
+		payload, err := s.cfg.EncodeFinalized(inv)
+		if err != nil {
+			return err
+		}
+		return s.store.AddEvent(ctx, TopicFinalized, inv.CustomerID, payload, now)
+	})
+	if err != nil {
+		return Invoice{}, err
+	}
+	return inv, nil
+}
+
+// applyCredit settles a draft against the customer's credit balance, in
+// the transaction of ctx: a negative subtotal is carried to the balance
+// (a credit line brings the total to zero); a positive one uses the
+// balance as far as it goes.
+func (s *Service) applyCredit(ctx context.Context, inv *Invoice) error {
+	inv.setDraftTotals()
+	sub := inv.Subtotal
+	if sub.IsZero() {
+		return nil
+	}
+	bal, err := s.store.LockBalance(ctx, inv.CustomerID, inv.Currency.Code)
+	if err != nil {
+		return err
+	}
+	var l rating.Line
+	var change Decimal
+	switch {
+	case sub.IsNegative():
+		l = creditLine(*inv, "Credit carried to the next invoice", sub.Neg())
+		change = sub.Neg()
+	case bal.IsPositive():
+		use := decimal.Min(sub, bal)
+		l = creditLine(*inv, "Credit balance applied", use.Neg())
+		change = use.Neg()
+		inv.CreditApplied, inv.Total = use, sub.Sub(use)
+	default:
+		return nil
+	}
+	lines := assignIDs(inv.ID, append(ratingLines(inv.Lines), l))
+	added := lines[len(lines)-1]
+	if err := s.store.AddLines(ctx, inv.ID, []Line{added}, len(inv.Lines)); err != nil {
+		return err
+	}
+	inv.Lines = append(inv.Lines, added)
+	_, err = s.store.AddCredit(ctx, LedgerEntry{ID: ids.New("led"), CustomerID: inv.CustomerID, Currency: inv.Currency.Code,
+		Amount: change, Reason: l.Description, InvoiceID: inv.ID, Created: s.clock.Now()})
+	return err
+}
+
+func creditLine(inv Invoice, desc string, amount Decimal) rating.Line {
+	return rating.Line{Kind: rating.KindCredit, Description: desc, Quantity: money.MustParse("1"), UnitPrice: amount,
+		Amount: amount, Period: inv.Period}
+}
+
+func ratingLines(lines []Line) []rating.Line {
+	out := make([]rating.Line, len(lines))
+	for i, l := range lines {
+		out[i] = l.Line
+	}
+	return out
+}
+
+// MarkPaid records that a finalized invoice was paid.
+func (s *Service) MarkPaid(ctx context.Context, id string) (Invoice, error) {
+	return s.transition(ctx, id, func(inv *Invoice) error {
+		if inv.Status != StatusFinalized {
+			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized invoice can be paid", errs.Short(id), inv.Status)
+		}
+		inv.Status, inv.Paid = StatusPaid, s.clock.Now()
+		return nil
+	})
+}
+
+// Void voids a finalized, unpaid invoice: a credit note of what is left of
+// its total records the cancellation, and the credit it took from the
+// customer's balance goes back. The credit note's amount itself is not
+// added to the balance, since nothing was paid.
+func (s *Service) Void(ctx context.Context, id, reason string) (Invoice, *CreditNote, error) {
+	var v errs.Violations
+	checkID(&v, "invoice_id", id)
+	checkReason(&v, "reason", reason)
+	if err := v.Err(); err != nil {
+		return Invoice{}, nil, err
+	}
+	if reason == "" {
+		reason = "Invoice voided"
+	}
+	var cn *CreditNote
+	inv, err := s.transition(ctx, id, func(inv *Invoice) error {
+		if inv.Status != StatusFinalized {
+			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized, unpaid invoice can be voided", errs.Short(id), inv.Status)
+		}
+		now := s.clock.Now()
+		if left := inv.Total.Sub(inv.Credited); left.IsPositive() {
+			note, err := s.creditNote(ctx, *inv, left, reason)
+			if err != nil {
+				return err
+			}
+			cn = &note
+			inv.Credited = inv.Total
+		}
+		if inv.CreditApplied.IsPositive() {
+			if _, err := s.store.LockBalance(ctx, inv.CustomerID, inv.Currency.Code); err != nil {
+				return err
+			}
+			_, err := s.store.AddCredit(ctx, LedgerEntry{ID: ids.New("led"), CustomerID: inv.CustomerID, Currency: inv.Currency.Code,
+				Amount: inv.CreditApplied, Reason: "Credit given back: " + inv.Number + " voided", InvoiceID: inv.ID, Created: now})
+			if err != nil {
+				return err
+			}
+		}
+		inv.Status, inv.Voided = StatusVoid, now
+		return nil
+	})
+	return inv, cn, err
+}
+
+// IssueCreditNote credits part (in.Amount) or all that is left of a
+// finalized or paid invoice's total to the customer's credit balance.
+func (s *Service) IssueCreditNote(ctx context.Context, in CreditNoteInput) (CreditNote, error) {
+	if err := in.Validate(); err != nil {
+		return CreditNote{}, err
+	}
+	reason := in.Reason
+	if reason == "" {
+		reason = "Credit note"
+	}
+	var cn CreditNote
+	_, err := s.transition(ctx, in.InvoiceID, func(inv *Invoice) error {
+		if inv.Status != StatusFinalized && inv.Status != StatusPaid {
+			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized or paid invoice can be credited", errs.Short(inv.ID), inv.Status)
+		}
+		left := inv.Total.Sub(inv.Credited)
+		amount := left
+		if in.Amount != "" {
+			amount = money.MustParse(in.Amount)
+			if !amount.Equal(inv.Currency.Round(amount)) {
+				return errs.Field("amount", "must have at most %d decimal places in %s", inv.Currency.Minor, inv.Currency.Code)
+			}
+		}
+		if !left.IsPositive() {
+			return errs.New(errs.FailedPrecondition, "nothing is left to credit on invoice %q", errs.Short(inv.ID))
+		}
+		if amount.GreaterThan(left) {
+			return errs.New(errs.FailedPrecondition, "at most %s %s is left to credit on invoice %q",
+				inv.Currency.FormatAmount(left), inv.Currency.Code, errs.Short(inv.ID))
+		}
+		var err error
+		if cn, err = s.creditNote(ctx, *inv, amount, reason); err != nil {
+			return err
+		}
+		if _, err := s.store.LockBalance(ctx, inv.CustomerID, inv.Currency.Code); err != nil {
+			return err
+		}
+		_, err = s.store.AddCredit(ctx, LedgerEntry{ID: ids.New("led"), CustomerID: inv.CustomerID, Currency: inv.Currency.Code,
+			Amount: amount, Reason: "Credit note " + cn.Number, InvoiceID: inv.ID, Created: cn.Created})
+		inv.Credited = inv.Credited.Add(amount)
+		return err
+	})
+	return cn, err
+}
+
+// creditNote numbers and stores a credit note in the transaction of ctx.
+func (s *Service) creditNote(ctx context.Context, inv Invoice, amount Decimal, reason string) (CreditNote, error) {
+	now := s.clock.Now()
+	series := fmt.Sprintf("CN-%d", now.Year())
+	n, err := s.store.NextNumber(ctx, series)
+	if err != nil {
+		return CreditNote{}, err
+	}
+	cn := CreditNote{ID: ids.New("cn"), Number: fmt.Sprintf("%s-%06d", series, n), InvoiceID: inv.ID, CustomerID: inv.CustomerID,
+		Currency: inv.Currency, Amount: amount, Reason: reason, Created: now}
+	return cn, s.store.CreateCreditNote(ctx, cn)
+}
+
+// transition locks an invoice, lets change check and change it, and
+// stores it, all in one transaction.
+func (s *Service) transition(ctx context.Context, id string, change func(inv *Invoice) error) (Invoice, error) {
+	var v errs.Violations
+	checkID(&v, "invoice_id", id)
+	if err := v.Err(); err != nil {
+		return Invoice{}, err
+	}
+	var inv Invoice
+	err := s.store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if inv, err = s.store.LockInvoice(ctx, id); err != nil {
+			return err
+		}
+		if err := change(&inv); err != nil {
+			return err
+		}
+		inv.Updated = s.clock.Now()
+		return s.store.SetInvoice(ctx, inv)
+	})
+	if err != nil {
+		return Invoice{}, err
+	}
+	return inv, nil
+}
+
+// ListCreditNotes returns an invoice's credit notes, oldest first.
+func (s *Service) ListCreditNotes(ctx context.Context, invoiceID string) ([]CreditNote, error) {
+	var v errs.Violations
+	checkID(&v, "invoice_id", invoiceID)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetInvoice(ctx, invoiceID); err != nil {
+		return nil, err
+	}
+	return s.store.ListCreditNotes(ctx, invoiceID)
+}
