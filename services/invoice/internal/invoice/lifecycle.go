@@ -142,7 +142,7 @@ func ratingLines(lines []Line) []rating.Line {
 
 // MarkPaid records that a finalized invoice was paid.
 func (s *Service) MarkPaid(ctx context.Context, id string) (Invoice, error) {
-	return s.transition(ctx, id, func(inv *Invoice) error {
+	return s.transition(ctx, id, func(_ context.Context, inv *Invoice) error {
 		if inv.Status != StatusFinalized {
 			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized invoice can be paid", errs.Short(id), inv.Status)
 		}
@@ -166,7 +166,7 @@ func (s *Service) Void(ctx context.Context, id, reason string) (Invoice, *Credit
 		reason = "Invoice voided"
 	}
 	var cn *CreditNote
-	inv, err := s.transition(ctx, id, func(inv *Invoice) error {
+	inv, err := s.transition(ctx, id, func(ctx context.Context, inv *Invoice) error {
 		if inv.Status != StatusFinalized {
 			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized, unpaid invoice can be voided", errs.Short(id), inv.Status)
 		}
@@ -206,7 +206,7 @@ func (s *Service) IssueCreditNote(ctx context.Context, in CreditNoteInput) (Cred
 		reason = "Credit note"
 	}
 	var cn CreditNote
-	_, err := s.transition(ctx, in.InvoiceID, func(inv *Invoice) error {
+	_, err := s.transition(ctx, in.InvoiceID, func(ctx context.Context, inv *Invoice) error {
 		if inv.Status != StatusFinalized && inv.Status != StatusPaid {
 			return errs.New(errs.FailedPrecondition, "invoice %q is %s; only a finalized or paid invoice can be credited", errs.Short(inv.ID), inv.Status)
 		}
@@ -253,9 +253,9 @@ func (s *Service) creditNote(ctx context.Context, inv Invoice, amount Decimal, r
 	return cn, s.store.CreateCreditNote(ctx, cn)
 }
 
-// transition locks an invoice, lets change check and change it, and
-// stores it, all in one transaction.
-func (s *Service) transition(ctx context.Context, id string, change func(inv *Invoice) error) (Invoice, error) {
+// transition locks an invoice, lets change check and change it (with the
+// transaction's context), and stores it, all in one transaction.
+func (s *Service) transition(ctx context.Context, id string, change func(ctx context.Context, inv *Invoice) error) (Invoice, error) {
 	var v errs.Violations
 	checkID(&v, "invoice_id", id)
 	if err := v.Err(); err != nil {
@@ -267,7 +267,7 @@ func (s *Service) transition(ctx context.Context, id string, change func(inv *In
 		if inv, err = s.store.LockInvoice(ctx, id); err != nil {
 			return err
 		}
-		if err := change(&inv); err != nil {
+		if err := change(ctx, &inv); err != nil {
 			return err
 		}
 		inv.Updated = s.clock.Now()

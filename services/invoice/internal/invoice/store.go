@@ -21,8 +21,9 @@ type Store interface {
 	// ListRuns returns up to limit runs older than the run id after
 	// ("" for the newest), newest first.
 	ListRuns(ctx context.Context, after string, limit int) ([]Run, error)
-	// LastCompletedAsOf returns the latest as_of of a completed run, zero
-	// if none completed.
+	// LastCompletedAsOf returns the latest as_of of a run that completed
+	// without failures, zero if none did: the periods that ended after it
+	// are the next run's.
 	LastCompletedAsOf(ctx context.Context) (time.Time, error)
 
 	// LockPeriod returns the invoices of a customer's period and currency,

@@ -74,10 +74,11 @@ func (s *Store) ListRuns(ctx context.Context, after string, limit int) ([]invoic
 	return out, nil
 }
 
-// LastCompletedAsOf returns the latest as_of of a completed run.
+// LastCompletedAsOf returns the latest as_of of a run that completed
+// without failures.
 func (s *Store) LastCompletedAsOf(ctx context.Context) (time.Time, error) {
 	var rows []runRow
-	err := s.db.Conn(ctx).Where("status = ?", string(invoice.RunCompleted)).Order("as_of DESC").Limit(1).Find(&rows).Error
+	err := s.db.Conn(ctx).Where("status = ? AND failures = 0", string(invoice.RunCompleted)).Order("as_of DESC").Limit(1).Find(&rows).Error
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: last completed run: %w", err)
 	}
