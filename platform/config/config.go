@@ -50,6 +50,17 @@ type Config struct {
 	// DBMaxConns bounds each service's PostgreSQL connection pool; the
 	// binary opens up to this many per service it hosts.
 	DBMaxConns int // MP_DB_MAX_CONNS, --db-max-conns
+	// InvoiceGrace is how long after a period ends a billing run waits
+	// before it finalizes the period's draft invoices.
+	InvoiceGrace time.Duration // MP_INVOICE_GRACE, --invoice-grace
+	// InvoiceRequireComplete holds a draft until metering says its
+	// period's usage is complete.
+	InvoiceRequireComplete bool // MP_INVOICE_REQUIRE_COMPLETE, --invoice-require-complete
+	// InvoiceRunInterval is how often the invoice service runs billing in
+	// process.
+	InvoiceRunInterval time.Duration // MP_INVOICE_RUN_INTERVAL, --invoice-run-interval
+	// InvoiceSeller is the seller's name printed on invoice documents.
+	InvoiceSeller string // MP_INVOICE_SELLER, --invoice-seller
 	// PprofAddr, when set, serves Go's profiles (net/http/pprof) on a
 	// listener of their own, never on the API's: for profiling only.
 	PprofAddr string // MP_PPROF_ADDR, --pprof-addr
@@ -61,6 +72,8 @@ const (
 	DefaultIdempotencyRetention = 720 * time.Hour
 	DefaultDBMaxConns           = 10
 	DefaultQuotaReconcile       = 5 * time.Minute
+	DefaultInvoiceGrace         = time.Hour
+	DefaultInvoiceRunInterval   = time.Hour
 )
 
 // ErrHelp is returned by Load when --help or -h was given; the usage has
@@ -96,6 +109,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&idemRetention, "idempotency-retention", env("MP_IDEMPOTENCY_RETENTION", DefaultIdempotencyRetention.String()), "how long answers of idempotent calls are kept")
 	fs.StringVar(&maxConns, "db-max-conns", env("MP_DB_MAX_CONNS", strconv.Itoa(DefaultDBMaxConns)), "PostgreSQL connections per service, at most")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", env("MP_PPROF_ADDR", ""), "serve Go's profiles (/debug/pprof/) on this address; empty for off")
+	var grace, runInterval, requireComplete string
+	fs.StringVar(&grace, "invoice-grace", env("MP_INVOICE_GRACE", DefaultInvoiceGrace.String()), "how long after a period ends its draft invoices are finalized")
+	fs.StringVar(&requireComplete, "invoice-require-complete", env("MP_INVOICE_REQUIRE_COMPLETE", "false"), "finalize a draft only once metering says its period's usage is complete")
+	fs.StringVar(&runInterval, "invoice-run-interval", env("MP_INVOICE_RUN_INTERVAL", DefaultInvoiceRunInterval.String()), "how often billing runs in process")
+	fs.StringVar(&c.InvoiceSeller, "invoice-seller", env("MP_INVOICE_SELLER", "Meterplane"), "seller's name on invoice documents")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
@@ -131,6 +149,15 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if c.QuotaReconcile, err = time.ParseDuration(reconcile); err != nil || c.QuotaReconcile < time.Second {
 		errs = append(errs, fmt.Errorf("quota reconcile interval %q: want a duration of at least 1s such as 5m", reconcile))
+	}
+	if c.InvoiceGrace, err = time.ParseDuration(grace); err != nil || c.InvoiceGrace < 0 {
+		errs = append(errs, fmt.Errorf("invoice grace %q: want a duration of at least 0s such as 1h", grace))
+	}
+	if c.InvoiceRunInterval, err = time.ParseDuration(runInterval); err != nil || c.InvoiceRunInterval < time.Second {
+		errs = append(errs, fmt.Errorf("invoice run interval %q: want a duration of at least 1s such as 1h", runInterval))
+	}
+	if c.InvoiceRequireComplete, err = strconv.ParseBool(requireComplete); err != nil {
+		errs = append(errs, fmt.Errorf("invoice require complete %q: want true or false", requireComplete))
 	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
@@ -187,6 +214,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("metering_retention_months", c.RetentionMonths),
 		slog.Int64("max_request_bytes", c.MaxRequestBytes),
 		slog.Duration("idempotency_retention", c.IdempotencyRetention),
+		slog.Duration("invoice_grace", c.InvoiceGrace),
+		slog.Bool("invoice_require_complete", c.InvoiceRequireComplete),
+		slog.Duration("invoice_run_interval", c.InvoiceRunInterval),
 		slog.String("pprof_addr", orDefault(c.PprofAddr, "off")),
 	)
 }
