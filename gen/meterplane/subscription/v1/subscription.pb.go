@@ -3574,7 +3574,11 @@ type BillingData struct {
 	// Every current segment (from the first to the last, not only those in
 	// the period) of each subscription that has a segment overlapping the
 	// period, by subscription id, then start time.
-	Segments      []*Segment `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
+	Segments []*Segment `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
+	// The customer's billing period that contains the period's end (the
+	// one after it, for a billing period), as GetBillingPeriod answers it;
+	// unset if no period was asked for.
+	NextPeriod    *v11.Period `protobuf:"bytes,4,opt,name=next_period,json=nextPeriod,proto3" json:"next_period,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3626,6 +3630,13 @@ func (x *BillingData) GetPeriod() *v11.Period {
 func (x *BillingData) GetSegments() []*Segment {
 	if x != nil {
 		return x.Segments
+	}
+	return nil
+}
+
+func (x *BillingData) GetNextPeriod() *v11.Period {
+	if x != nil {
+		return x.NextPeriod
 	}
 	return nil
 }
@@ -3900,11 +3911,13 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"customerId\x124\n" +
 	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\"`\n" +
 	"\x1bBatchGetBillingDataResponse\x12A\n" +
-	"\aresults\x18\x01 \x03(\v2'.meterplane.subscription.v1.BillingDataR\aresults\"\xc6\x01\n" +
+	"\aresults\x18\x01 \x03(\v2'.meterplane.subscription.v1.BillingDataR\aresults\"\x85\x02\n" +
 	"\vBillingData\x12@\n" +
 	"\bcustomer\x18\x01 \x01(\v2$.meterplane.subscription.v1.CustomerR\bcustomer\x124\n" +
 	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12?\n" +
-	"\bsegments\x18\x03 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments*l\n" +
+	"\bsegments\x18\x03 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments\x12=\n" +
+	"\vnext_period\x18\x04 \x01(\v2\x1c.meterplane.common.v1.PeriodR\n" +
+	"nextPeriod*l\n" +
 	"\rBillingAnchor\x12\x1e\n" +
 	"\x1aBILLING_ANCHOR_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BILLING_ANCHOR_CALENDAR\x10\x01\x12\x1e\n" +
@@ -4094,49 +4107,50 @@ var file_meterplane_subscription_v1_subscription_proto_depIdxs = []int32{
 	4,  // 67: meterplane.subscription.v1.BillingData.customer:type_name -> meterplane.subscription.v1.Customer
 	57, // 68: meterplane.subscription.v1.BillingData.period:type_name -> meterplane.common.v1.Period
 	6,  // 69: meterplane.subscription.v1.BillingData.segments:type_name -> meterplane.subscription.v1.Segment
-	12, // 70: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
-	14, // 71: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
-	16, // 72: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
-	18, // 73: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
-	20, // 74: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
-	22, // 75: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
-	24, // 76: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
-	26, // 77: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
-	28, // 78: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
-	30, // 79: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
-	32, // 80: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
-	34, // 81: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
-	36, // 82: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
-	38, // 83: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
-	40, // 84: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
-	42, // 85: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
-	44, // 86: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
-	46, // 87: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
-	48, // 88: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:input_type -> meterplane.subscription.v1.BatchGetBillingDataRequest
-	13, // 89: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
-	15, // 90: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
-	17, // 91: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
-	19, // 92: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
-	21, // 93: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
-	23, // 94: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
-	25, // 95: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
-	27, // 96: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
-	29, // 97: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
-	31, // 98: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
-	33, // 99: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
-	35, // 100: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
-	37, // 101: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
-	39, // 102: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
-	41, // 103: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
-	43, // 104: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
-	45, // 105: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
-	47, // 106: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
-	50, // 107: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:output_type -> meterplane.subscription.v1.BatchGetBillingDataResponse
-	89, // [89:108] is the sub-list for method output_type
-	70, // [70:89] is the sub-list for method input_type
-	70, // [70:70] is the sub-list for extension type_name
-	70, // [70:70] is the sub-list for extension extendee
-	0,  // [0:70] is the sub-list for field type_name
+	57, // 70: meterplane.subscription.v1.BillingData.next_period:type_name -> meterplane.common.v1.Period
+	12, // 71: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
+	14, // 72: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
+	16, // 73: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
+	18, // 74: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
+	20, // 75: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
+	22, // 76: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
+	24, // 77: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
+	26, // 78: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
+	28, // 79: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
+	30, // 80: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
+	32, // 81: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
+	34, // 82: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
+	36, // 83: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
+	38, // 84: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
+	40, // 85: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
+	42, // 86: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
+	44, // 87: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
+	46, // 88: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
+	48, // 89: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:input_type -> meterplane.subscription.v1.BatchGetBillingDataRequest
+	13, // 90: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
+	15, // 91: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
+	17, // 92: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
+	19, // 93: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
+	21, // 94: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
+	23, // 95: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
+	25, // 96: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
+	27, // 97: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
+	29, // 98: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
+	31, // 99: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
+	33, // 100: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
+	35, // 101: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
+	37, // 102: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
+	39, // 103: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
+	41, // 104: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
+	43, // 105: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
+	45, // 106: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
+	47, // 107: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
+	50, // 108: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:output_type -> meterplane.subscription.v1.BatchGetBillingDataResponse
+	90, // [90:109] is the sub-list for method output_type
+	71, // [71:90] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_subscription_v1_subscription_proto_init() }

@@ -256,7 +256,7 @@ func (s *Server) BatchGetBillingData(ctx context.Context, req *subscriptionv1.Ba
 	for i, d := range data {
 		r := &subscriptionv1.BillingData{Customer: customerOut(d.Customer)}
 		if d.Period != (subscription.Period{}) {
-			r.Period = periodOut(d.Period)
+			r.Period, r.NextPeriod = periodOut(d.Period), periodOut(d.Next)
 		}
 		for _, sg := range d.Segments {
 			r.Segments = append(r.Segments, segmentOut(sg))

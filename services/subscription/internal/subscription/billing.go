@@ -55,6 +55,9 @@ func (qs BillingQueries) Validate() error {
 type BillingData struct {
 	Customer Customer
 	Period   Period
+	// Next is the customer's billing period containing Period.End: the
+	// period after a billing period.
+	Next Period
 	// Segments by subscription id, then start: all of each such
 	// subscription's current segments, so that a biller sees where it
 	// started paying and where it ends.
@@ -63,7 +66,7 @@ type BillingData struct {
 
 // BillingData answers many customers in a fixed number of queries: one for
 // the customers, one for their segments, and the plan versions' copies
-// (cached). An unknown customer is an errs.NotFound error.
+// (cached). Next is computed as BillingPeriod does. An unknown customer is an errs.NotFound error.
 func (s *Service) BillingData(ctx context.Context, qs BillingQueries) ([]BillingData, error) {
 	if err := qs.Validate(); err != nil {
 		return nil, err
@@ -113,6 +116,11 @@ func (s *Service) BillingData(ctx context.Context, qs BillingQueries) ([]Billing
 			continue
 		}
 		segs := segsOf[q.CustomerID]
+		iv, err := s.customerInterval(ctx, segs, q.Period.End)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Next = PeriodAt(out[i].Customer.Anchor, iv, q.Period.End)
 		for _, sg := range segs {
 			if subscriptionOverlaps(segs, sg.SubscriptionID, q.Period) {
 				out[i].Segments = append(out[i].Segments, termsOf[sg.ID])

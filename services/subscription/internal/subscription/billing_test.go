@@ -69,6 +69,10 @@ func TestBillingData(t *testing.T) {
 			t.Errorf("a customer without subscriptions or without a period has segments: %v %v", got[1].Segments, got[2].Segments)
 		}
 		wantSegments(t, describe(got[3].Segments), "basic/1×1 [2025-11-01T00:00, 2025-12-15T00:00)")
+		feb := sub.Period{Start: date(2026, 2, 1), End: date(2026, 3, 1)}
+		if got[0].Next != feb || got[3].Next != jan || got[2].Next != (sub.Period{}) {
+			t.Errorf("next periods %v, %v, %v; want February, January and none", got[0].Next, got[3].Next, got[2].Next)
+		}
 
 		_, err = e.svc.BillingData(ctx, sub.BillingQueries{{CustomerID: acme.ID}, {CustomerID: "cus_missing"}})
 		wantKind(t, err, errs.NotFound)
