@@ -18,10 +18,12 @@ import (
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/clock"
+	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/platform/redisx"
+	"github.com/meterplane/meterplane/platform/storage/storagetest"
 	"github.com/meterplane/meterplane/services/catalog"
 	"github.com/meterplane/meterplane/services/invoice/internal/invoice"
 	"github.com/meterplane/meterplane/services/invoice/internal/peers"
@@ -345,4 +347,78 @@ func TestPeerDown(t *testing.T) {
 			t.Errorf("%s with the peers down: %v, want Unavailable", name, err)
 		}
 	}
+}
+
+// BenchmarkInputs reads the rating input of 500 customers, each with 3
+// subscriptions and 2 metered features (a counter and a gauge), from the
+// real services on SQLite and on PostgreSQL: one BatchGetBillingData and
+// one BatchQueryUsage per 500, and the catalog only once per plan version.
+func BenchmarkInputs(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchInputs(b, app.Deps{}) })
+	b.Run("postgres", func(b *testing.B) {
+		benchInputs(b, app.Deps{Config: config.Config{DatabaseURL: storagetest.EmptyPostgres(b)}})
+	})
+}
+
+func benchInputs(b *testing.B, d app.Deps) {
+	ctx := b.Context()
+	s := newStack(b, d)
+	s.feature(b, "bandwidth", "GiB", catalogv1.FeatureKind_FEATURE_KIND_COUNTER)
+	s.feature(b, "sites", "site", catalogv1.FeatureKind_FEATURE_KIND_GAUGE)
+	s.plan(b, "basic", []*catalogv1.Charge{flatFee("10")}, []*catalogv1.Entitlement{overage("bandwidth", "100", "0.50")})
+	s.plan(b, "pro", []*catalogv1.Charge{flatFee("30")}, []*catalogv1.Entitlement{overage("bandwidth", "300", "0.40")})
+	s.plan(b, "sites_tiered", []*catalogv1.Charge{{Key: "sites", Description: "Sites", Kind: &catalogv1.Charge_Usage{Usage: &catalogv1.UsageCharge{
+		FeatureKey: "sites", Model: catalogv1.PricingModel_PRICING_MODEL_GRADUATED,
+		Tiers: []*catalogv1.PriceTier{{UpTo: "1", UnitPrice: "5"}, {UnitPrice: "4"}}}}}},
+		[]*catalogv1.Entitlement{{FeatureKey: "sites", IncludedQuantity: "1", LimitPolicy: catalogv1.LimitPolicy_LIMIT_POLICY_NONE}})
+	const customers = 500
+	var events []*meteringv1.UsageEvent
+	for i := range customers {
+		c, err := s.subs.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{Customer: &subscriptionv1.Customer{Name: fmt.Sprint("c", i), Currency: "EUR"}})
+		must(b, err)
+		id := c.GetCustomer().GetCustomerId()
+		for _, p := range []string{"basic", "pro", "sites_tiered"} {
+			_, err := s.subs.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: p})
+			must(b, err)
+		}
+		events = append(events,
+			&meteringv1.UsageEvent{CustomerId: id, MeterKey: "bandwidth", Quantity: "250", Time: pbtime.New(day(4, 1)), IdempotencyKey: "bw"},
+			&meteringv1.UsageEvent{CustomerId: id, MeterKey: "sites", Quantity: "2", Time: pbtime.New(day(4, 1)), IdempotencyKey: "s", Subject: "a"})
+	}
+	_, err := s.meter.IngestBatch(ctx, &meteringv1.IngestBatchRequest{Events: events})
+	must(b, err)
+	s.clk.Set(day(5, 1).Add(time.Hour))
+	subsConn, catalogConn, meteringConn := count(s.conn), count(s.conn), count(s.conn)
+	src := peers.NewSources(subsConn, catalogConn, meteringConn)
+	var due []invoice.Due
+	for token := ""; ; {
+		page, next, err := src.DuePeriods(ctx, s.clk.Now(), time.Time{}, token)
+		must(b, err)
+		due = append(due, page...)
+		if token = next; token == "" {
+			break
+		}
+	}
+	if len(due) != customers {
+		b.Fatalf("%d due periods, want %d", len(due), customers)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		ins, err := src.Inputs(ctx, due)
+		must(b, err)
+		if len(ins) != customers || len(ins[0].Subscriptions) != 3 || len(ins[0].Usage) != 2 {
+			b.Fatalf("inputs %d, first with %d subscriptions and %d usages", len(ins), len(ins[0].Subscriptions), len(ins[0].Usage))
+		}
+	}
+	b.StopTimer()
+	rpcs := 0
+	for _, c := range []*counting{subsConn, catalogConn, meteringConn} {
+		for _, n := range c.calls {
+			rpcs += n
+		}
+	}
+	b.ReportMetric(float64(rpcs)/float64(b.N), "rpcs/op")
+	b.ReportMetric(float64(subsConn.get(batchGetBillingData))/float64(b.N), "billing-calls/op")
+	b.ReportMetric(float64(meteringConn.get(batchQueryUsage))/float64(b.N), "usage-calls/op")
+	b.ReportMetric(float64(catalogConn.get(getPlanVersion)), "plan-version-calls")
 }
