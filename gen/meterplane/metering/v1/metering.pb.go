@@ -1592,6 +1592,272 @@ func (x *QueryUsageResponse) GetValues() []*UsageValue {
 	return nil
 }
 
+type BatchQueryUsageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customers and periods, 1 to 500; periods are whole hours.
+	Queries       []*UsageQuery `protobuf:"bytes,1,rep,name=queries,proto3" json:"queries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchQueryUsageRequest) Reset() {
+	*x = BatchQueryUsageRequest{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchQueryUsageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchQueryUsageRequest) ProtoMessage() {}
+
+func (x *BatchQueryUsageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchQueryUsageRequest.ProtoReflect.Descriptor instead.
+func (*BatchQueryUsageRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BatchQueryUsageRequest) GetQueries() []*UsageQuery {
+	if x != nil {
+		return x.Queries
+	}
+	return nil
+}
+
+// UsageQuery asks for one customer's usage in a period.
+type UsageQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The period, half-open; whole hours.
+	Period        *v1.Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UsageQuery) Reset() {
+	*x = UsageQuery{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UsageQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UsageQuery) ProtoMessage() {}
+
+func (x *UsageQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UsageQuery.ProtoReflect.Descriptor instead.
+func (*UsageQuery) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UsageQuery) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *UsageQuery) GetPeriod() *v1.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+type BatchQueryUsageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per query, in the order of the queries.
+	Results       []*CustomerUsage `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchQueryUsageResponse) Reset() {
+	*x = BatchQueryUsageResponse{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchQueryUsageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchQueryUsageResponse) ProtoMessage() {}
+
+func (x *BatchQueryUsageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchQueryUsageResponse.ProtoReflect.Descriptor instead.
+func (*BatchQueryUsageResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BatchQueryUsageResponse) GetResults() []*CustomerUsage {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// CustomerUsage is one customer's usage in a period, per meter.
+type CustomerUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The period.
+	Period *v1.Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// One per meter with usage in the period (for a gauge: a level above 0
+	// at some time in it), by meter key.
+	Usage         []*MeterUsage `protobuf:"bytes,3,rep,name=usage,proto3" json:"usage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerUsage) Reset() {
+	*x = CustomerUsage{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerUsage) ProtoMessage() {}
+
+func (x *CustomerUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerUsage.ProtoReflect.Descriptor instead.
+func (*CustomerUsage) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CustomerUsage) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CustomerUsage) GetPeriod() *v1.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *CustomerUsage) GetUsage() []*MeterUsage {
+	if x != nil {
+		return x.Usage
+	}
+	return nil
+}
+
+// MeterUsage is the usage of one meter in a period.
+type MeterUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The meter (with its feature and aggregation).
+	Meter *Meter `protobuf:"bytes,1,opt,name=meter,proto3" json:"meter,omitempty"`
+	// Usage in the whole period, all subjects, as QueryUsage's total:
+	// counters by their aggregation, gauges in unit-periods. Decimal.
+	Total         string `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MeterUsage) Reset() {
+	*x = MeterUsage{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MeterUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MeterUsage) ProtoMessage() {}
+
+func (x *MeterUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MeterUsage.ProtoReflect.Descriptor instead.
+func (*MeterUsage) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *MeterUsage) GetMeter() *Meter {
+	if x != nil {
+		return x.Meter
+	}
+	return nil
+}
+
+func (x *MeterUsage) GetTotal() string {
+	if x != nil {
+		return x.Total
+	}
+	return ""
+}
+
 type ExportReportRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The customer whose usage to export; or set source.
@@ -1609,7 +1875,7 @@ type ExportReportRequest struct {
 
 func (x *ExportReportRequest) Reset() {
 	*x = ExportReportRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[19]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1887,7 @@ func (x *ExportReportRequest) String() string {
 func (*ExportReportRequest) ProtoMessage() {}
 
 func (x *ExportReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[19]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1900,7 @@ func (x *ExportReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportReportRequest.ProtoReflect.Descriptor instead.
 func (*ExportReportRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{19}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExportReportRequest) GetCustomerId() string {
@@ -1679,7 +1945,7 @@ type ExportReportResponse struct {
 
 func (x *ExportReportResponse) Reset() {
 	*x = ExportReportResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[20]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1957,7 @@ func (x *ExportReportResponse) String() string {
 func (*ExportReportResponse) ProtoMessage() {}
 
 func (x *ExportReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[20]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1970,7 @@ func (x *ExportReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportReportResponse.ProtoReflect.Descriptor instead.
 func (*ExportReportResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{20}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExportReportResponse) GetContent() []byte {
@@ -1740,7 +2006,7 @@ type ImportReportRequest struct {
 
 func (x *ImportReportRequest) Reset() {
 	*x = ImportReportRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[21]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1752,7 +2018,7 @@ func (x *ImportReportRequest) String() string {
 func (*ImportReportRequest) ProtoMessage() {}
 
 func (x *ImportReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[21]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1765,7 +2031,7 @@ func (x *ImportReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportReportRequest.ProtoReflect.Descriptor instead.
 func (*ImportReportRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{21}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ImportReportRequest) GetContent() []byte {
@@ -1799,7 +2065,7 @@ type ExportUsageReportStreamRequest struct {
 
 func (x *ExportUsageReportStreamRequest) Reset() {
 	*x = ExportUsageReportStreamRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +2077,7 @@ func (x *ExportUsageReportStreamRequest) String() string {
 func (*ExportUsageReportStreamRequest) ProtoMessage() {}
 
 func (x *ExportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[22]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +2090,7 @@ func (x *ExportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportUsageReportStreamRequest.ProtoReflect.Descriptor instead.
 func (*ExportUsageReportStreamRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{22}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExportUsageReportStreamRequest) GetCustomerId() string {
@@ -1868,7 +2134,7 @@ type ExportUsageReportStreamResponse struct {
 
 func (x *ExportUsageReportStreamResponse) Reset() {
 	*x = ExportUsageReportStreamResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +2146,7 @@ func (x *ExportUsageReportStreamResponse) String() string {
 func (*ExportUsageReportStreamResponse) ProtoMessage() {}
 
 func (x *ExportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[23]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +2159,7 @@ func (x *ExportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportUsageReportStreamResponse.ProtoReflect.Descriptor instead.
 func (*ExportUsageReportStreamResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{23}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExportUsageReportStreamResponse) GetData() []byte {
@@ -1922,7 +2188,7 @@ type ListQuarantinedBatchesRequest struct {
 
 func (x *ListQuarantinedBatchesRequest) Reset() {
 	*x = ListQuarantinedBatchesRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2200,7 @@ func (x *ListQuarantinedBatchesRequest) String() string {
 func (*ListQuarantinedBatchesRequest) ProtoMessage() {}
 
 func (x *ListQuarantinedBatchesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[24]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2213,7 @@ func (x *ListQuarantinedBatchesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedBatchesRequest.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedBatchesRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{24}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListQuarantinedBatchesRequest) GetPageSize() int32 {
@@ -1976,7 +2242,7 @@ type ListQuarantinedBatchesResponse struct {
 
 func (x *ListQuarantinedBatchesResponse) Reset() {
 	*x = ListQuarantinedBatchesResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1988,7 +2254,7 @@ func (x *ListQuarantinedBatchesResponse) String() string {
 func (*ListQuarantinedBatchesResponse) ProtoMessage() {}
 
 func (x *ListQuarantinedBatchesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[25]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2001,7 +2267,7 @@ func (x *ListQuarantinedBatchesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuarantinedBatchesResponse.ProtoReflect.Descriptor instead.
 func (*ListQuarantinedBatchesResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{25}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListQuarantinedBatchesResponse) GetBatches() []*QuarantinedBatch {
@@ -2033,7 +2299,7 @@ type QuarantinedBatch struct {
 
 func (x *QuarantinedBatch) Reset() {
 	*x = QuarantinedBatch{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2311,7 @@ func (x *QuarantinedBatch) String() string {
 func (*QuarantinedBatch) ProtoMessage() {}
 
 func (x *QuarantinedBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[26]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2324,7 @@ func (x *QuarantinedBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuarantinedBatch.ProtoReflect.Descriptor instead.
 func (*QuarantinedBatch) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{26}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *QuarantinedBatch) GetBatchId() string {
@@ -2095,7 +2361,7 @@ type ImportUsageReportStreamRequest struct {
 
 func (x *ImportUsageReportStreamRequest) Reset() {
 	*x = ImportUsageReportStreamRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2107,7 +2373,7 @@ func (x *ImportUsageReportStreamRequest) String() string {
 func (*ImportUsageReportStreamRequest) ProtoMessage() {}
 
 func (x *ImportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[27]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2120,7 +2386,7 @@ func (x *ImportUsageReportStreamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportUsageReportStreamRequest.ProtoReflect.Descriptor instead.
 func (*ImportUsageReportStreamRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{27}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ImportUsageReportStreamRequest) GetData() []byte {
@@ -2153,7 +2419,7 @@ type ImportUsageReportStreamResponse struct {
 
 func (x *ImportUsageReportStreamResponse) Reset() {
 	*x = ImportUsageReportStreamResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2431,7 @@ func (x *ImportUsageReportStreamResponse) String() string {
 func (*ImportUsageReportStreamResponse) ProtoMessage() {}
 
 func (x *ImportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[28]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2444,7 @@ func (x *ImportUsageReportStreamResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportUsageReportStreamResponse.ProtoReflect.Descriptor instead.
 func (*ImportUsageReportStreamResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{28}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ImportUsageReportStreamResponse) GetAccepted() int32 {
@@ -2225,7 +2491,7 @@ type ImportReportResponse struct {
 
 func (x *ImportReportResponse) Reset() {
 	*x = ImportReportResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2503,7 @@ func (x *ImportReportResponse) String() string {
 func (*ImportReportResponse) ProtoMessage() {}
 
 func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[29]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2516,7 @@ func (x *ImportReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportReportResponse.ProtoReflect.Descriptor instead.
 func (*ImportReportResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{29}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ImportReportResponse) GetAccepted() int32 {
@@ -2297,7 +2563,7 @@ type MarkCompleteRequest struct {
 
 func (x *MarkCompleteRequest) Reset() {
 	*x = MarkCompleteRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2309,7 +2575,7 @@ func (x *MarkCompleteRequest) String() string {
 func (*MarkCompleteRequest) ProtoMessage() {}
 
 func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[30]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2322,7 +2588,7 @@ func (x *MarkCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MarkCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{30}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *MarkCompleteRequest) GetSource() string {
@@ -2361,7 +2627,7 @@ type MarkCompleteResponse struct {
 
 func (x *MarkCompleteResponse) Reset() {
 	*x = MarkCompleteResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2639,7 @@ func (x *MarkCompleteResponse) String() string {
 func (*MarkCompleteResponse) ProtoMessage() {}
 
 func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[31]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2652,7 @@ func (x *MarkCompleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkCompleteResponse.ProtoReflect.Descriptor instead.
 func (*MarkCompleteResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{31}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{36}
 }
 
 type GetCompletenessRequest struct {
@@ -2401,7 +2667,7 @@ type GetCompletenessRequest struct {
 
 func (x *GetCompletenessRequest) Reset() {
 	*x = GetCompletenessRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2413,7 +2679,7 @@ func (x *GetCompletenessRequest) String() string {
 func (*GetCompletenessRequest) ProtoMessage() {}
 
 func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[32]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2426,7 +2692,7 @@ func (x *GetCompletenessRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessRequest.ProtoReflect.Descriptor instead.
 func (*GetCompletenessRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{32}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCompletenessRequest) GetCustomerId() string {
@@ -2458,7 +2724,7 @@ type GetCompletenessResponse struct {
 
 func (x *GetCompletenessResponse) Reset() {
 	*x = GetCompletenessResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2470,7 +2736,7 @@ func (x *GetCompletenessResponse) String() string {
 func (*GetCompletenessResponse) ProtoMessage() {}
 
 func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[33]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2483,7 +2749,7 @@ func (x *GetCompletenessResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCompletenessResponse.ProtoReflect.Descriptor instead.
 func (*GetCompletenessResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{33}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetCompletenessResponse) GetComplete() bool {
@@ -2521,7 +2787,7 @@ type ClosePeriodRequest struct {
 
 func (x *ClosePeriodRequest) Reset() {
 	*x = ClosePeriodRequest{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2799,7 @@ func (x *ClosePeriodRequest) String() string {
 func (*ClosePeriodRequest) ProtoMessage() {}
 
 func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[34]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2812,7 @@ func (x *ClosePeriodRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodRequest.ProtoReflect.Descriptor instead.
 func (*ClosePeriodRequest) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{34}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ClosePeriodRequest) GetCustomerId() string {
@@ -2580,7 +2846,7 @@ type ClosePeriodResponse struct {
 
 func (x *ClosePeriodResponse) Reset() {
 	*x = ClosePeriodResponse{}
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2858,7 @@ func (x *ClosePeriodResponse) String() string {
 func (*ClosePeriodResponse) ProtoMessage() {}
 
 func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[35]
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2871,7 @@ func (x *ClosePeriodResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosePeriodResponse.ProtoReflect.Descriptor instead.
 func (*ClosePeriodResponse) Descriptor() ([]byte, []int) {
-	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{35}
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ClosePeriodResponse) GetClosedBefore() *timestamppb.Timestamp {
@@ -2716,7 +2982,25 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x12QueryUsageResponse\x123\n" +
 	"\x05meter\x18\x01 \x01(\v2\x1d.meterplane.metering.v1.MeterR\x05meter\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\tR\x05total\x12:\n" +
-	"\x06values\x18\x03 \x03(\v2\".meterplane.metering.v1.UsageValueR\x06values\"\xc2\x01\n" +
+	"\x06values\x18\x03 \x03(\v2\".meterplane.metering.v1.UsageValueR\x06values\"V\n" +
+	"\x16BatchQueryUsageRequest\x12<\n" +
+	"\aqueries\x18\x01 \x03(\v2\".meterplane.metering.v1.UsageQueryR\aqueries\"c\n" +
+	"\n" +
+	"UsageQuery\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x124\n" +
+	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\"Z\n" +
+	"\x17BatchQueryUsageResponse\x12?\n" +
+	"\aresults\x18\x01 \x03(\v2%.meterplane.metering.v1.CustomerUsageR\aresults\"\xa0\x01\n" +
+	"\rCustomerUsage\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x124\n" +
+	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x128\n" +
+	"\x05usage\x18\x03 \x03(\v2\".meterplane.metering.v1.MeterUsageR\x05usage\"W\n" +
+	"\n" +
+	"MeterUsage\x123\n" +
+	"\x05meter\x18\x01 \x01(\v2\x1d.meterplane.metering.v1.MeterR\x05meter\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\tR\x05total\"\xc2\x01\n" +
 	"\x13ExportReportRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x16\n" +
@@ -2830,7 +3114,7 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\vWINDOW_HOUR\x10\x02\x12\x0e\n" +
 	"\n" +
 	"WINDOW_DAY\x10\x03\x12\x10\n" +
-	"\fWINDOW_MONTH\x10\x042\x97\r\n" +
+	"\fWINDOW_MONTH\x10\x042\x8b\x0e\n" +
 	"\x0fMeteringService\x12f\n" +
 	"\vCreateMeter\x12*.meterplane.metering.v1.CreateMeterRequest\x1a+.meterplane.metering.v1.CreateMeterResponse\x12]\n" +
 	"\bGetMeter\x12'.meterplane.metering.v1.GetMeterRequest\x1a(.meterplane.metering.v1.GetMeterResponse\x12c\n" +
@@ -2840,7 +3124,8 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\vIngestBatch\x12*.meterplane.metering.v1.IngestBatchRequest\x1a+.meterplane.metering.v1.IngestBatchResponse\x12m\n" +
 	"\fIngestStream\x12+.meterplane.metering.v1.IngestStreamRequest\x1a,.meterplane.metering.v1.IngestStreamResponse(\x010\x01\x12c\n" +
 	"\n" +
-	"QueryUsage\x12).meterplane.metering.v1.QueryUsageRequest\x1a*.meterplane.metering.v1.QueryUsageResponse\x12i\n" +
+	"QueryUsage\x12).meterplane.metering.v1.QueryUsageRequest\x1a*.meterplane.metering.v1.QueryUsageResponse\x12r\n" +
+	"\x0fBatchQueryUsage\x12..meterplane.metering.v1.BatchQueryUsageRequest\x1a/.meterplane.metering.v1.BatchQueryUsageResponse\x12i\n" +
 	"\fExportReport\x12+.meterplane.metering.v1.ExportReportRequest\x1a,.meterplane.metering.v1.ExportReportResponse\x12\x8c\x01\n" +
 	"\x17ExportUsageReportStream\x126.meterplane.metering.v1.ExportUsageReportStreamRequest\x1a7.meterplane.metering.v1.ExportUsageReportStreamResponse0\x01\x12i\n" +
 	"\fImportReport\x12+.meterplane.metering.v1.ImportReportRequest\x1a,.meterplane.metering.v1.ImportReportResponse\x12\x8c\x01\n" +
@@ -2863,7 +3148,7 @@ func file_meterplane_metering_v1_metering_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_metering_v1_metering_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(Aggregation)(0),                        // 0: meterplane.metering.v1.Aggregation
 	(EventStatus)(0),                        // 1: meterplane.metering.v1.EventStatus
@@ -2889,37 +3174,42 @@ var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(*IngestStreamResponse)(nil),            // 21: meterplane.metering.v1.IngestStreamResponse
 	(*QueryUsageRequest)(nil),               // 22: meterplane.metering.v1.QueryUsageRequest
 	(*QueryUsageResponse)(nil),              // 23: meterplane.metering.v1.QueryUsageResponse
-	(*ExportReportRequest)(nil),             // 24: meterplane.metering.v1.ExportReportRequest
-	(*ExportReportResponse)(nil),            // 25: meterplane.metering.v1.ExportReportResponse
-	(*ImportReportRequest)(nil),             // 26: meterplane.metering.v1.ImportReportRequest
-	(*ExportUsageReportStreamRequest)(nil),  // 27: meterplane.metering.v1.ExportUsageReportStreamRequest
-	(*ExportUsageReportStreamResponse)(nil), // 28: meterplane.metering.v1.ExportUsageReportStreamResponse
-	(*ListQuarantinedBatchesRequest)(nil),   // 29: meterplane.metering.v1.ListQuarantinedBatchesRequest
-	(*ListQuarantinedBatchesResponse)(nil),  // 30: meterplane.metering.v1.ListQuarantinedBatchesResponse
-	(*QuarantinedBatch)(nil),                // 31: meterplane.metering.v1.QuarantinedBatch
-	(*ImportUsageReportStreamRequest)(nil),  // 32: meterplane.metering.v1.ImportUsageReportStreamRequest
-	(*ImportUsageReportStreamResponse)(nil), // 33: meterplane.metering.v1.ImportUsageReportStreamResponse
-	(*ImportReportResponse)(nil),            // 34: meterplane.metering.v1.ImportReportResponse
-	(*MarkCompleteRequest)(nil),             // 35: meterplane.metering.v1.MarkCompleteRequest
-	(*MarkCompleteResponse)(nil),            // 36: meterplane.metering.v1.MarkCompleteResponse
-	(*GetCompletenessRequest)(nil),          // 37: meterplane.metering.v1.GetCompletenessRequest
-	(*GetCompletenessResponse)(nil),         // 38: meterplane.metering.v1.GetCompletenessResponse
-	(*ClosePeriodRequest)(nil),              // 39: meterplane.metering.v1.ClosePeriodRequest
-	(*ClosePeriodResponse)(nil),             // 40: meterplane.metering.v1.ClosePeriodResponse
-	nil,                                     // 41: meterplane.metering.v1.UsageEvent.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
-	(*v1.Period)(nil),                       // 43: meterplane.common.v1.Period
+	(*BatchQueryUsageRequest)(nil),          // 24: meterplane.metering.v1.BatchQueryUsageRequest
+	(*UsageQuery)(nil),                      // 25: meterplane.metering.v1.UsageQuery
+	(*BatchQueryUsageResponse)(nil),         // 26: meterplane.metering.v1.BatchQueryUsageResponse
+	(*CustomerUsage)(nil),                   // 27: meterplane.metering.v1.CustomerUsage
+	(*MeterUsage)(nil),                      // 28: meterplane.metering.v1.MeterUsage
+	(*ExportReportRequest)(nil),             // 29: meterplane.metering.v1.ExportReportRequest
+	(*ExportReportResponse)(nil),            // 30: meterplane.metering.v1.ExportReportResponse
+	(*ImportReportRequest)(nil),             // 31: meterplane.metering.v1.ImportReportRequest
+	(*ExportUsageReportStreamRequest)(nil),  // 32: meterplane.metering.v1.ExportUsageReportStreamRequest
+	(*ExportUsageReportStreamResponse)(nil), // 33: meterplane.metering.v1.ExportUsageReportStreamResponse
+	(*ListQuarantinedBatchesRequest)(nil),   // 34: meterplane.metering.v1.ListQuarantinedBatchesRequest
+	(*ListQuarantinedBatchesResponse)(nil),  // 35: meterplane.metering.v1.ListQuarantinedBatchesResponse
+	(*QuarantinedBatch)(nil),                // 36: meterplane.metering.v1.QuarantinedBatch
+	(*ImportUsageReportStreamRequest)(nil),  // 37: meterplane.metering.v1.ImportUsageReportStreamRequest
+	(*ImportUsageReportStreamResponse)(nil), // 38: meterplane.metering.v1.ImportUsageReportStreamResponse
+	(*ImportReportResponse)(nil),            // 39: meterplane.metering.v1.ImportReportResponse
+	(*MarkCompleteRequest)(nil),             // 40: meterplane.metering.v1.MarkCompleteRequest
+	(*MarkCompleteResponse)(nil),            // 41: meterplane.metering.v1.MarkCompleteResponse
+	(*GetCompletenessRequest)(nil),          // 42: meterplane.metering.v1.GetCompletenessRequest
+	(*GetCompletenessResponse)(nil),         // 43: meterplane.metering.v1.GetCompletenessResponse
+	(*ClosePeriodRequest)(nil),              // 44: meterplane.metering.v1.ClosePeriodRequest
+	(*ClosePeriodResponse)(nil),             // 45: meterplane.metering.v1.ClosePeriodResponse
+	nil,                                     // 46: meterplane.metering.v1.UsageEvent.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),           // 47: google.protobuf.Timestamp
+	(*v1.Period)(nil),                       // 48: meterplane.common.v1.Period
 }
 var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	0,  // 0: meterplane.metering.v1.Meter.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	42, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
-	42, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
-	41, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
+	47, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
+	47, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
+	46, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
 	1,  // 4: meterplane.metering.v1.EventResult.status:type_name -> meterplane.metering.v1.EventStatus
 	2,  // 5: meterplane.metering.v1.EventResult.error:type_name -> meterplane.metering.v1.EventError
-	43, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
+	48, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
 	0,  // 7: meterplane.metering.v1.UsageRecorded.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	42, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
+	47, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
 	5,  // 9: meterplane.metering.v1.CreateMeterRequest.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 10: meterplane.metering.v1.CreateMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 11: meterplane.metering.v1.GetMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
@@ -2930,59 +3220,67 @@ var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	7,  // 16: meterplane.metering.v1.IngestBatchResponse.results:type_name -> meterplane.metering.v1.EventResult
 	6,  // 17: meterplane.metering.v1.IngestStreamRequest.events:type_name -> meterplane.metering.v1.UsageEvent
 	7,  // 18: meterplane.metering.v1.IngestStreamResponse.results:type_name -> meterplane.metering.v1.EventResult
-	43, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
+	48, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
 	4,  // 20: meterplane.metering.v1.QueryUsageRequest.window:type_name -> meterplane.metering.v1.Window
 	5,  // 21: meterplane.metering.v1.QueryUsageResponse.meter:type_name -> meterplane.metering.v1.Meter
 	8,  // 22: meterplane.metering.v1.QueryUsageResponse.values:type_name -> meterplane.metering.v1.UsageValue
-	43, // 23: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
-	3,  // 24: meterplane.metering.v1.ExportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	3,  // 25: meterplane.metering.v1.ImportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	43, // 26: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
-	3,  // 27: meterplane.metering.v1.ExportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	31, // 28: meterplane.metering.v1.ListQuarantinedBatchesResponse.batches:type_name -> meterplane.metering.v1.QuarantinedBatch
-	42, // 29: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
-	3,  // 30: meterplane.metering.v1.ImportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	7,  // 31: meterplane.metering.v1.ImportUsageReportStreamResponse.rejections:type_name -> meterplane.metering.v1.EventResult
-	7,  // 32: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
-	43, // 33: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
-	43, // 34: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
-	42, // 35: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
-	42, // 36: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
-	10, // 37: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
-	12, // 38: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
-	14, // 39: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
-	16, // 40: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
-	18, // 41: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
-	20, // 42: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
-	22, // 43: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
-	24, // 44: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
-	27, // 45: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
-	26, // 46: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
-	32, // 47: meterplane.metering.v1.MeteringService.ImportUsageReportStream:input_type -> meterplane.metering.v1.ImportUsageReportStreamRequest
-	35, // 48: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
-	37, // 49: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
-	39, // 50: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
-	29, // 51: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
-	11, // 52: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
-	13, // 53: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
-	15, // 54: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
-	17, // 55: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
-	19, // 56: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
-	21, // 57: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
-	23, // 58: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
-	25, // 59: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
-	28, // 60: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
-	34, // 61: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
-	33, // 62: meterplane.metering.v1.MeteringService.ImportUsageReportStream:output_type -> meterplane.metering.v1.ImportUsageReportStreamResponse
-	36, // 63: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
-	38, // 64: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
-	40, // 65: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
-	30, // 66: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
-	52, // [52:67] is the sub-list for method output_type
-	37, // [37:52] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	25, // 23: meterplane.metering.v1.BatchQueryUsageRequest.queries:type_name -> meterplane.metering.v1.UsageQuery
+	48, // 24: meterplane.metering.v1.UsageQuery.period:type_name -> meterplane.common.v1.Period
+	27, // 25: meterplane.metering.v1.BatchQueryUsageResponse.results:type_name -> meterplane.metering.v1.CustomerUsage
+	48, // 26: meterplane.metering.v1.CustomerUsage.period:type_name -> meterplane.common.v1.Period
+	28, // 27: meterplane.metering.v1.CustomerUsage.usage:type_name -> meterplane.metering.v1.MeterUsage
+	5,  // 28: meterplane.metering.v1.MeterUsage.meter:type_name -> meterplane.metering.v1.Meter
+	48, // 29: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
+	3,  // 30: meterplane.metering.v1.ExportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	3,  // 31: meterplane.metering.v1.ImportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	48, // 32: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
+	3,  // 33: meterplane.metering.v1.ExportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	36, // 34: meterplane.metering.v1.ListQuarantinedBatchesResponse.batches:type_name -> meterplane.metering.v1.QuarantinedBatch
+	47, // 35: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
+	3,  // 36: meterplane.metering.v1.ImportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
+	7,  // 37: meterplane.metering.v1.ImportUsageReportStreamResponse.rejections:type_name -> meterplane.metering.v1.EventResult
+	7,  // 38: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
+	48, // 39: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
+	48, // 40: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
+	47, // 41: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
+	47, // 42: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
+	10, // 43: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
+	12, // 44: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
+	14, // 45: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
+	16, // 46: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
+	18, // 47: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
+	20, // 48: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
+	22, // 49: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
+	24, // 50: meterplane.metering.v1.MeteringService.BatchQueryUsage:input_type -> meterplane.metering.v1.BatchQueryUsageRequest
+	29, // 51: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
+	32, // 52: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
+	31, // 53: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
+	37, // 54: meterplane.metering.v1.MeteringService.ImportUsageReportStream:input_type -> meterplane.metering.v1.ImportUsageReportStreamRequest
+	40, // 55: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
+	42, // 56: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
+	44, // 57: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
+	34, // 58: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
+	11, // 59: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
+	13, // 60: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
+	15, // 61: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
+	17, // 62: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
+	19, // 63: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
+	21, // 64: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
+	23, // 65: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
+	26, // 66: meterplane.metering.v1.MeteringService.BatchQueryUsage:output_type -> meterplane.metering.v1.BatchQueryUsageResponse
+	30, // 67: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
+	33, // 68: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
+	39, // 69: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
+	38, // 70: meterplane.metering.v1.MeteringService.ImportUsageReportStream:output_type -> meterplane.metering.v1.ImportUsageReportStreamResponse
+	41, // 71: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
+	43, // 72: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
+	45, // 73: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
+	35, // 74: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
+	59, // [59:75] is the sub-list for method output_type
+	43, // [43:59] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_metering_v1_metering_proto_init() }
@@ -2996,7 +3294,7 @@ func file_meterplane_metering_v1_metering_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_metering_v1_metering_proto_rawDesc), len(file_meterplane_metering_v1_metering_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   37,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -243,6 +243,33 @@ func local_request_MeteringService_QueryUsage_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
+func request_MeteringService_BatchQueryUsage_0(ctx context.Context, marshaler runtime.Marshaler, client MeteringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchQueryUsageRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.BatchQueryUsage(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MeteringService_BatchQueryUsage_0(ctx context.Context, marshaler runtime.Marshaler, server MeteringServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq BatchQueryUsageRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.BatchQueryUsage(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_MeteringService_ExportReport_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_MeteringService_ExportReport_0(ctx context.Context, marshaler runtime.Marshaler, client MeteringServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -637,6 +664,26 @@ func RegisterMeteringServiceHandlerServer(ctx context.Context, mux *runtime.Serv
 		}
 		forward_MeteringService_QueryUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_MeteringService_BatchQueryUsage_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/meterplane.metering.v1.MeteringService/BatchQueryUsage", runtime.WithHTTPPathPattern("/v1/usage:batchQuery"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MeteringService_BatchQueryUsage_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MeteringService_BatchQueryUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MeteringService_ExportReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -906,6 +953,23 @@ func RegisterMeteringServiceHandlerClient(ctx context.Context, mux *runtime.Serv
 		}
 		forward_MeteringService_QueryUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_MeteringService_BatchQueryUsage_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/meterplane.metering.v1.MeteringService/BatchQueryUsage", runtime.WithHTTPPathPattern("/v1/usage:batchQuery"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MeteringService_BatchQueryUsage_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MeteringService_BatchQueryUsage_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MeteringService_ExportReport_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1035,6 +1099,7 @@ var (
 	pattern_MeteringService_Ingest_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, ""))
 	pattern_MeteringService_IngestBatch_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "events"}, "batch"))
 	pattern_MeteringService_QueryUsage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "customers", "customer_id", "usage"}, ""))
+	pattern_MeteringService_BatchQueryUsage_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usage"}, "batchQuery"))
 	pattern_MeteringService_ExportReport_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "export"))
 	pattern_MeteringService_ExportUsageReportStream_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "download"))
 	pattern_MeteringService_ImportReport_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "usageReports"}, "import"))
@@ -1051,6 +1116,7 @@ var (
 	forward_MeteringService_Ingest_0                  = runtime.ForwardResponseMessage
 	forward_MeteringService_IngestBatch_0             = runtime.ForwardResponseMessage
 	forward_MeteringService_QueryUsage_0              = runtime.ForwardResponseMessage
+	forward_MeteringService_BatchQueryUsage_0         = runtime.ForwardResponseMessage
 	forward_MeteringService_ExportReport_0            = runtime.ForwardResponseMessage
 	forward_MeteringService_ExportUsageReportStream_0 = runtime.ForwardResponseStream
 	forward_MeteringService_ImportReport_0            = runtime.ForwardResponseMessage

@@ -26,6 +26,7 @@ const (
 	MeteringService_IngestBatch_FullMethodName             = "/meterplane.metering.v1.MeteringService/IngestBatch"
 	MeteringService_IngestStream_FullMethodName            = "/meterplane.metering.v1.MeteringService/IngestStream"
 	MeteringService_QueryUsage_FullMethodName              = "/meterplane.metering.v1.MeteringService/QueryUsage"
+	MeteringService_BatchQueryUsage_FullMethodName         = "/meterplane.metering.v1.MeteringService/BatchQueryUsage"
 	MeteringService_ExportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ExportReport"
 	MeteringService_ExportUsageReportStream_FullMethodName = "/meterplane.metering.v1.MeteringService/ExportUsageReportStream"
 	MeteringService_ImportReport_FullMethodName            = "/meterplane.metering.v1.MeteringService/ImportReport"
@@ -65,6 +66,11 @@ type MeteringServiceClient interface {
 	// QueryUsage returns a customer's usage of a meter or feature in a period,
 	// in total and optionally per window and subject.
 	QueryUsage(ctx context.Context, in *QueryUsageRequest, opts ...grpc.CallOption) (*QueryUsageResponse, error)
+	// BatchQueryUsage returns, for up to 500 customers and their periods at
+	// once, the usage of every meter each customer used in its period: the
+	// total of counters and the unit-periods of gauges, as QueryUsage
+	// computes them.
+	BatchQueryUsage(ctx context.Context, in *BatchQueryUsageRequest, opts ...grpc.CallOption) (*BatchQueryUsageResponse, error)
 	// ExportReport writes a customer's or a source's events of a period as a
 	// usage report document, in one message: a report larger than 3 MiB is
 	// refused with FAILED_PRECONDITION (download it with
@@ -176,6 +182,16 @@ func (c *meteringServiceClient) QueryUsage(ctx context.Context, in *QueryUsageRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(QueryUsageResponse)
 	err := c.cc.Invoke(ctx, MeteringService_QueryUsage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *meteringServiceClient) BatchQueryUsage(ctx context.Context, in *BatchQueryUsageRequest, opts ...grpc.CallOption) (*BatchQueryUsageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchQueryUsageResponse)
+	err := c.cc.Invoke(ctx, MeteringService_BatchQueryUsage_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -303,6 +319,11 @@ type MeteringServiceServer interface {
 	// QueryUsage returns a customer's usage of a meter or feature in a period,
 	// in total and optionally per window and subject.
 	QueryUsage(context.Context, *QueryUsageRequest) (*QueryUsageResponse, error)
+	// BatchQueryUsage returns, for up to 500 customers and their periods at
+	// once, the usage of every meter each customer used in its period: the
+	// total of counters and the unit-periods of gauges, as QueryUsage
+	// computes them.
+	BatchQueryUsage(context.Context, *BatchQueryUsageRequest) (*BatchQueryUsageResponse, error)
 	// ExportReport writes a customer's or a source's events of a period as a
 	// usage report document, in one message: a report larger than 3 MiB is
 	// refused with FAILED_PRECONDITION (download it with
@@ -367,6 +388,9 @@ func (UnimplementedMeteringServiceServer) IngestStream(grpc.BidiStreamingServer[
 }
 func (UnimplementedMeteringServiceServer) QueryUsage(context.Context, *QueryUsageRequest) (*QueryUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method QueryUsage not implemented")
+}
+func (UnimplementedMeteringServiceServer) BatchQueryUsage(context.Context, *BatchQueryUsageRequest) (*BatchQueryUsageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchQueryUsage not implemented")
 }
 func (UnimplementedMeteringServiceServer) ExportReport(context.Context, *ExportReportRequest) (*ExportReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExportReport not implemented")
@@ -528,6 +552,24 @@ func _MeteringService_QueryUsage_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeteringService_BatchQueryUsage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchQueryUsageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeteringServiceServer).BatchQueryUsage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeteringService_BatchQueryUsage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeteringServiceServer).BatchQueryUsage(ctx, req.(*BatchQueryUsageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MeteringService_ExportReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ExportReportRequest)
 	if err := dec(in); err != nil {
@@ -684,6 +726,10 @@ var MeteringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "QueryUsage",
 			Handler:    _MeteringService_QueryUsage_Handler,
+		},
+		{
+			MethodName: "BatchQueryUsage",
+			Handler:    _MeteringService_BatchQueryUsage_Handler,
 		},
 		{
 			MethodName: "ExportReport",

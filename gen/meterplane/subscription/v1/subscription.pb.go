@@ -3417,6 +3417,230 @@ func (x *ListDuePeriodsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type BatchGetBillingDataRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customers and periods asked for, 1 to 500; a customer may be asked
+	// for more than once.
+	Queries       []*BillingDataQuery `protobuf:"bytes,1,rep,name=queries,proto3" json:"queries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetBillingDataRequest) Reset() {
+	*x = BatchGetBillingDataRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetBillingDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetBillingDataRequest) ProtoMessage() {}
+
+func (x *BatchGetBillingDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetBillingDataRequest.ProtoReflect.Descriptor instead.
+func (*BatchGetBillingDataRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *BatchGetBillingDataRequest) GetQueries() []*BillingDataQuery {
+	if x != nil {
+		return x.Queries
+	}
+	return nil
+}
+
+// BillingDataQuery asks for one customer and, if a period is set, its
+// subscriptions in that period.
+type BillingDataQuery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Customer id.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// The period; unset for the customer alone, without segments.
+	Period        *v11.Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BillingDataQuery) Reset() {
+	*x = BillingDataQuery{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BillingDataQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BillingDataQuery) ProtoMessage() {}
+
+func (x *BillingDataQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BillingDataQuery.ProtoReflect.Descriptor instead.
+func (*BillingDataQuery) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *BillingDataQuery) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *BillingDataQuery) GetPeriod() *v11.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+type BatchGetBillingDataResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per query, in the order of the queries.
+	Results       []*BillingData `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchGetBillingDataResponse) Reset() {
+	*x = BatchGetBillingDataResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchGetBillingDataResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchGetBillingDataResponse) ProtoMessage() {}
+
+func (x *BatchGetBillingDataResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchGetBillingDataResponse.ProtoReflect.Descriptor instead.
+func (*BatchGetBillingDataResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BatchGetBillingDataResponse) GetResults() []*BillingData {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// BillingData is one customer and its subscriptions in a period.
+type BillingData struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	Customer *Customer `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The period asked for; unset if none was.
+	Period *v11.Period `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// Every current segment (from the first to the last, not only those in
+	// the period) of each subscription that has a segment overlapping the
+	// period, by subscription id, then start time.
+	Segments []*Segment `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
+	// The customer's billing period that contains the period's end (the
+	// one after it, for a billing period), as GetBillingPeriod answers it;
+	// unset if no period was asked for.
+	NextPeriod    *v11.Period `protobuf:"bytes,4,opt,name=next_period,json=nextPeriod,proto3" json:"next_period,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BillingData) Reset() {
+	*x = BillingData{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BillingData) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BillingData) ProtoMessage() {}
+
+func (x *BillingData) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BillingData.ProtoReflect.Descriptor instead.
+func (*BillingData) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *BillingData) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *BillingData) GetPeriod() *v11.Period {
+	if x != nil {
+		return x.Period
+	}
+	return nil
+}
+
+func (x *BillingData) GetSegments() []*Segment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *BillingData) GetNextPeriod() *v11.Period {
+	if x != nil {
+		return x.NextPeriod
+	}
+	return nil
+}
+
 var File_meterplane_subscription_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
@@ -3679,7 +3903,21 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x16ListDuePeriodsResponse\x12F\n" +
 	"\vdue_periods\x18\x01 \x03(\v2%.meterplane.subscription.v1.DuePeriodR\n" +
 	"duePeriods\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*l\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"d\n" +
+	"\x1aBatchGetBillingDataRequest\x12F\n" +
+	"\aqueries\x18\x01 \x03(\v2,.meterplane.subscription.v1.BillingDataQueryR\aqueries\"i\n" +
+	"\x10BillingDataQuery\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x124\n" +
+	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\"`\n" +
+	"\x1bBatchGetBillingDataResponse\x12A\n" +
+	"\aresults\x18\x01 \x03(\v2'.meterplane.subscription.v1.BillingDataR\aresults\"\x85\x02\n" +
+	"\vBillingData\x12@\n" +
+	"\bcustomer\x18\x01 \x01(\v2$.meterplane.subscription.v1.CustomerR\bcustomer\x124\n" +
+	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12?\n" +
+	"\bsegments\x18\x03 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments\x12=\n" +
+	"\vnext_period\x18\x04 \x01(\v2\x1c.meterplane.common.v1.PeriodR\n" +
+	"nextPeriod*l\n" +
 	"\rBillingAnchor\x12\x1e\n" +
 	"\x1aBILLING_ANCHOR_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BILLING_ANCHOR_CALENDAR\x10\x01\x12\x1e\n" +
@@ -3701,7 +3939,7 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x15CHANGE_KIND_SUBSCRIBE\x10\x01\x12\x14\n" +
 	"\x10CHANGE_KIND_PLAN\x10\x02\x12\x18\n" +
 	"\x14CHANGE_KIND_QUANTITY\x10\x03\x12\x16\n" +
-	"\x12CHANGE_KIND_CANCEL\x10\x042\xeb\x11\n" +
+	"\x12CHANGE_KIND_CANCEL\x10\x042\xf4\x12\n" +
 	"\x13SubscriptionService\x12w\n" +
 	"\x0eCreateCustomer\x121.meterplane.subscription.v1.CreateCustomerRequest\x1a2.meterplane.subscription.v1.CreateCustomerResponse\x12n\n" +
 	"\vGetCustomer\x12..meterplane.subscription.v1.GetCustomerRequest\x1a/.meterplane.subscription.v1.GetCustomerResponse\x12t\n" +
@@ -3721,7 +3959,8 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\fListSegments\x12/.meterplane.subscription.v1.ListSegmentsRequest\x1a0.meterplane.subscription.v1.ListSegmentsResponse\x12z\n" +
 	"\x0fGetEntitlements\x122.meterplane.subscription.v1.GetEntitlementsRequest\x1a3.meterplane.subscription.v1.GetEntitlementsResponse\x12}\n" +
 	"\x10GetBillingPeriod\x123.meterplane.subscription.v1.GetBillingPeriodRequest\x1a4.meterplane.subscription.v1.GetBillingPeriodResponse\x12w\n" +
-	"\x0eListDuePeriods\x121.meterplane.subscription.v1.ListDuePeriodsRequest\x1a2.meterplane.subscription.v1.ListDuePeriodsResponseBPZNgithub.com/meterplane/meterplane/gen/meterplane/subscription/v1;subscriptionv1b\x06proto3"
+	"\x0eListDuePeriods\x121.meterplane.subscription.v1.ListDuePeriodsRequest\x1a2.meterplane.subscription.v1.ListDuePeriodsResponse\x12\x86\x01\n" +
+	"\x13BatchGetBillingData\x126.meterplane.subscription.v1.BatchGetBillingDataRequest\x1a7.meterplane.subscription.v1.BatchGetBillingDataResponseBPZNgithub.com/meterplane/meterplane/gen/meterplane/subscription/v1;subscriptionv1b\x06proto3"
 
 var (
 	file_meterplane_subscription_v1_subscription_proto_rawDescOnce sync.Once
@@ -3736,7 +3975,7 @@ func file_meterplane_subscription_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_subscription_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_meterplane_subscription_v1_subscription_proto_goTypes = []any{
 	(BillingAnchor)(0),                      // 0: meterplane.subscription.v1.BillingAnchor
 	(SubscriptionStatus)(0),                 // 1: meterplane.subscription.v1.SubscriptionStatus
@@ -3786,119 +4025,132 @@ var file_meterplane_subscription_v1_subscription_proto_goTypes = []any{
 	(*GetBillingPeriodResponse)(nil),        // 45: meterplane.subscription.v1.GetBillingPeriodResponse
 	(*ListDuePeriodsRequest)(nil),           // 46: meterplane.subscription.v1.ListDuePeriodsRequest
 	(*ListDuePeriodsResponse)(nil),          // 47: meterplane.subscription.v1.ListDuePeriodsResponse
-	(*timestamppb.Timestamp)(nil),           // 48: google.protobuf.Timestamp
-	(*v1.BillingInterval)(nil),              // 49: meterplane.catalog.v1.BillingInterval
-	(v1.LimitPolicy)(0),                     // 50: meterplane.catalog.v1.LimitPolicy
-	(*v11.Money)(nil),                       // 51: meterplane.common.v1.Money
-	(v1.ResetPeriod)(0),                     // 52: meterplane.catalog.v1.ResetPeriod
-	(*v11.Period)(nil),                      // 53: meterplane.common.v1.Period
+	(*BatchGetBillingDataRequest)(nil),      // 48: meterplane.subscription.v1.BatchGetBillingDataRequest
+	(*BillingDataQuery)(nil),                // 49: meterplane.subscription.v1.BillingDataQuery
+	(*BatchGetBillingDataResponse)(nil),     // 50: meterplane.subscription.v1.BatchGetBillingDataResponse
+	(*BillingData)(nil),                     // 51: meterplane.subscription.v1.BillingData
+	(*timestamppb.Timestamp)(nil),           // 52: google.protobuf.Timestamp
+	(*v1.BillingInterval)(nil),              // 53: meterplane.catalog.v1.BillingInterval
+	(v1.LimitPolicy)(0),                     // 54: meterplane.catalog.v1.LimitPolicy
+	(*v11.Money)(nil),                       // 55: meterplane.common.v1.Money
+	(v1.ResetPeriod)(0),                     // 56: meterplane.catalog.v1.ResetPeriod
+	(*v11.Period)(nil),                      // 57: meterplane.common.v1.Period
 }
 var file_meterplane_subscription_v1_subscription_proto_depIdxs = []int32{
 	0,  // 0: meterplane.subscription.v1.Customer.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
-	48, // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
-	48, // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	48, // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	52, // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
+	52, // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	52, // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 4: meterplane.subscription.v1.Subscription.status:type_name -> meterplane.subscription.v1.SubscriptionStatus
-	48, // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
-	48, // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
-	48, // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
-	49, // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	48, // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	48, // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
-	48, // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
-	49, // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	52, // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
+	52, // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
+	52, // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
+	53, // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	52, // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	52, // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
+	52, // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
+	53, // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
 	3,  // 13: meterplane.subscription.v1.Change.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	48, // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
-	48, // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
-	48, // 16: meterplane.subscription.v1.Change.withdraw_time:type_name -> google.protobuf.Timestamp
-	50, // 17: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	51, // 18: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
-	52, // 19: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
+	52, // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
+	52, // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
+	52, // 16: meterplane.subscription.v1.Change.withdraw_time:type_name -> google.protobuf.Timestamp
+	54, // 17: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	55, // 18: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
+	56, // 19: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
 	9,  // 20: meterplane.subscription.v1.Entitlement.sources:type_name -> meterplane.subscription.v1.EntitlementSource
-	50, // 21: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	51, // 22: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
-	53, // 23: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
+	54, // 21: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	55, // 22: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
+	57, // 23: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
 	3,  // 24: meterplane.subscription.v1.SubscriptionChanged.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	48, // 25: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
+	52, // 25: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
 	4,  // 26: meterplane.subscription.v1.CreateCustomerRequest.customer:type_name -> meterplane.subscription.v1.Customer
 	4,  // 27: meterplane.subscription.v1.CreateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
 	4,  // 28: meterplane.subscription.v1.GetCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
 	4,  // 29: meterplane.subscription.v1.ListCustomersResponse.customers:type_name -> meterplane.subscription.v1.Customer
 	0,  // 30: meterplane.subscription.v1.UpdateCustomerRequest.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
 	4,  // 31: meterplane.subscription.v1.UpdateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	48, // 32: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
+	52, // 32: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
 	5,  // 33: meterplane.subscription.v1.SubscribeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	5,  // 34: meterplane.subscription.v1.GetSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	5,  // 35: meterplane.subscription.v1.ListSubscriptionsResponse.subscriptions:type_name -> meterplane.subscription.v1.Subscription
 	2,  // 36: meterplane.subscription.v1.ChangePlanRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	48, // 37: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
+	52, // 37: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
 	5,  // 38: meterplane.subscription.v1.ChangePlanResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	7,  // 39: meterplane.subscription.v1.ChangePlanResponse.change:type_name -> meterplane.subscription.v1.Change
 	2,  // 40: meterplane.subscription.v1.ChangeQuantityRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	48, // 41: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
+	52, // 41: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
 	5,  // 42: meterplane.subscription.v1.ChangeQuantityResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	7,  // 43: meterplane.subscription.v1.ChangeQuantityResponse.change:type_name -> meterplane.subscription.v1.Change
 	2,  // 44: meterplane.subscription.v1.CancelSubscriptionRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	48, // 45: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
+	52, // 45: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
 	5,  // 46: meterplane.subscription.v1.CancelSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	7,  // 47: meterplane.subscription.v1.CancelSubscriptionResponse.change:type_name -> meterplane.subscription.v1.Change
 	5,  // 48: meterplane.subscription.v1.ReactivateSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
 	7,  // 49: meterplane.subscription.v1.ListScheduledChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
 	7,  // 50: meterplane.subscription.v1.ListSubscriptionChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
 	5,  // 51: meterplane.subscription.v1.CancelScheduledChangeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	53, // 52: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
+	57, // 52: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
 	6,  // 53: meterplane.subscription.v1.ListSegmentsResponse.segments:type_name -> meterplane.subscription.v1.Segment
-	48, // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
+	52, // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
 	8,  // 55: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
-	48, // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
-	48, // 57: meterplane.subscription.v1.GetEntitlementsResponse.valid_until:type_name -> google.protobuf.Timestamp
-	48, // 58: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
-	53, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
-	49, // 60: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	48, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
-	48, // 62: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
+	52, // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
+	52, // 57: meterplane.subscription.v1.GetEntitlementsResponse.valid_until:type_name -> google.protobuf.Timestamp
+	52, // 58: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
+	57, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
+	53, // 60: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	52, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
+	52, // 62: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
 	10, // 63: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
-	12, // 64: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
-	14, // 65: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
-	16, // 66: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
-	18, // 67: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
-	20, // 68: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
-	22, // 69: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
-	24, // 70: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
-	26, // 71: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
-	28, // 72: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
-	30, // 73: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
-	32, // 74: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
-	34, // 75: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
-	36, // 76: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
-	38, // 77: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
-	40, // 78: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
-	42, // 79: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
-	44, // 80: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
-	46, // 81: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
-	13, // 82: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
-	15, // 83: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
-	17, // 84: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
-	19, // 85: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
-	21, // 86: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
-	23, // 87: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
-	25, // 88: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
-	27, // 89: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
-	29, // 90: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
-	31, // 91: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
-	33, // 92: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
-	35, // 93: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
-	37, // 94: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
-	39, // 95: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
-	41, // 96: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
-	43, // 97: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
-	45, // 98: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
-	47, // 99: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
-	82, // [82:100] is the sub-list for method output_type
-	64, // [64:82] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	49, // 64: meterplane.subscription.v1.BatchGetBillingDataRequest.queries:type_name -> meterplane.subscription.v1.BillingDataQuery
+	57, // 65: meterplane.subscription.v1.BillingDataQuery.period:type_name -> meterplane.common.v1.Period
+	51, // 66: meterplane.subscription.v1.BatchGetBillingDataResponse.results:type_name -> meterplane.subscription.v1.BillingData
+	4,  // 67: meterplane.subscription.v1.BillingData.customer:type_name -> meterplane.subscription.v1.Customer
+	57, // 68: meterplane.subscription.v1.BillingData.period:type_name -> meterplane.common.v1.Period
+	6,  // 69: meterplane.subscription.v1.BillingData.segments:type_name -> meterplane.subscription.v1.Segment
+	57, // 70: meterplane.subscription.v1.BillingData.next_period:type_name -> meterplane.common.v1.Period
+	12, // 71: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
+	14, // 72: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
+	16, // 73: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
+	18, // 74: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
+	20, // 75: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
+	22, // 76: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
+	24, // 77: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
+	26, // 78: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
+	28, // 79: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
+	30, // 80: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
+	32, // 81: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
+	34, // 82: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
+	36, // 83: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
+	38, // 84: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
+	40, // 85: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
+	42, // 86: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
+	44, // 87: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
+	46, // 88: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
+	48, // 89: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:input_type -> meterplane.subscription.v1.BatchGetBillingDataRequest
+	13, // 90: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
+	15, // 91: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
+	17, // 92: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
+	19, // 93: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
+	21, // 94: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
+	23, // 95: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
+	25, // 96: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
+	27, // 97: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
+	29, // 98: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
+	31, // 99: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
+	33, // 100: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
+	35, // 101: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
+	37, // 102: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
+	39, // 103: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
+	41, // 104: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
+	43, // 105: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
+	45, // 106: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
+	47, // 107: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
+	50, // 108: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:output_type -> meterplane.subscription.v1.BatchGetBillingDataResponse
+	90, // [90:109] is the sub-list for method output_type
+	71, // [71:90] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_subscription_v1_subscription_proto_init() }
@@ -3913,7 +4165,7 @@ func file_meterplane_subscription_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_subscription_v1_subscription_proto_rawDesc), len(file_meterplane_subscription_v1_subscription_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   44,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -37,6 +37,7 @@ const (
 	SubscriptionService_GetEntitlements_FullMethodName         = "/meterplane.subscription.v1.SubscriptionService/GetEntitlements"
 	SubscriptionService_GetBillingPeriod_FullMethodName        = "/meterplane.subscription.v1.SubscriptionService/GetBillingPeriod"
 	SubscriptionService_ListDuePeriods_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/ListDuePeriods"
+	SubscriptionService_BatchGetBillingData_FullMethodName     = "/meterplane.subscription.v1.SubscriptionService/BatchGetBillingData"
 )
 
 // SubscriptionServiceClient is the client API for SubscriptionService service.
@@ -96,6 +97,11 @@ type SubscriptionServiceClient interface {
 	// ListDuePeriods lists the billing periods that have ended, one per
 	// customer, period and currency, for the invoice service to bill.
 	ListDuePeriods(ctx context.Context, in *ListDuePeriodsRequest, opts ...grpc.CallOption) (*ListDuePeriodsResponse, error)
+	// BatchGetBillingData returns, for up to 500 customers at once, each
+	// customer and, for a period, every current segment of its subscriptions
+	// that overlap the period: what the invoice service needs to bill many
+	// customers in one call.
+	BatchGetBillingData(ctx context.Context, in *BatchGetBillingDataRequest, opts ...grpc.CallOption) (*BatchGetBillingDataResponse, error)
 }
 
 type subscriptionServiceClient struct {
@@ -286,6 +292,16 @@ func (c *subscriptionServiceClient) ListDuePeriods(ctx context.Context, in *List
 	return out, nil
 }
 
+func (c *subscriptionServiceClient) BatchGetBillingData(ctx context.Context, in *BatchGetBillingDataRequest, opts ...grpc.CallOption) (*BatchGetBillingDataResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchGetBillingDataResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_BatchGetBillingData_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubscriptionServiceServer is the server API for SubscriptionService service.
 // All implementations must embed UnimplementedSubscriptionServiceServer
 // for forward compatibility.
@@ -343,6 +359,11 @@ type SubscriptionServiceServer interface {
 	// ListDuePeriods lists the billing periods that have ended, one per
 	// customer, period and currency, for the invoice service to bill.
 	ListDuePeriods(context.Context, *ListDuePeriodsRequest) (*ListDuePeriodsResponse, error)
+	// BatchGetBillingData returns, for up to 500 customers at once, each
+	// customer and, for a period, every current segment of its subscriptions
+	// that overlap the period: what the invoice service needs to bill many
+	// customers in one call.
+	BatchGetBillingData(context.Context, *BatchGetBillingDataRequest) (*BatchGetBillingDataResponse, error)
 	mustEmbedUnimplementedSubscriptionServiceServer()
 }
 
@@ -406,6 +427,9 @@ func (UnimplementedSubscriptionServiceServer) GetBillingPeriod(context.Context, 
 }
 func (UnimplementedSubscriptionServiceServer) ListDuePeriods(context.Context, *ListDuePeriodsRequest) (*ListDuePeriodsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDuePeriods not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) BatchGetBillingData(context.Context, *BatchGetBillingDataRequest) (*BatchGetBillingDataResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchGetBillingData not implemented")
 }
 func (UnimplementedSubscriptionServiceServer) mustEmbedUnimplementedSubscriptionServiceServer() {}
 func (UnimplementedSubscriptionServiceServer) testEmbeddedByValue()                             {}
@@ -752,6 +776,24 @@ func _SubscriptionService_ListDuePeriods_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubscriptionService_BatchGetBillingData_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchGetBillingDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).BatchGetBillingData(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_BatchGetBillingData_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).BatchGetBillingData(ctx, req.(*BatchGetBillingDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubscriptionService_ServiceDesc is the grpc.ServiceDesc for SubscriptionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -830,6 +872,10 @@ var SubscriptionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDuePeriods",
 			Handler:    _SubscriptionService_ListDuePeriods_Handler,
+		},
+		{
+			MethodName: "BatchGetBillingData",
+			Handler:    _SubscriptionService_BatchGetBillingData_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -191,6 +191,28 @@ func (s *Server) QueryUsage(ctx context.Context, req *meteringv1.QueryUsageReque
 	return res, nil
 }
 
+// BatchQueryUsage returns the usage of many customers in their periods.
+func (s *Server) BatchQueryUsage(ctx context.Context, req *meteringv1.BatchQueryUsageRequest) (*meteringv1.BatchQueryUsageResponse, error) {
+	qs := make(metering.UsageQueries, len(req.GetQueries()))
+	for i, q := range req.GetQueries() {
+		qs[i] = metering.UsageQuery{CustomerID: q.GetCustomerId(), Period: periodIn(q.GetPeriod())}
+	}
+	results, err := s.svc.BatchQuery(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.BatchQueryUsageResponse{Results: make([]*meteringv1.CustomerUsage, len(results))}
+	for i, r := range results {
+		cu := &meteringv1.CustomerUsage{CustomerId: r.CustomerID,
+			Period: &commonv1.Period{Start: pbtime.New(r.Period.Start), End: pbtime.New(r.Period.End)}}
+		for _, u := range r.Usage {
+			cu.Usage = append(cu.Usage, &meteringv1.MeterUsage{Meter: meterOut(u.Meter), Total: u.Total.String()})
+		}
+		res.Results[i] = cu
+	}
+	return res, nil
+}
+
 // formatIn translates a report format.
 func formatIn(f meteringv1.ReportFormat) (report.Format, error) {
 	out, ok := formats[f]

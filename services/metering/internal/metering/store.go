@@ -49,6 +49,14 @@ type Store interface {
 	// given. An error the aggregates' values cause (not the database's
 	// state) wraps ErrBadBatch.
 	AddRollups(ctx context.Context, rs []RollupDelta) error
+	// BatchRollups returns the rollups of every meter of each query's
+	// customer in its period, by query, meter and subject: combined per
+	// query, meter and subject, or hourly.
+	BatchRollups(ctx context.Context, qs []UsageQuery) ([]QueryRollup, error)
+	// BatchGaugePoints returns for each query, per meter and subject of its
+	// customer, the last point before its period and the points in it, by
+	// query, meter, subject, time and event id.
+	BatchGaugePoints(ctx context.Context, qs []UsageQuery) ([]QueryPoint, error)
 	// GaugeRun locks a gauge subject until the transaction ends and
 	// returns its points that a new point at t can change, by time and
 	// event id: from the last level (not delta) point at or before t, or

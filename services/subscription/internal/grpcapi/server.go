@@ -238,3 +238,30 @@ func (s *Server) ListDuePeriods(ctx context.Context, req *subscriptionv1.ListDue
 	}
 	return res, nil
 }
+
+// BatchGetBillingData returns many customers and their segments in periods.
+func (s *Server) BatchGetBillingData(ctx context.Context, req *subscriptionv1.BatchGetBillingDataRequest) (*subscriptionv1.BatchGetBillingDataResponse, error) {
+	qs := make(subscription.BillingQueries, len(req.GetQueries()))
+	for i, q := range req.GetQueries() {
+		qs[i] = subscription.BillingQuery{CustomerID: q.GetCustomerId()}
+		if q.GetPeriod() != nil {
+			qs[i].Period = periodIn(q.GetPeriod())
+		}
+	}
+	data, err := s.svc.BillingData(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	res := &subscriptionv1.BatchGetBillingDataResponse{Results: make([]*subscriptionv1.BillingData, len(data))}
+	for i, d := range data {
+		r := &subscriptionv1.BillingData{Customer: customerOut(d.Customer)}
+		if d.Period != (subscription.Period{}) {
+			r.Period, r.NextPeriod = periodOut(d.Period), periodOut(d.Next)
+		}
+		for _, sg := range d.Segments {
+			r.Segments = append(r.Segments, segmentOut(sg))
+		}
+		res.Results[i] = r
+	}
+	return res, nil
+}

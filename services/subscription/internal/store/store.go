@@ -91,6 +91,15 @@ func (s *Store) ListCustomers(ctx context.Context, f subscription.CustomerFilter
 	return mapSlice(rows, customer.toDomain), nil
 }
 
+// GetCustomers returns the customers of ids that exist.
+func (s *Store) GetCustomers(ctx context.Context, ids []string) ([]subscription.Customer, error) {
+	var rows []customer
+	if err := s.db.Conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: get customers: %w", err)
+	}
+	return mapSlice(rows, customer.toDomain), nil
+}
+
 // HasSubscriptions reports whether the customer has a subscription.
 func (s *Store) HasSubscriptions(ctx context.Context, customerID string) (bool, error) {
 	var n int64
@@ -338,15 +347,25 @@ func (s *Store) CustomersWithSegments(ctx context.Context, after string, limit i
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
+	of, err := s.SegmentsOf(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mapSlice(rows, customer.toDomain), of, nil
+}
+
+// SegmentsOf returns the current segments of the customers, by customer,
+// each customer's by subscription and start, in one query.
+func (s *Store) SegmentsOf(ctx context.Context, customerIDs []string) (map[string][]subscription.Segment, error) {
 	var segs []segmentRow
-	if err := s.current(ctx).Where("g.customer_id IN ?", ids).Order("g.customer_id, g.subscription_id, g.start_time").Find(&segs).Error; err != nil {
-		return nil, nil, fmt.Errorf("store: customers' segments: %w", err)
+	if err := s.current(ctx).Where("g.customer_id IN ?", customerIDs).Order("g.customer_id, g.subscription_id, g.start_time").Find(&segs).Error; err != nil {
+		return nil, fmt.Errorf("store: customers' segments: %w", err)
 	}
 	of := map[string][]subscription.Segment{}
 	for _, sg := range segs {
 		of[sg.CustomerID] = append(of[sg.CustomerID], sg.toDomain())
 	}
-	return mapSlice(rows, customer.toDomain), of, nil
+	return of, nil
 }
 
 // Publish writes an event to the outbox in the transaction of ctx.

@@ -50,7 +50,7 @@ func (s *Service) ChangePlan(ctx context.Context, in ChangePlanInput) (View, Cha
 // isUpgrade reports whether moving from a to b costs at least as much per
 // day in recurring fees.
 func isUpgrade(a, b PlanVersion) bool {
-	return b.Recurring.Mul(a.Interval.days()).GreaterThanOrEqual(a.Recurring.Mul(b.Interval.days()))
+	return b.Recurring.Mul(days(a.Interval)).GreaterThanOrEqual(a.Recurring.Mul(days(b.Interval)))
 }
 
 // ChangeQuantity changes how many units a subscription has.

@@ -40,7 +40,7 @@ func (in CustomerInput) Validate() error {
 	var v errs.Violations
 	checkCustomerFields(&v, "customer.", in.ExternalID, in.Name, in.Email)
 	checkCurrency(&v, "customer.currency", in.Currency)
-	if in.Anchor != 0 && !in.Anchor.known() {
+	if in.Anchor != 0 && !in.Anchor.Known() {
 		v.Add("customer.billing_anchor", "must be CALENDAR or ANNIVERSARY")
 	}
 	checkID(&v, "customer.parent_customer_id", in.ParentID)
@@ -73,7 +73,7 @@ func (in CustomerUpdate) Validate() error {
 	if in.Currency != nil {
 		checkCurrency(&v, "currency", *in.Currency)
 	}
-	if in.Anchor != nil && !in.Anchor.known() {
+	if in.Anchor != nil && !in.Anchor.Known() {
 		v.Add("billing_anchor", "must be CALENDAR or ANNIVERSARY")
 	}
 	if in.ParentID != nil {

@@ -14,9 +14,9 @@ import (
 	"github.com/meterplane/meterplane/platform/page"
 )
 
-// days is the interval's average length in days, to compare prices per day
+// days returns the interval's average length in days, to compare prices per day
 // of plans with different intervals.
-func (iv Interval) days() money.Decimal {
+func days(iv Interval) money.Decimal {
 	perUnit := map[IntervalUnit]string{Day: "1", Week: "7", Month: "30.4375", Quarter: "91.3125", Year: "365.25"}[iv.Unit]
 	if perUnit == "" {
 		return decimal.Zero
@@ -249,7 +249,7 @@ func (s *Service) customerInterval(ctx context.Context, segs []Segment, at time.
 	}
 	best := terms[0].Plan.Interval
 	for _, t := range terms[1:] {
-		if t.Plan.Interval.days().LessThan(best.days()) {
+		if days(t.Plan.Interval).LessThan(days(best)) {
 			best = t.Plan.Interval
 		}
 	}

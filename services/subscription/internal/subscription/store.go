@@ -25,6 +25,9 @@ type Store interface {
 	// ListCustomers returns up to limit customers matching f with ids after
 	// after, by id.
 	ListCustomers(ctx context.Context, f CustomerFilter, after string, limit int) ([]Customer, error)
+	// GetCustomers returns the customers of the given ids that exist, in
+	// no particular order.
+	GetCustomers(ctx context.Context, ids []string) ([]Customer, error)
 	// HasSubscriptions reports whether the customer has any subscription.
 	HasSubscriptions(ctx context.Context, customerID string) (bool, error)
 
@@ -65,6 +68,9 @@ type Store interface {
 	// only those of one subscription if subscriptionID is not empty, by
 	// subscription and start.
 	SegmentsIn(ctx context.Context, customerID, subscriptionID string, p Period) ([]Segment, error)
+	// SegmentsOf returns the current segments of the given customers, by
+	// customer, each customer's by subscription and start.
+	SegmentsOf(ctx context.Context, customerIDs []string) (map[string][]Segment, error)
 	// CustomersWithSegments returns up to limit customers that have current
 	// segments, with ids after after, by id, with those segments.
 	CustomersWithSegments(ctx context.Context, after string, limit int) ([]Customer, map[string][]Segment, error)

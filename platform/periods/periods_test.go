@@ -1,4 +1,4 @@
-package subscription
+package periods
 
 import (
 	"math/rand/v2"
