@@ -29,6 +29,7 @@ import (
 	"github.com/meterplane/meterplane/platform/app/apptest"
 	"github.com/meterplane/meterplane/platform/redisx/redistest"
 	"github.com/meterplane/meterplane/platform/storage/storagetest"
+	"github.com/meterplane/meterplane/services/invoice"
 )
 
 // binary is the all-in-one binary, built once for all tests.
@@ -546,11 +547,12 @@ func TestDemo(t *testing.T) {
 				t.Fatalf("redis-exoscale plans = %d %v", code, body)
 			}
 
-			// Exactly the three demo customers, however often seeded.
+			// Exactly the three demo customers and the invoice demo's,
+			// however often seeded.
 			code, body = r.http(t, "GET", "/v1/customers", "")
 			customers, _ := body["customers"].([]any)
-			if code != 200 || len(customers) != 3 {
-				t.Fatalf("GET /v1/customers after --demo = %d %v, want 3 customers", code, body)
+			if code != 200 || len(customers) != 4 {
+				t.Fatalf("GET /v1/customers after --demo = %d %v, want 4 customers", code, body)
 			}
 			byExternal := map[string]map[string]any{}
 			for _, c := range customers {
@@ -586,6 +588,7 @@ func TestDemo(t *testing.T) {
 			if code != 200 || body["contentType"] != "application/xml" {
 				t.Fatalf("export = %d %v", code, body)
 			}
+			checkDemoInvoice(t, r, byExternal[invoice.DemoCustomer]["customerId"].(string))
 		})
 	}
 }

@@ -6,6 +6,7 @@ replace (
 	github.com/meterplane/meterplane/gen => ../../gen
 	github.com/meterplane/meterplane/platform => ../../platform
 	github.com/meterplane/meterplane/services/catalog => ../../services/catalog
+	github.com/meterplane/meterplane/services/invoice => ../../services/invoice
 	github.com/meterplane/meterplane/services/metering => ../../services/metering
 	github.com/meterplane/meterplane/services/subscription => ../../services/subscription
 )
@@ -15,12 +16,20 @@ require (
 	github.com/meterplane/meterplane/gen v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/platform v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/services/catalog v0.0.0-00010101000000-000000000000
+	github.com/meterplane/meterplane/services/invoice v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/services/metering v0.0.0-00010101000000-000000000000
 	github.com/meterplane/meterplane/services/subscription v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
+)
+
+require (
+	github.com/phpdave11/gofpdi v1.0.14-0.20211212211723-1f10f9844311 // indirect
+	github.com/pkg/errors v0.8.1 // indirect
+	github.com/signintech/gopdf v0.33.0 // indirect
+	golang.org/x/image v0.47.0 // indirect
 )
 
 require (

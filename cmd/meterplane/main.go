@@ -14,12 +14,14 @@ import (
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	invoicev1 "github.com/meterplane/meterplane/gen/meterplane/invoice/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/services/catalog"
+	"github.com/meterplane/meterplane/services/invoice"
 	"github.com/meterplane/meterplane/services/metering"
 	"github.com/meterplane/meterplane/services/quota"
 	"github.com/meterplane/meterplane/services/subscription"
@@ -61,7 +63,14 @@ var binary = app.Binary{
 			met.DB.Close()
 			return nil, fmt.Errorf("quota: %w", err)
 		}
-		return []server.Service{cat, sub, met, quo}, nil
+		inv, err := invoice.Open(ctx, d)
+		if err != nil {
+			for _, s := range []server.Service{cat, sub, met, quo} {
+				s.DB.Close()
+			}
+			return nil, fmt.Errorf("invoice: %w", err)
+		}
+		return []server.Service{cat, sub, met, quo, inv}, nil
 	},
 	Seed: func(ctx context.Context, conn *grpc.ClientConn) error {
 		if err := catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(conn)); err != nil {
@@ -74,6 +83,9 @@ var binary = app.Binary{
 		if err := metering.Seed(ctx, meteringv1.NewMeteringServiceClient(conn), subs, time.Now().UTC()); err != nil {
 			return err
 		}
-		return quota.Seed(ctx, quotav1.NewQuotaServiceClient(conn), subs)
+		if err := quota.Seed(ctx, quotav1.NewQuotaServiceClient(conn), subs); err != nil {
+			return err
+		}
+		return invoice.Seed(ctx, invoicev1.NewInvoiceServiceClient(conn), subs, time.Now().UTC())
 	},
 }

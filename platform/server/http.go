@@ -15,18 +15,26 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/meterplane/meterplane/platform/textcheck"
 )
 
 // newGateway returns the grpc-gateway mux with the server's JSON rules:
-// unpopulated fields are sent, a body with anything after its JSON value
+// the responses named by rawBodies (full message names) are sent as their
+// bytes, unpopulated fields are sent, a body with anything after its JSON value
 // is refused, a body over the size limit is 413, a known path with the
 // wrong method is 405, and each call records its route pattern for the
 // HTTP metrics.
-func newGateway() *runtime.ServeMux {
+func newGateway(rawBodies []string) *runtime.ServeMux {
+	names := map[protoreflect.FullName]bool{"google.api.HttpBody": true}
+	for _, n := range rawBodies {
+		names[protoreflect.FullName(n)] = true
+	}
 	return runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, rawBodyMarshaler{
+			names: names,
 			Marshaler: strictJSON{&runtime.JSONPb{
 				MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			}},
@@ -37,31 +45,44 @@ func newGateway() *runtime.ServeMux {
 	)
 }
 
-// RawBody is a response the gateway sends as its raw bytes with its own
-// Content-Type instead of as JSON: google.api.HttpBody, and any message of
-// the same shape (content_type, data), which a service may declare without
-// importing google/api (see "Protobuf and generation").
-type RawBody interface {
+// rawBody is a response the gateway sends as its bytes with its own
+// Content-Type instead of as JSON: google.api.HttpBody, and the messages
+// of the same shape (content_type, data) that services name in
+// Service.RawBodies, which they declare without importing google/api (see
+// "Protobuf and generation").
+type rawBody interface {
+	proto.Message
 	GetContentType() string
 	GetData() []byte
 }
 
-// rawBodyMarshaler sends a RawBody response as its bytes and marshals
-// everything else with the wrapped marshaler.
-type rawBodyMarshaler struct{ runtime.Marshaler }
+// rawBodyMarshaler sends the responses it names as their bytes and
+// marshals everything else with the wrapped marshaler.
+type rawBodyMarshaler struct {
+	runtime.Marshaler
+	names map[protoreflect.FullName]bool
+}
 
-// ContentType returns a RawBody's content type, or the wrapped one's.
+func (m rawBodyMarshaler) raw(v any) (rawBody, bool) {
+	b, ok := v.(rawBody)
+	if !ok || !m.names[b.ProtoReflect().Descriptor().FullName()] {
+		return nil, false
+	}
+	return b, true
+}
+
+// ContentType returns a raw body's content type, or the wrapped one's.
 func (m rawBodyMarshaler) ContentType(v any) string {
-	if b, ok := v.(RawBody); ok {
+	if b, ok := m.raw(v); ok {
 		return b.GetContentType()
 	}
 	return m.Marshaler.ContentType(v)
 }
 
-// Marshal returns a RawBody's bytes, or marshals v with the wrapped
+// Marshal returns a raw body's bytes, or marshals v with the wrapped
 // marshaler.
 func (m rawBodyMarshaler) Marshal(v any) ([]byte, error) {
-	if b, ok := v.(RawBody); ok {
+	if b, ok := m.raw(v); ok {
 		return b.GetData(), nil
 	}
 	return m.Marshaler.Marshal(v)

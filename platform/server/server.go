@@ -116,7 +116,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
-	gw := newGateway()
+	var rawBodies []string
+	for _, svc := range services {
+		rawBodies = append(rawBodies, svc.RawBodies...)
+	}
+	gw := newGateway(rawBodies)
 	uploads := map[string]int64{}
 	for _, svc := range services {
 		maps.Copy(uploads, svc.Uploads)

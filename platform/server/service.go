@@ -43,6 +43,13 @@ type Service struct {
 	// with the largest body each may have: the server refuses larger ones
 	// as it refuses any body over MP_MAX_REQUEST_BYTES elsewhere.
 	Uploads map[string]int64
+	// RawBodies names the response messages (full protobuf names, such as
+	// "meterplane.invoice.v1.GetInvoiceDocumentResponse") that the HTTP
+	// gateway sends as their bytes, with their own Content-Type, instead
+	// of as JSON, as it sends google.api.HttpBody: each has the fields
+	// content_type (string) and data (bytes) and nothing else, and is the
+	// response of a unary method.
+	RawBodies []string
 	// OwnKeys names the methods (full gRPC names, such as
 	// "/meterplane.quota.v1.QuotaService/Reserve") whose idempotency_key
 	// the service handles in its domain: the server's interceptor neither

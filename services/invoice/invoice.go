@@ -62,6 +62,8 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		DB:              db,
 		Register:        func(s *grpc.Server) { invoicev1.RegisterInvoiceServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
-		Workers:         []func(context.Context) error{relay.Run, svc.Worker(every)},
+		// The document is the HTTP response itself.
+		RawBodies: []string{string((&invoicev1.GetInvoiceDocumentResponse{}).ProtoReflect().Descriptor().FullName())},
+		Workers:   []func(context.Context) error{relay.Run, svc.Worker(every)},
 	}, nil
 }

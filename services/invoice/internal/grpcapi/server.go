@@ -209,4 +209,3 @@ func (s *Server) GetInvoiceDocument(ctx context.Context, req *invoicev1.GetInvoi
 	}
 	return &invoicev1.GetInvoiceDocumentResponse{ContentType: ct, Data: data}, nil
 }
-

@@ -54,7 +54,7 @@ func calendar(iv rating.Interval, at time.Time) rating.Period {
 // included, 0.50 per GiB above.
 var hosting = &rating.Plan{Key: "hosting", Version: 1, Interval: rating.Interval{Unit: rating.Month, Count: 1},
 	ERPProductID: "P-HOST", ERPUnitID: "U-MONTH",
-	Fees: []rating.RecurringFee{{Description: "Hosting", Amount: dec("10.00"), Timing: rating.InAdvance, Prorated: true}},
+	Fees:         []rating.RecurringFee{{Description: "Hosting", Amount: dec("10.00"), Timing: rating.InAdvance, Prorated: true}},
 	Entitlements: []rating.Entitlement{{Feature: "bandwidth", Included: dec("100"), HasOverage: true, Overage: dec("0.50")}}}
 
 // fakeSources is the subscription, catalog and metering services as the
