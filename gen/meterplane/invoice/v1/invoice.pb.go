@@ -1409,7 +1409,7 @@ func (x *ListInvoicesRequest) GetPageToken() string {
 
 type ListInvoicesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Invoices, by period start (newest first), then id; without lines.
+	// Invoices, newest first (by creation); without lines.
 	Invoices []*Invoice `protobuf:"bytes,1,rep,name=invoices,proto3" json:"invoices,omitempty"`
 	// Token of the next page; empty on the last.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

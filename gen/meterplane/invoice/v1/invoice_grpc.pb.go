@@ -54,7 +54,7 @@ type InvoiceServiceClient interface {
 	// GetInvoice returns one invoice with its lines.
 	GetInvoice(ctx context.Context, in *GetInvoiceRequest, opts ...grpc.CallOption) (*GetInvoiceResponse, error)
 	// ListInvoices lists invoices, of every customer or of one, newest
-	// period first.
+	// first.
 	ListInvoices(ctx context.Context, in *ListInvoicesRequest, opts ...grpc.CallOption) (*ListInvoicesResponse, error)
 	// FinalizeInvoice closes the period in metering, recomputes the draft,
 	// numbers it, applies the customer's credit balance and freezes it.
@@ -239,7 +239,7 @@ type InvoiceServiceServer interface {
 	// GetInvoice returns one invoice with its lines.
 	GetInvoice(context.Context, *GetInvoiceRequest) (*GetInvoiceResponse, error)
 	// ListInvoices lists invoices, of every customer or of one, newest
-	// period first.
+	// first.
 	ListInvoices(context.Context, *ListInvoicesRequest) (*ListInvoicesResponse, error)
 	// FinalizeInvoice closes the period in metering, recomputes the draft,
 	// numbers it, applies the customer's credit balance and freezes it.
