@@ -2,11 +2,17 @@ package main_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // raw sends a request to the gateway, with body as JSON unless empty, and
@@ -98,6 +104,84 @@ func TestInvoiceBadInput(t *testing.T) {
 		code, _, raw := r.raw(t, c.method, c.path, c.body)
 		if code != c.code || !strings.Contains(string(raw), c.field) {
 			t.Errorf("%s %s %s = %d %s, want %d naming %q", c.method, c.path, c.body, code, raw, c.code, c.field)
+		}
+	}
+}
+
+// TestInvoiceEndToEnd runs the product from plan to PDF over HTTP: the
+// demo catalog's hosting_50 (49.00 a month in advance, prorated; 500 GiB
+// of bandwidth included, 0.10 per GiB above), a customer subscribed from
+// the first of last month, a site reserved and committed through quota,
+// 600 GiB of bandwidth last month, a billing run, the invoice finalized and
+// its PDF downloaded and read back with pdftotext. Last month's invoice:
+// its first fee 49.00 + this month's advance fee 49.00 + (600 − 500) ×
+// 0.10 = 10.00 → 108.00.
+func TestInvoiceEndToEnd(t *testing.T) {
+	t.Parallel()
+	r := start(t, []string{"DATABASE_URL=", "REDIS_URL=", "MP_DATA_DIR=" + t.TempDir()}, "--demo")
+	now := time.Now().UTC()
+	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	lastMonth := thisMonth.AddDate(0, -1, 0)
+
+	post := func(path, body string) map[string]any {
+		t.Helper()
+		code, out := r.http(t, "POST", path, body)
+		if code != 200 {
+			t.Fatalf("POST %s %s = %d %v", path, body, code, out)
+		}
+		return out
+	}
+	cus := post("/v1/customers", `{"customer": {"externalId": "e2e-invoice", "name": "Fjord Hosting AS", "email": "billing@fjord.example", "currency": "EUR"}, "idempotencyKey": "e2e-inv-c"}`)
+	id := cus["customer"].(map[string]any)["customerId"].(string)
+	post("/v1/customers/"+id+"/subscriptions", fmt.Sprintf(`{"planId": "hosting_50", "startTime": %q, "backdateReason": "migrated customer", "idempotencyKey": "e2e-inv-s"}`,
+		lastMonth.Format(time.RFC3339)))
+	res := post("/v1/customers/"+id+"/quota:reserve", `{"items": [{"featureKey": "sites", "quantity": "1"}], "idempotencyKey": "e2e-inv-r"}`)
+	resID := res["reservation"].(map[string]any)["reservationId"].(string)
+	post("/v1/reservations/"+resID+":commit", `{"subjects": ["fjord-site-1"], "idempotencyKey": "e2e-inv-k"}`)
+	for i, q := range []string{"250", "350"} {
+		post("/v1/events", fmt.Sprintf(`{"customerId": %q, "meterKey": "bandwidth", "quantity": %q, "time": %q, "idempotencyKey": "e2e-bw-%d"}`,
+			id, q, lastMonth.AddDate(0, 0, 10+i).Format(time.RFC3339), i))
+	}
+
+	run := post("/v1/billingRuns", `{"idempotencyKey": "e2e-inv-run"}`)["billingRun"].(map[string]any)
+	if run["status"] != "BILLING_RUN_STATUS_COMPLETED" || run["failures"] != "0" {
+		t.Fatalf("billing run = %v", run)
+	}
+	code, body := r.http(t, "GET", "/v1/customers/"+id+"/invoices", "")
+	invs, _ := body["invoices"].([]any)
+	if code != 200 || len(invs) != 1 {
+		t.Fatalf("invoices = %d %v, want last month's", code, body)
+	}
+	inv := invs[0].(map[string]any)
+	if inv["status"] == "INVOICE_STATUS_DRAFT" { // inside the grace period, just after midnight on the 1st
+		inv = post("/v1/invoices/"+inv["invoiceId"].(string)+":finalize", `{"idempotencyKey": "e2e-inv-f"}`)["invoice"].(map[string]any)
+	}
+	code, body = r.http(t, "GET", "/v1/invoices/"+inv["invoiceId"].(string), "")
+	inv = body["invoice"].(map[string]any)
+	var amounts []string
+	for _, l := range inv["lines"].([]any) {
+		amounts = append(amounts, l.(map[string]any)["amount"].(string))
+	}
+	if code != 200 || inv["status"] != "INVOICE_STATUS_FINALIZED" || inv["total"] != "108.00" ||
+		!slices.Equal(amounts, []string{"49.00", "49.00", "10.00"}) {
+		t.Fatalf("last month's invoice = %d %v", code, inv)
+	}
+
+	code, ct, pdf := r.raw(t, "GET", "/v1/invoices/"+inv["invoiceId"].(string)+"/document.pdf", "")
+	if code != 200 || ct != "application/pdf" {
+		t.Fatalf("document.pdf = %d %q", code, ct)
+	}
+	path := filepath.Join(t.TempDir(), "invoice.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command("pdftotext", "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	for _, want := range []string{inv["number"].(string), "Fjord Hosting AS", "108.00", "10.00"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the PDF's text lacks %q:\n%s", want, text)
 		}
 	}
 }

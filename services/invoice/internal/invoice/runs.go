@@ -14,6 +14,19 @@ import (
 	"github.com/meterplane/meterplane/services/invoice/internal/rating"
 )
 
+// CatchUp is how far before the last completed run's as_of a run looks
+// for ended periods without an invoice, such as those of a subscription
+// backdated since. A period that appears later than this after it ended
+// is not billed by runs.
+const CatchUp = 366 * 24 * time.Hour
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // draftBatch is how many drafts a run reads, rates and finalizes at once.
 const draftBatch = 200
 
@@ -66,6 +79,10 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 		// Unset would ask only each customer's latest period: the first
 		// run bills every ended period.
 		endedAfter = textcheck.MinTime
+	} else {
+		// Periods that ended before the last run but appeared since
+		// (a subscription backdated into them) are billed too.
+		endedAfter = maxTime(textcheck.MinTime, endedAfter.Add(-CatchUp))
 	}
 	rated := map[string]bool{}
 	token := ""
@@ -75,10 +92,20 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 			return err
 		}
 		run.Periods += int64(len(dues))
-		s.bill(ctx, run, dues)
-		for _, d := range dues {
-			rated[dueKey(d)] = true
+		// Periods with invoices are left to the drafts pass (drafts) or
+		// were finalized.
+		invoiced, err := s.store.Invoiced(ctx, dues)
+		if err != nil {
+			return err
 		}
+		var fresh []Due
+		for _, d := range dues {
+			if !invoiced[dueKey(d)] {
+				fresh = append(fresh, d)
+				rated[dueKey(d)] = true
+			}
+		}
+		s.bill(ctx, run, fresh)
 		if next == "" {
 			break
 		}
@@ -143,8 +170,11 @@ func (s *Service) finalizeDue(ctx context.Context, run *Run) error {
 	}
 }
 
-func dueKey(d Due) string {
-	return d.CustomerID + "\x00" + d.Currency.Code + "\x00" + d.Period.From.UTC().Format(time.RFC3339)
+func dueKey(d Due) string { return DueKey(d.CustomerID, d.Currency.Code, d.Period.From) }
+
+// DueKey identifies a customer's period in a currency.
+func DueKey(customerID, currency string, periodStart time.Time) string {
+	return customerID + "\x00" + currency + "\x00" + periodStart.UTC().Format(time.RFC3339)
 }
 
 // bill rates dues with one batch of reads and writes each one's invoices,

@@ -42,7 +42,7 @@ func TestRunIsIdempotent(t *testing.T) {
 			t.Fatalf("acme February: %v", got)
 		}
 		again := must(e.svc.RunBilling(ctx, invoice.RunInput{}))
-		if again.Created != 0 || again.Updated != 0 || again.Unchanged != 3 || again.Periods != 0 {
+		if again.Created != 0 || again.Updated != 0 || again.Unchanged != 3 || again.Periods != 3 {
 			t.Fatalf("second run: %+v", again)
 		}
 		if n := len(e.invoices(t)); n != 3 {
@@ -184,6 +184,25 @@ func TestFinalizeByRun(t *testing.T) {
 		must(e.svc.RunBilling(ctx, invoice.RunInput{}))
 		if got := amounts(e.find(t, "acme", "2026-03-01")); !slices.Equal(got, []string{"10.00"}) {
 			t.Fatalf("March: %v", got)
+		}
+	})
+}
+
+// TestBackdatedSubscription: a subscription backdated into periods that
+// ended before the last run is billed by the next run.
+func TestBackdatedSubscription(t *testing.T) {
+	t.Parallel()
+	each(t, keepDrafts, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.src.subscribe("acme", "sub_a", hosting, day("2026-02-01"), false)
+		must(e.svc.RunBilling(ctx, invoice.RunInput{}))
+		e.src.subscribe("late", "sub_l", hosting, day("2026-01-01"), false)
+		run := must(e.svc.RunBilling(ctx, invoice.RunInput{}))
+		if run.Created != 2 || run.Unchanged != 1 {
+			t.Fatalf("run after the backdated subscription: %+v", run)
+		}
+		if got := amounts(e.find(t, "late", "2026-01-01")); !slices.Equal(got, []string{"10.00", "10.00"}) {
+			t.Fatalf("late's January: %v", got)
 		}
 	})
 }

@@ -29,6 +29,8 @@ type Store interface {
 	// LockPeriod returns the invoices of a customer's period and currency,
 	// with their lines.
 	LockPeriod(ctx context.Context, d Due) ([]Invoice, error)
+	// Invoiced returns the keys (dueKey) of the dues that have an invoice.
+	Invoiced(ctx context.Context, dues []Due) (map[string]bool, error)
 	// PeriodInvoices returns, with their lines, the invoices of a
 	// customer's period and currency whose period ends at end.
 	PeriodInvoices(ctx context.Context, customerID, currency string, end time.Time) ([]Invoice, error)

@@ -96,6 +96,36 @@ func (s *Store) LockPeriod(ctx context.Context, d invoice.Due) ([]invoice.Invoic
 	return s.invoicesWithLines(ctx, q.Order("subscription_id"))
 }
 
+// Invoiced returns the keys of the dues that have an invoice, in one
+// query.
+func (s *Store) Invoiced(ctx context.Context, dues []invoice.Due) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(dues) == 0 {
+		return out, nil
+	}
+	customers := make([]string, len(dues))
+	from, to := dues[0].Period.From, dues[0].Period.From
+	for i, d := range dues {
+		customers[i] = d.CustomerID
+		if d.Period.From.Before(from) {
+			from = d.Period.From
+		}
+		if d.Period.From.After(to) {
+			to = d.Period.From
+		}
+	}
+	var rows []invoiceRow
+	err := s.db.Conn(ctx).Select("customer_id", "currency", "period_start").
+		Where("customer_id IN ? AND period_start >= ? AND period_start <= ?", customers, from.UTC(), to.UTC()).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: invoiced periods: %w", err)
+	}
+	for _, r := range rows {
+		out[invoice.DueKey(r.CustomerID, r.Currency, r.PeriodStart)] = true
+	}
+	return out, nil
+}
+
 // PeriodInvoices returns the invoices of a customer's currency whose
 // period ends at end, with their lines.
 func (s *Store) PeriodInvoices(ctx context.Context, customerID, currency string, end time.Time) ([]invoice.Invoice, error) {
