@@ -65,6 +65,7 @@ type fakeSources struct {
 	customers map[string]*fakeCustomer
 	order     []string
 	usage     map[string]map[time.Time]map[string]string
+	gauges    map[string]bool
 	pageSize  int
 	// failPage, when > 0, makes DuePeriods fail on that page (1-based).
 	failPage   int
@@ -81,7 +82,7 @@ type fakeCustomer struct {
 
 func newFake() *fakeSources {
 	return &fakeSources{customers: map[string]*fakeCustomer{}, usage: map[string]map[time.Time]map[string]string{},
-		pageSize: 2, incomplete: map[string]bool{}}
+		pageSize: 2, incomplete: map[string]bool{}, gauges: map[string]bool{}}
 }
 
 // subscribe adds a customer (if new) with a subscription to p from start.
@@ -111,6 +112,15 @@ func (f *fakeSources) use(customer string, at time.Time, feature, q string) {
 		f.usage[customer][from] = map[string]string{}
 	}
 	f.usage[customer][from][feature] = q
+}
+
+// gauge sets the customer's unit-periods of a gauge feature in the month
+// containing at.
+func (f *fakeSources) gauge(customer string, at time.Time, feature, q string) {
+	f.use(customer, at, feature, q)
+	f.mu.Lock()
+	f.gauges[feature] = true
+	f.mu.Unlock()
 }
 
 func (f *fakeSources) DuePeriods(ctx context.Context, asOf, endedAfter time.Time, token string) ([]invoice.Due, string, error) {
@@ -153,7 +163,7 @@ func (f *fakeSources) Inputs(ctx context.Context, due []invoice.Due) ([]rating.I
 		in := rating.Input{Currency: d.Currency, Period: d.Period, Next: monthOf(d.Period.To), Schedule: calendar,
 			Subscriptions: slices.Clone(c.subs)}
 		for feature, q := range f.usage[d.CustomerID][d.Period.From] {
-			in.Usage = append(in.Usage, rating.Usage{Feature: feature, Unit: "GiB", Quantity: dec(q)})
+			in.Usage = append(in.Usage, rating.Usage{Feature: feature, Unit: "GiB", Gauge: f.gauges[feature], Quantity: dec(q)})
 		}
 		slices.SortFunc(in.Usage, func(a, b rating.Usage) int { return compare(a.Feature, b.Feature) })
 		out[i] = in

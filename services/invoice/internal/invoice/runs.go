@@ -105,7 +105,7 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 				rated[dueKey(d)] = true
 			}
 		}
-		s.bill(ctx, run, fresh)
+		s.bill(ctx, run, fresh, true)
 		if next == "" {
 			break
 		}
@@ -126,7 +126,7 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 				dues = append(dues, d)
 			}
 		}
-		s.bill(ctx, run, dues)
+		s.bill(ctx, run, dues, false)
 		if len(drafts) < draftBatch {
 			break
 		}
@@ -178,8 +178,10 @@ func DueKey(customerID, currency string, periodStart time.Time) string {
 }
 
 // bill rates dues with one batch of reads and writes each one's invoices,
-// counting what it did in run.
-func (s *Service) bill(ctx context.Context, run *Run, dues []Due) {
+// counting what it did in run. Dues that fresh says had no invoice are
+// written together, in one transaction; if another writer created one
+// meanwhile, each due is compared with what is stored instead.
+func (s *Service) bill(ctx context.Context, run *Run, dues []Due, fresh bool) {
 	if len(dues) == 0 {
 		return
 	}
@@ -189,18 +191,60 @@ func (s *Service) bill(ctx context.Context, run *Run, dues []Due) {
 		s.log.WarnContext(ctx, "invoice: cannot read the periods' inputs", "periods", len(dues), "error", err)
 		return
 	}
+	fail := func(d Due, err error) {
+		run.Failures++
+		s.log.WarnContext(ctx, "invoice: cannot bill a period", "customer_id", d.CustomerID, "currency", d.Currency.Code,
+			"period_start", d.Period.From, "error", err)
+	}
+	var okDues []Due
+	var okResults []rated
 	for i, d := range dues {
-		if results[i].err == nil {
-			var c Counts
-			c, results[i].err = s.write(ctx, run.ID, d, results[i])
-			run.Created, run.Updated, run.Unchanged = run.Created+c.Created, run.Updated+c.Updated, run.Unchanged+c.Unchanged
-		}
 		if results[i].err != nil {
-			run.Failures++
-			s.log.WarnContext(ctx, "invoice: cannot bill a period", "customer_id", d.CustomerID, "currency", d.Currency.Code,
-				"period_start", d.Period.From, "error", results[i].err)
+			fail(d, results[i].err)
+			continue
+		}
+		okDues, okResults = append(okDues, d), append(okResults, results[i])
+	}
+	if fresh {
+		now := s.clock.Now()
+		var invs []Invoice
+		for i, d := range okDues {
+			for _, key := range okResults[i].order {
+				if lines := okResults[i].lines[key]; len(lines) > 0 {
+					invs = append(invs, newDraft(run.ID, d, key, lines, now))
+				}
+			}
+		}
+		err := s.store.CreateInvoices(ctx, invs)
+		if err == nil {
+			run.Created += int64(len(invs))
+			return
+		}
+		if !errs.Is(err, errs.AlreadyExists) {
+			for _, d := range okDues {
+				fail(d, err)
+			}
+			return
 		}
 	}
+	for i, d := range okDues {
+		c, err := s.write(ctx, run.ID, d, okResults[i])
+		if err != nil {
+			fail(d, err)
+			continue
+		}
+		run.Created, run.Updated, run.Unchanged = run.Created+c.Created, run.Updated+c.Updated, run.Unchanged+c.Unchanged
+	}
+}
+
+// newDraft returns a new draft of the due with lines, for the separate
+// subscription key ("" for the consolidated invoice).
+func newDraft(runID string, d Due, key string, lines []rating.Line, now time.Time) Invoice {
+	inv := Invoice{ID: ids.New("inv"), CustomerID: d.CustomerID, SubscriptionID: key, Currency: d.Currency,
+		Period: d.Period, Status: StatusDraft, RunID: runID, Created: now, Updated: now}
+	inv.Lines = assignIDs(inv.ID, lines)
+	inv.setDraftTotals()
+	return inv
 }
 
 // rated is one due rated: its invoices' lines by separate subscription
@@ -220,13 +264,13 @@ func (s *Service) rate(ctx context.Context, dues []Due) ([]rated, error) {
 	all := append([]Due(nil), dues...)
 	prevOf := make([]int, len(dues))
 	billed := make([][]Invoice, len(dues))
+	final, err := s.store.Finalized(ctx, dues)
+	if err != nil {
+		return nil, err
+	}
 	for i, d := range dues {
 		prevOf[i] = -1
-		prev, err := s.store.PeriodInvoices(ctx, d.CustomerID, d.Currency.Code, d.Period.From)
-		if err != nil {
-			return nil, err
-		}
-		if anyFinal(prev) {
+		if prev := final[dueKey(d)]; len(prev) > 0 {
 			billed[i] = prev
 			prevOf[i] = len(all)
 			all = append(all, Due{CustomerID: d.CustomerID, Currency: d.Currency, Period: prev[0].Period})
@@ -253,15 +297,6 @@ func (s *Service) rate(ctx context.Context, dues []Due) ([]rated, error) {
 		out[i].adjust(billed[i], again)
 	}
 	return out, nil
-}
-
-func anyFinal(invs []Invoice) bool {
-	for _, inv := range invs {
-		if inv.Status != StatusDraft {
-			return true
-		}
-	}
-	return false
 }
 
 // rateOne rates one period, leaving out rating's credit lines: the credit
@@ -389,11 +424,7 @@ func (s *Service) write(ctx context.Context, runID string, d Due, r rated) (Coun
 					}
 					c.Updated++
 				case len(lines) > 0:
-					inv := Invoice{ID: ids.New("inv"), CustomerID: d.CustomerID, SubscriptionID: key, Currency: d.Currency,
-						Period: d.Period, Status: StatusDraft, RunID: runID, Created: now, Updated: now}
-					inv.Lines = assignIDs(inv.ID, lines)
-					inv.setDraftTotals()
-					if err := s.store.CreateInvoice(ctx, inv); err != nil {
+					if err := s.store.CreateInvoice(ctx, newDraft(runID, d, key, lines, now)); err != nil {
 						if errs.Is(err, errs.AlreadyExists) {
 							return errRaced
 						}

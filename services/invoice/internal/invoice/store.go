@@ -31,12 +31,16 @@ type Store interface {
 	LockPeriod(ctx context.Context, d Due) ([]Invoice, error)
 	// Invoiced returns the keys (dueKey) of the dues that have an invoice.
 	Invoiced(ctx context.Context, dues []Due) (map[string]bool, error)
-	// PeriodInvoices returns, with their lines, the invoices of a
-	// customer's period and currency whose period ends at end.
-	PeriodInvoices(ctx context.Context, customerID, currency string, end time.Time) ([]Invoice, error)
+	// Finalized returns, with their lines, the invoices other than drafts
+	// whose period ends where one of dues starts, in the due's currency,
+	// by the due's key (DueKey of the due).
+	Finalized(ctx context.Context, dues []Due) (map[string][]Invoice, error)
 	// CreateInvoice inserts an invoice with its lines; AlreadyExists when
 	// its key is taken.
 	CreateInvoice(ctx context.Context, inv Invoice) error
+	// CreateInvoices inserts invoices with their lines, all or none;
+	// AlreadyExists when a key is taken.
+	CreateInvoices(ctx context.Context, invs []Invoice) error
 	// WriteDraft stores a draft's totals, run and update time, and the
 	// lines diff changes.
 	WriteDraft(ctx context.Context, inv Invoice, diff LineDiff) error

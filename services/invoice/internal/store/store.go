@@ -126,11 +126,40 @@ func (s *Store) Invoiced(ctx context.Context, dues []invoice.Due) (map[string]bo
 	return out, nil
 }
 
-// PeriodInvoices returns the invoices of a customer's currency whose
-// period ends at end, with their lines.
-func (s *Store) PeriodInvoices(ctx context.Context, customerID, currency string, end time.Time) ([]invoice.Invoice, error) {
-	q := s.db.Conn(ctx).Where("customer_id = ? AND period_end = ? AND currency = ?", customerID, end.UTC(), currency)
-	return s.invoicesWithLines(ctx, q.Order("subscription_id"))
+// Finalized returns the invoices other than drafts that end where one of
+// dues starts, with their lines, by the due's key: one query for the
+// invoices, one for their lines.
+func (s *Store) Finalized(ctx context.Context, dues []invoice.Due) (map[string][]invoice.Invoice, error) {
+	out := map[string][]invoice.Invoice{}
+	if len(dues) == 0 {
+		return out, nil
+	}
+	customers := make([]string, len(dues))
+	want := map[string]bool{}
+	from, to := dues[0].Period.From, dues[0].Period.From
+	for i, d := range dues {
+		customers[i] = d.CustomerID
+		want[invoice.DueKey(d.CustomerID, d.Currency.Code, d.Period.From)] = true
+		if d.Period.From.Before(from) {
+			from = d.Period.From
+		}
+		if d.Period.From.After(to) {
+			to = d.Period.From
+		}
+	}
+	q := s.db.Conn(ctx).Where("customer_id IN ? AND period_end >= ? AND period_end <= ? AND status <> ?",
+		customers, from.UTC(), to.UTC(), string(invoice.StatusDraft)).Order("customer_id, subscription_id")
+	invs, err := s.invoicesWithLines(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range invs {
+		key := invoice.DueKey(inv.CustomerID, inv.Currency.Code, inv.Period.To)
+		if want[key] {
+			out[key] = append(out[key], inv)
+		}
+	}
+	return out, nil
 }
 
 // lock adds FOR UPDATE on PostgreSQL; SQLite has one writer, and every
@@ -192,6 +221,33 @@ func (s *Store) CreateInvoice(ctx context.Context, inv invoice.Invoice) error {
 	})
 }
 
+// CreateInvoices inserts invoices with their lines in one transaction,
+// in multi-row statements.
+func (s *Store) CreateInvoices(ctx context.Context, invs []invoice.Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(ctx context.Context) error {
+		conn := s.db.Conn(ctx)
+		rows := make([]invoiceRow, len(invs))
+		var lines []lineRow
+		for i, inv := range invs {
+			rows[i] = fromInvoice(inv)
+			for j, l := range inv.Lines {
+				lines = append(lines, fromLine(inv.ID, j, l))
+			}
+		}
+		res := conn.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
+		if res.Error != nil {
+			return fmt.Errorf("store: insert invoices: %w", res.Error)
+		}
+		if res.RowsAffected != int64(len(rows)) {
+			return errs.New(errs.AlreadyExists, "an invoice of one of these customers, periods, currencies and subscriptions exists")
+		}
+		return s.insertLines(conn, lines)
+	})
+}
+
 // WriteDraft stores a draft's totals and the changes of its lines.
 func (s *Store) WriteDraft(ctx context.Context, inv invoice.Invoice, diff invoice.LineDiff) error {
 	return s.db.InTx(ctx, func(ctx context.Context) error {
@@ -226,7 +282,7 @@ func (s *Store) insertLines(conn *gorm.DB, rows []lineRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := conn.CreateInBatches(rows, 200).Error; err != nil {
+	if err := conn.CreateInBatches(rows, 500).Error; err != nil {
 		return fmt.Errorf("store: insert lines: %w", err)
 	}
 	return nil

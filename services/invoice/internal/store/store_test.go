@@ -54,6 +54,23 @@ func TestInvoices(t *testing.T) {
 		if err := st.CreateInvoice(ctx, draft("inv_3", "cus_1", "sub_9")); err != nil {
 			t.Fatalf("separate invoice: %v", err)
 		}
+		// A batch with one taken key writes nothing.
+		if err := st.CreateInvoices(ctx, []invoice.Invoice{draft("inv_4", "cus_2", ""), draft("inv_5", "cus_1", "")}); !errs.Is(err, errs.AlreadyExists) {
+			t.Fatalf("batch with a taken key: %v", err)
+		}
+		if _, err := st.GetInvoice(ctx, "inv_4"); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("the batch left inv_4: %v", err)
+		}
+		if err := st.CreateInvoices(ctx, []invoice.Invoice{draft("inv_4", "cus_2", ""), draft("inv_5", "cus_3", "")}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.GetInvoice(ctx, "inv_5"); err != nil || len(got.Lines) != 2 {
+			t.Fatalf("batch invoice: %v %+v", err, got)
+		}
+		if got, err := st.Invoiced(ctx, []invoice.Due{{CustomerID: "cus_3", Currency: eur, Period: april},
+			{CustomerID: "cus_9", Currency: eur, Period: april}}); err != nil || len(got) != 1 {
+			t.Fatalf("invoiced: %v %v", got, err)
+		}
 		got, err := st.GetInvoice(ctx, "inv_1")
 		if err != nil {
 			t.Fatal(err)
@@ -96,11 +113,20 @@ func TestInvoices(t *testing.T) {
 			t.Fatal(err)
 		}
 		drafts, err := st.Drafts(ctx, april.To, "", 10)
-		if err != nil || len(drafts) != 1 || drafts[0].ID != "inv_3" {
+		if err != nil || len(drafts) != 3 || drafts[0].ID != "inv_3" || drafts[2].ID != "inv_5" {
 			t.Fatalf("drafts: %v %+v", err, drafts)
 		}
 		if drafts, _ := st.Drafts(ctx, april.To.Add(-time.Second), "", 10); len(drafts) != 0 {
 			t.Fatalf("drafts of periods not ended: %+v", drafts)
+		}
+		final, err := st.Finalized(ctx, []invoice.Due{{CustomerID: "cus_1", Currency: eur, Period: rating.Period{From: april.To, To: april.To.AddDate(0, 1, 0)}}})
+		if err != nil || len(final) != 1 {
+			t.Fatalf("finalized before May: %v %v", final, err)
+		}
+		for _, invs := range final {
+			if len(invs) != 1 || invs[0].ID != "inv_1" || len(invs[0].Lines) != 2 {
+				t.Fatalf("finalized before May: %+v", invs)
+			}
 		}
 		list, err := st.ListInvoices(ctx, invoice.InvoiceFilter{CustomerIDs: []string{"cus_1"}}, "", 10)
 		if err != nil || len(list) != 2 || list[0].ID != "inv_3" {
