@@ -5,6 +5,7 @@ import (
 
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	invoicev1 "github.com/meterplane/meterplane/gen/meterplane/invoice/v1"
+	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/pbtime"
 	"github.com/meterplane/meterplane/services/invoice/internal/invoice"
 	"github.com/meterplane/meterplane/services/invoice/internal/rating"
@@ -64,7 +65,7 @@ func invoiceOut(inv invoice.Invoice, withLines bool) *invoicev1.Invoice {
 	if withLines {
 		for _, l := range inv.Lines {
 			out.Lines = append(out.Lines, &invoicev1.InvoiceLine{LineId: l.ID, Kind: lineKinds[l.Kind], Description: l.Description,
-				FeatureKey: l.Feature, Quantity: l.Quantity.String(), UnitPrice: l.UnitPrice.String(),
+				FeatureKey: l.Feature, Quantity: l.Quantity.String(), UnitPrice: money.FormatPrice(l.UnitPrice, cur.Code),
 				Amount: cur.FormatAmount(l.Amount), Period: periodOut(l.Period), SubscriptionId: l.SubscriptionID,
 				PlanKey: l.PlanKey, PlanVersion: int32(l.PlanVersion), ErpProductId: l.ERPProductID, ErpUnitId: l.ERPUnitID})
 		}
