@@ -7,7 +7,7 @@ SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-invoice-run
+.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-invoice-run bench-invoice
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -92,6 +92,11 @@ bench-metering-ingest:
 ## bench-metering-query: QueryUsage over gRPC with 10 million events (1,000 customers, one month) in PostgreSQL; seeds for about 3 minutes first
 bench-metering-query:
 	cd services/metering && go test -run '^$$' -bench '^BenchmarkQueryUsage$$' -benchtime 5000x -count 3 -timeout 60m .
+
+## bench-invoice: whole billing runs (2,000 and 10,000 customers; drafts, then finalizing) and PreviewInvoice, with the real catalog, subscription, metering and invoice services on PostgreSQL
+bench-invoice:
+	cd services/invoice && go test -run '^$$' -bench '^BenchmarkRunBilling$$' -benchtime 1x -timeout 30m . && \
+		go test -run '^$$' -bench '^BenchmarkPreviewInvoice$$' -benchtime 5000x -timeout 30m .
 
 ## bench-invoice-run: one billing run of 10,000 customers on PostgreSQL, the domain and store side (sources faked)
 bench-invoice-run:
