@@ -144,6 +144,7 @@ func (s *Service) finalizeDue(ctx context.Context, run *Run) error {
 		if err != nil {
 			return err
 		}
+		var page []Invoice
 		for _, inv := range drafts {
 			if s.cfg.RequireComplete {
 				complete, err := s.src.Complete(ctx, inv.Due())
@@ -156,9 +157,13 @@ func (s *Service) finalizeDue(ctx context.Context, run *Run) error {
 					continue
 				}
 			}
-			if _, err := s.finalize(ctx, inv.ID, run.ID); err != nil {
+			page = append(page, inv)
+		}
+		_, failed := s.finalizePage(ctx, run.ID, page)
+		for i, err := range failed {
+			if err != nil {
 				run.Failures++
-				s.log.WarnContext(ctx, "invoice: cannot finalize", "invoice_id", inv.ID, "error", err)
+				s.log.WarnContext(ctx, "invoice: cannot finalize", "invoice_id", page[i].ID, "error", err)
 				continue
 			}
 			run.Finalized++
