@@ -232,7 +232,20 @@ func (s *Service) bill(ctx context.Context, run *Run, dues []Due, fresh bool) {
 			return
 		}
 	}
+	// Periods whose drafts would not change are not written: one read
+	// for the page finds them.
+	stored, err := s.store.PeriodInvoices(ctx, okDues)
+	if err != nil {
+		for _, d := range okDues {
+			fail(d, err)
+		}
+		return
+	}
 	for i, d := range okDues {
+		if have := stored[dueKey(d)]; len(have) > 0 && !changes(have, okResults[i]) {
+			run.Unchanged += int64(len(have))
+			continue
+		}
 		c, err := s.write(ctx, run.ID, d, okResults[i])
 		if err != nil {
 			fail(d, err)
