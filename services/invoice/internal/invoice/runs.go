@@ -113,6 +113,7 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 	}
 	// Drafts of earlier periods: late usage or a backdated change may
 	// have changed them.
+	finalBy := run.AsOf.Add(-s.cfg.Grace)
 	after := ""
 	for {
 		drafts, err := s.store.Drafts(ctx, run.AsOf, after, draftBatch)
@@ -121,6 +122,11 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 		}
 		var dues []Due
 		for _, inv := range drafts {
+			// The finalizing pass rates these again after closing their
+			// periods: rating them here too would be wasted.
+			if !s.cfg.RequireComplete && !inv.Period.To.After(finalBy) {
+				continue
+			}
 			if d := inv.Due(); !rated[dueKey(d)] {
 				rated[dueKey(d)] = true
 				dues = append(dues, d)
