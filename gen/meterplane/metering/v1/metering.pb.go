@@ -2881,6 +2881,162 @@ func (x *ClosePeriodResponse) GetClosedBefore() *timestamppb.Timestamp {
 	return nil
 }
 
+// PeriodClosing is one customer's closing in a BatchClosePeriodRequest.
+type PeriodClosing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer.
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Events before this time are refused from now on.
+	ClosedBefore  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=closed_before,json=closedBefore,proto3" json:"closed_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeriodClosing) Reset() {
+	*x = PeriodClosing{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeriodClosing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeriodClosing) ProtoMessage() {}
+
+func (x *PeriodClosing) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeriodClosing.ProtoReflect.Descriptor instead.
+func (*PeriodClosing) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PeriodClosing) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PeriodClosing) GetClosedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ClosedBefore
+	}
+	return nil
+}
+
+type BatchClosePeriodRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1 to 500 closings; a customer may appear more than once (the latest
+	// time wins).
+	Closings []*PeriodClosing `protobuf:"bytes,1,rep,name=closings,proto3" json:"closings,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BatchClosePeriodRequest) Reset() {
+	*x = BatchClosePeriodRequest{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchClosePeriodRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchClosePeriodRequest) ProtoMessage() {}
+
+func (x *BatchClosePeriodRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchClosePeriodRequest.ProtoReflect.Descriptor instead.
+func (*BatchClosePeriodRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *BatchClosePeriodRequest) GetClosings() []*PeriodClosing {
+	if x != nil {
+		return x.Closings
+	}
+	return nil
+}
+
+func (x *BatchClosePeriodRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type BatchClosePeriodResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Each closing's customer with its closing time now (the latest ever
+	// set), in the order of the request.
+	Closings      []*PeriodClosing `protobuf:"bytes,1,rep,name=closings,proto3" json:"closings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchClosePeriodResponse) Reset() {
+	*x = BatchClosePeriodResponse{}
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchClosePeriodResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchClosePeriodResponse) ProtoMessage() {}
+
+func (x *BatchClosePeriodResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_metering_v1_metering_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchClosePeriodResponse.ProtoReflect.Descriptor instead.
+func (*BatchClosePeriodResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_metering_v1_metering_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *BatchClosePeriodResponse) GetClosings() []*PeriodClosing {
+	if x != nil {
+		return x.Closings
+	}
+	return nil
+}
+
 var File_meterplane_metering_v1_metering_proto protoreflect.FileDescriptor
 
 const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
@@ -3076,7 +3232,16 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\rclosed_before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fclosedBefore\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"V\n" +
 	"\x13ClosePeriodResponse\x12?\n" +
-	"\rclosed_before\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fclosedBefore*\xc0\x01\n" +
+	"\rclosed_before\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fclosedBefore\"q\n" +
+	"\rPeriodClosing\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12?\n" +
+	"\rclosed_before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fclosedBefore\"\x85\x01\n" +
+	"\x17BatchClosePeriodRequest\x12A\n" +
+	"\bclosings\x18\x01 \x03(\v2%.meterplane.metering.v1.PeriodClosingR\bclosings\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"]\n" +
+	"\x18BatchClosePeriodResponse\x12A\n" +
+	"\bclosings\x18\x01 \x03(\v2%.meterplane.metering.v1.PeriodClosingR\bclosings*\xc0\x01\n" +
 	"\vAggregation\x12\x1b\n" +
 	"\x17AGGREGATION_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fAGGREGATION_SUM\x10\x01\x12\x15\n" +
@@ -3114,7 +3279,7 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\vWINDOW_HOUR\x10\x02\x12\x0e\n" +
 	"\n" +
 	"WINDOW_DAY\x10\x03\x12\x10\n" +
-	"\fWINDOW_MONTH\x10\x042\x8b\x0e\n" +
+	"\fWINDOW_MONTH\x10\x042\x82\x0f\n" +
 	"\x0fMeteringService\x12f\n" +
 	"\vCreateMeter\x12*.meterplane.metering.v1.CreateMeterRequest\x1a+.meterplane.metering.v1.CreateMeterResponse\x12]\n" +
 	"\bGetMeter\x12'.meterplane.metering.v1.GetMeterRequest\x1a(.meterplane.metering.v1.GetMeterResponse\x12c\n" +
@@ -3132,7 +3297,8 @@ const file_meterplane_metering_v1_metering_proto_rawDesc = "" +
 	"\x17ImportUsageReportStream\x126.meterplane.metering.v1.ImportUsageReportStreamRequest\x1a7.meterplane.metering.v1.ImportUsageReportStreamResponse(\x01\x12i\n" +
 	"\fMarkComplete\x12+.meterplane.metering.v1.MarkCompleteRequest\x1a,.meterplane.metering.v1.MarkCompleteResponse\x12r\n" +
 	"\x0fGetCompleteness\x12..meterplane.metering.v1.GetCompletenessRequest\x1a/.meterplane.metering.v1.GetCompletenessResponse\x12f\n" +
-	"\vClosePeriod\x12*.meterplane.metering.v1.ClosePeriodRequest\x1a+.meterplane.metering.v1.ClosePeriodResponse\x12\x87\x01\n" +
+	"\vClosePeriod\x12*.meterplane.metering.v1.ClosePeriodRequest\x1a+.meterplane.metering.v1.ClosePeriodResponse\x12u\n" +
+	"\x10BatchClosePeriod\x12/.meterplane.metering.v1.BatchClosePeriodRequest\x1a0.meterplane.metering.v1.BatchClosePeriodResponse\x12\x87\x01\n" +
 	"\x16ListQuarantinedBatches\x125.meterplane.metering.v1.ListQuarantinedBatchesRequest\x1a6.meterplane.metering.v1.ListQuarantinedBatchesResponseBHZFgithub.com/meterplane/meterplane/gen/meterplane/metering/v1;meteringv1b\x06proto3"
 
 var (
@@ -3148,7 +3314,7 @@ func file_meterplane_metering_v1_metering_proto_rawDescGZIP() []byte {
 }
 
 var file_meterplane_metering_v1_metering_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_meterplane_metering_v1_metering_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(Aggregation)(0),                        // 0: meterplane.metering.v1.Aggregation
 	(EventStatus)(0),                        // 1: meterplane.metering.v1.EventStatus
@@ -3196,20 +3362,23 @@ var file_meterplane_metering_v1_metering_proto_goTypes = []any{
 	(*GetCompletenessResponse)(nil),         // 43: meterplane.metering.v1.GetCompletenessResponse
 	(*ClosePeriodRequest)(nil),              // 44: meterplane.metering.v1.ClosePeriodRequest
 	(*ClosePeriodResponse)(nil),             // 45: meterplane.metering.v1.ClosePeriodResponse
-	nil,                                     // 46: meterplane.metering.v1.UsageEvent.PropertiesEntry
-	(*timestamppb.Timestamp)(nil),           // 47: google.protobuf.Timestamp
-	(*v1.Period)(nil),                       // 48: meterplane.common.v1.Period
+	(*PeriodClosing)(nil),                   // 46: meterplane.metering.v1.PeriodClosing
+	(*BatchClosePeriodRequest)(nil),         // 47: meterplane.metering.v1.BatchClosePeriodRequest
+	(*BatchClosePeriodResponse)(nil),        // 48: meterplane.metering.v1.BatchClosePeriodResponse
+	nil,                                     // 49: meterplane.metering.v1.UsageEvent.PropertiesEntry
+	(*timestamppb.Timestamp)(nil),           // 50: google.protobuf.Timestamp
+	(*v1.Period)(nil),                       // 51: meterplane.common.v1.Period
 }
 var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	0,  // 0: meterplane.metering.v1.Meter.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	47, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
-	47, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
-	46, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
+	50, // 1: meterplane.metering.v1.Meter.create_time:type_name -> google.protobuf.Timestamp
+	50, // 2: meterplane.metering.v1.UsageEvent.time:type_name -> google.protobuf.Timestamp
+	49, // 3: meterplane.metering.v1.UsageEvent.properties:type_name -> meterplane.metering.v1.UsageEvent.PropertiesEntry
 	1,  // 4: meterplane.metering.v1.EventResult.status:type_name -> meterplane.metering.v1.EventStatus
 	2,  // 5: meterplane.metering.v1.EventResult.error:type_name -> meterplane.metering.v1.EventError
-	48, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
+	51, // 6: meterplane.metering.v1.UsageValue.window:type_name -> meterplane.common.v1.Period
 	0,  // 7: meterplane.metering.v1.UsageRecorded.aggregation:type_name -> meterplane.metering.v1.Aggregation
-	47, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
+	50, // 8: meterplane.metering.v1.UsageRecorded.hour:type_name -> google.protobuf.Timestamp
 	5,  // 9: meterplane.metering.v1.CreateMeterRequest.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 10: meterplane.metering.v1.CreateMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
 	5,  // 11: meterplane.metering.v1.GetMeterResponse.meter:type_name -> meterplane.metering.v1.Meter
@@ -3220,67 +3389,72 @@ var file_meterplane_metering_v1_metering_proto_depIdxs = []int32{
 	7,  // 16: meterplane.metering.v1.IngestBatchResponse.results:type_name -> meterplane.metering.v1.EventResult
 	6,  // 17: meterplane.metering.v1.IngestStreamRequest.events:type_name -> meterplane.metering.v1.UsageEvent
 	7,  // 18: meterplane.metering.v1.IngestStreamResponse.results:type_name -> meterplane.metering.v1.EventResult
-	48, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
+	51, // 19: meterplane.metering.v1.QueryUsageRequest.period:type_name -> meterplane.common.v1.Period
 	4,  // 20: meterplane.metering.v1.QueryUsageRequest.window:type_name -> meterplane.metering.v1.Window
 	5,  // 21: meterplane.metering.v1.QueryUsageResponse.meter:type_name -> meterplane.metering.v1.Meter
 	8,  // 22: meterplane.metering.v1.QueryUsageResponse.values:type_name -> meterplane.metering.v1.UsageValue
 	25, // 23: meterplane.metering.v1.BatchQueryUsageRequest.queries:type_name -> meterplane.metering.v1.UsageQuery
-	48, // 24: meterplane.metering.v1.UsageQuery.period:type_name -> meterplane.common.v1.Period
+	51, // 24: meterplane.metering.v1.UsageQuery.period:type_name -> meterplane.common.v1.Period
 	27, // 25: meterplane.metering.v1.BatchQueryUsageResponse.results:type_name -> meterplane.metering.v1.CustomerUsage
-	48, // 26: meterplane.metering.v1.CustomerUsage.period:type_name -> meterplane.common.v1.Period
+	51, // 26: meterplane.metering.v1.CustomerUsage.period:type_name -> meterplane.common.v1.Period
 	28, // 27: meterplane.metering.v1.CustomerUsage.usage:type_name -> meterplane.metering.v1.MeterUsage
 	5,  // 28: meterplane.metering.v1.MeterUsage.meter:type_name -> meterplane.metering.v1.Meter
-	48, // 29: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
+	51, // 29: meterplane.metering.v1.ExportReportRequest.period:type_name -> meterplane.common.v1.Period
 	3,  // 30: meterplane.metering.v1.ExportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
 	3,  // 31: meterplane.metering.v1.ImportReportRequest.format:type_name -> meterplane.metering.v1.ReportFormat
-	48, // 32: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
+	51, // 32: meterplane.metering.v1.ExportUsageReportStreamRequest.period:type_name -> meterplane.common.v1.Period
 	3,  // 33: meterplane.metering.v1.ExportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
 	36, // 34: meterplane.metering.v1.ListQuarantinedBatchesResponse.batches:type_name -> meterplane.metering.v1.QuarantinedBatch
-	47, // 35: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
+	50, // 35: meterplane.metering.v1.QuarantinedBatch.quarantine_time:type_name -> google.protobuf.Timestamp
 	3,  // 36: meterplane.metering.v1.ImportUsageReportStreamRequest.format:type_name -> meterplane.metering.v1.ReportFormat
 	7,  // 37: meterplane.metering.v1.ImportUsageReportStreamResponse.rejections:type_name -> meterplane.metering.v1.EventResult
 	7,  // 38: meterplane.metering.v1.ImportReportResponse.rejections:type_name -> meterplane.metering.v1.EventResult
-	48, // 39: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
-	48, // 40: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
-	47, // 41: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
-	47, // 42: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
-	10, // 43: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
-	12, // 44: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
-	14, // 45: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
-	16, // 46: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
-	18, // 47: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
-	20, // 48: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
-	22, // 49: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
-	24, // 50: meterplane.metering.v1.MeteringService.BatchQueryUsage:input_type -> meterplane.metering.v1.BatchQueryUsageRequest
-	29, // 51: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
-	32, // 52: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
-	31, // 53: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
-	37, // 54: meterplane.metering.v1.MeteringService.ImportUsageReportStream:input_type -> meterplane.metering.v1.ImportUsageReportStreamRequest
-	40, // 55: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
-	42, // 56: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
-	44, // 57: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
-	34, // 58: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
-	11, // 59: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
-	13, // 60: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
-	15, // 61: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
-	17, // 62: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
-	19, // 63: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
-	21, // 64: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
-	23, // 65: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
-	26, // 66: meterplane.metering.v1.MeteringService.BatchQueryUsage:output_type -> meterplane.metering.v1.BatchQueryUsageResponse
-	30, // 67: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
-	33, // 68: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
-	39, // 69: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
-	38, // 70: meterplane.metering.v1.MeteringService.ImportUsageReportStream:output_type -> meterplane.metering.v1.ImportUsageReportStreamResponse
-	41, // 71: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
-	43, // 72: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
-	45, // 73: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
-	35, // 74: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
-	59, // [59:75] is the sub-list for method output_type
-	43, // [43:59] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	51, // 39: meterplane.metering.v1.MarkCompleteRequest.period:type_name -> meterplane.common.v1.Period
+	51, // 40: meterplane.metering.v1.GetCompletenessRequest.period:type_name -> meterplane.common.v1.Period
+	50, // 41: meterplane.metering.v1.ClosePeriodRequest.closed_before:type_name -> google.protobuf.Timestamp
+	50, // 42: meterplane.metering.v1.ClosePeriodResponse.closed_before:type_name -> google.protobuf.Timestamp
+	50, // 43: meterplane.metering.v1.PeriodClosing.closed_before:type_name -> google.protobuf.Timestamp
+	46, // 44: meterplane.metering.v1.BatchClosePeriodRequest.closings:type_name -> meterplane.metering.v1.PeriodClosing
+	46, // 45: meterplane.metering.v1.BatchClosePeriodResponse.closings:type_name -> meterplane.metering.v1.PeriodClosing
+	10, // 46: meterplane.metering.v1.MeteringService.CreateMeter:input_type -> meterplane.metering.v1.CreateMeterRequest
+	12, // 47: meterplane.metering.v1.MeteringService.GetMeter:input_type -> meterplane.metering.v1.GetMeterRequest
+	14, // 48: meterplane.metering.v1.MeteringService.ListMeters:input_type -> meterplane.metering.v1.ListMetersRequest
+	16, // 49: meterplane.metering.v1.MeteringService.Ingest:input_type -> meterplane.metering.v1.IngestRequest
+	18, // 50: meterplane.metering.v1.MeteringService.IngestBatch:input_type -> meterplane.metering.v1.IngestBatchRequest
+	20, // 51: meterplane.metering.v1.MeteringService.IngestStream:input_type -> meterplane.metering.v1.IngestStreamRequest
+	22, // 52: meterplane.metering.v1.MeteringService.QueryUsage:input_type -> meterplane.metering.v1.QueryUsageRequest
+	24, // 53: meterplane.metering.v1.MeteringService.BatchQueryUsage:input_type -> meterplane.metering.v1.BatchQueryUsageRequest
+	29, // 54: meterplane.metering.v1.MeteringService.ExportReport:input_type -> meterplane.metering.v1.ExportReportRequest
+	32, // 55: meterplane.metering.v1.MeteringService.ExportUsageReportStream:input_type -> meterplane.metering.v1.ExportUsageReportStreamRequest
+	31, // 56: meterplane.metering.v1.MeteringService.ImportReport:input_type -> meterplane.metering.v1.ImportReportRequest
+	37, // 57: meterplane.metering.v1.MeteringService.ImportUsageReportStream:input_type -> meterplane.metering.v1.ImportUsageReportStreamRequest
+	40, // 58: meterplane.metering.v1.MeteringService.MarkComplete:input_type -> meterplane.metering.v1.MarkCompleteRequest
+	42, // 59: meterplane.metering.v1.MeteringService.GetCompleteness:input_type -> meterplane.metering.v1.GetCompletenessRequest
+	44, // 60: meterplane.metering.v1.MeteringService.ClosePeriod:input_type -> meterplane.metering.v1.ClosePeriodRequest
+	47, // 61: meterplane.metering.v1.MeteringService.BatchClosePeriod:input_type -> meterplane.metering.v1.BatchClosePeriodRequest
+	34, // 62: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:input_type -> meterplane.metering.v1.ListQuarantinedBatchesRequest
+	11, // 63: meterplane.metering.v1.MeteringService.CreateMeter:output_type -> meterplane.metering.v1.CreateMeterResponse
+	13, // 64: meterplane.metering.v1.MeteringService.GetMeter:output_type -> meterplane.metering.v1.GetMeterResponse
+	15, // 65: meterplane.metering.v1.MeteringService.ListMeters:output_type -> meterplane.metering.v1.ListMetersResponse
+	17, // 66: meterplane.metering.v1.MeteringService.Ingest:output_type -> meterplane.metering.v1.IngestResponse
+	19, // 67: meterplane.metering.v1.MeteringService.IngestBatch:output_type -> meterplane.metering.v1.IngestBatchResponse
+	21, // 68: meterplane.metering.v1.MeteringService.IngestStream:output_type -> meterplane.metering.v1.IngestStreamResponse
+	23, // 69: meterplane.metering.v1.MeteringService.QueryUsage:output_type -> meterplane.metering.v1.QueryUsageResponse
+	26, // 70: meterplane.metering.v1.MeteringService.BatchQueryUsage:output_type -> meterplane.metering.v1.BatchQueryUsageResponse
+	30, // 71: meterplane.metering.v1.MeteringService.ExportReport:output_type -> meterplane.metering.v1.ExportReportResponse
+	33, // 72: meterplane.metering.v1.MeteringService.ExportUsageReportStream:output_type -> meterplane.metering.v1.ExportUsageReportStreamResponse
+	39, // 73: meterplane.metering.v1.MeteringService.ImportReport:output_type -> meterplane.metering.v1.ImportReportResponse
+	38, // 74: meterplane.metering.v1.MeteringService.ImportUsageReportStream:output_type -> meterplane.metering.v1.ImportUsageReportStreamResponse
+	41, // 75: meterplane.metering.v1.MeteringService.MarkComplete:output_type -> meterplane.metering.v1.MarkCompleteResponse
+	43, // 76: meterplane.metering.v1.MeteringService.GetCompleteness:output_type -> meterplane.metering.v1.GetCompletenessResponse
+	45, // 77: meterplane.metering.v1.MeteringService.ClosePeriod:output_type -> meterplane.metering.v1.ClosePeriodResponse
+	48, // 78: meterplane.metering.v1.MeteringService.BatchClosePeriod:output_type -> meterplane.metering.v1.BatchClosePeriodResponse
+	35, // 79: meterplane.metering.v1.MeteringService.ListQuarantinedBatches:output_type -> meterplane.metering.v1.ListQuarantinedBatchesResponse
+	63, // [63:80] is the sub-list for method output_type
+	46, // [46:63] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_metering_v1_metering_proto_init() }
@@ -3294,7 +3468,7 @@ func file_meterplane_metering_v1_metering_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_metering_v1_metering_proto_rawDesc), len(file_meterplane_metering_v1_metering_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   42,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

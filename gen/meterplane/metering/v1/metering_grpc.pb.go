@@ -34,6 +34,7 @@ const (
 	MeteringService_MarkComplete_FullMethodName            = "/meterplane.metering.v1.MeteringService/MarkComplete"
 	MeteringService_GetCompleteness_FullMethodName         = "/meterplane.metering.v1.MeteringService/GetCompleteness"
 	MeteringService_ClosePeriod_FullMethodName             = "/meterplane.metering.v1.MeteringService/ClosePeriod"
+	MeteringService_BatchClosePeriod_FullMethodName        = "/meterplane.metering.v1.MeteringService/BatchClosePeriod"
 	MeteringService_ListQuarantinedBatches_FullMethodName  = "/meterplane.metering.v1.MeteringService/ListQuarantinedBatches"
 )
 
@@ -100,6 +101,10 @@ type MeteringServiceClient interface {
 	// ClosePeriod refuses, from now on, events of a customer before a time:
 	// the invoice service calls it when it finalizes an invoice.
 	ClosePeriod(ctx context.Context, in *ClosePeriodRequest, opts ...grpc.CallOption) (*ClosePeriodResponse, error)
+	// BatchClosePeriod is ClosePeriod for up to 500 customers at once, all
+	// or none: the invoice service calls it when it finalizes a page of
+	// invoices.
+	BatchClosePeriod(ctx context.Context, in *BatchClosePeriodRequest, opts ...grpc.CallOption) (*BatchClosePeriodResponse, error)
 	// ListQuarantinedBatches lists the batches of ingested counter usage that
 	// the fold could not add to the rollups (their events are stored, their
 	// usage is not counted) and moved aside so that the other batches keep
@@ -280,6 +285,16 @@ func (c *meteringServiceClient) ClosePeriod(ctx context.Context, in *ClosePeriod
 	return out, nil
 }
 
+func (c *meteringServiceClient) BatchClosePeriod(ctx context.Context, in *BatchClosePeriodRequest, opts ...grpc.CallOption) (*BatchClosePeriodResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchClosePeriodResponse)
+	err := c.cc.Invoke(ctx, MeteringService_BatchClosePeriod_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *meteringServiceClient) ListQuarantinedBatches(ctx context.Context, in *ListQuarantinedBatchesRequest, opts ...grpc.CallOption) (*ListQuarantinedBatchesResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListQuarantinedBatchesResponse)
@@ -353,6 +368,10 @@ type MeteringServiceServer interface {
 	// ClosePeriod refuses, from now on, events of a customer before a time:
 	// the invoice service calls it when it finalizes an invoice.
 	ClosePeriod(context.Context, *ClosePeriodRequest) (*ClosePeriodResponse, error)
+	// BatchClosePeriod is ClosePeriod for up to 500 customers at once, all
+	// or none: the invoice service calls it when it finalizes a page of
+	// invoices.
+	BatchClosePeriod(context.Context, *BatchClosePeriodRequest) (*BatchClosePeriodResponse, error)
 	// ListQuarantinedBatches lists the batches of ingested counter usage that
 	// the fold could not add to the rollups (their events are stored, their
 	// usage is not counted) and moved aside so that the other batches keep
@@ -412,6 +431,9 @@ func (UnimplementedMeteringServiceServer) GetCompleteness(context.Context, *GetC
 }
 func (UnimplementedMeteringServiceServer) ClosePeriod(context.Context, *ClosePeriodRequest) (*ClosePeriodResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClosePeriod not implemented")
+}
+func (UnimplementedMeteringServiceServer) BatchClosePeriod(context.Context, *BatchClosePeriodRequest) (*BatchClosePeriodResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchClosePeriod not implemented")
 }
 func (UnimplementedMeteringServiceServer) ListQuarantinedBatches(context.Context, *ListQuarantinedBatchesRequest) (*ListQuarantinedBatchesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListQuarantinedBatches not implemented")
@@ -678,6 +700,24 @@ func _MeteringService_ClosePeriod_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MeteringService_BatchClosePeriod_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchClosePeriodRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MeteringServiceServer).BatchClosePeriod(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MeteringService_BatchClosePeriod_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MeteringServiceServer).BatchClosePeriod(ctx, req.(*BatchClosePeriodRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MeteringService_ListQuarantinedBatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListQuarantinedBatchesRequest)
 	if err := dec(in); err != nil {
@@ -750,6 +790,10 @@ var MeteringService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClosePeriod",
 			Handler:    _MeteringService_ClosePeriod_Handler,
+		},
+		{
+			MethodName: "BatchClosePeriod",
+			Handler:    _MeteringService_BatchClosePeriod_Handler,
 		},
 		{
 			MethodName: "ListQuarantinedBatches",

@@ -70,8 +70,11 @@ type fakeSources struct {
 	// failPage, when > 0, makes DuePeriods fail on that page (1-based).
 	failPage   int
 	incomplete map[string]bool
-	closed     []string
-	inputs     int
+	// failClose names the customers whose periods metering refuses to
+	// close.
+	failClose map[string]bool
+	closed    []string
+	inputs    int
 }
 
 type fakeCustomer struct {
@@ -82,7 +85,7 @@ type fakeCustomer struct {
 
 func newFake() *fakeSources {
 	return &fakeSources{customers: map[string]*fakeCustomer{}, usage: map[string]map[time.Time]map[string]string{},
-		pageSize: 2, incomplete: map[string]bool{}, gauges: map[string]bool{}}
+		pageSize: 2, incomplete: map[string]bool{}, failClose: map[string]bool{}, gauges: map[string]bool{}}
 }
 
 // subscribe adds a customer (if new) with a subscription to p from start.
@@ -190,7 +193,24 @@ func (f *fakeSources) Complete(ctx context.Context, d invoice.Due) (bool, error)
 func (f *fakeSources) ClosePeriod(ctx context.Context, d invoice.Due) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failClose[d.CustomerID] {
+		return fmt.Errorf("metering refuses to close %s", d.CustomerID)
+	}
 	f.closed = append(f.closed, fmt.Sprintf("%s %s", d.CustomerID, d.Period.From.Format("2006-01")))
+	return nil
+}
+
+func (f *fakeSources) ClosePeriods(ctx context.Context, dues []invoice.Due) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range dues {
+		if f.failClose[d.CustomerID] {
+			return fmt.Errorf("metering refuses to close %s", d.CustomerID)
+		}
+	}
+	for _, d := range dues {
+		f.closed = append(f.closed, fmt.Sprintf("%s %s", d.CustomerID, d.Period.From.Format("2006-01")))
+	}
 	return nil
 }
 

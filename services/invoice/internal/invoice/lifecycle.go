@@ -19,112 +19,47 @@ func (s *Service) Finalize(ctx context.Context, id string) (Invoice, error) {
 	if err := v.Err(); err != nil {
 		return Invoice{}, err
 	}
-	return s.finalize(ctx, id, "")
-}
-
-// finalize closes the draft's period in metering (no transaction open),
-// recomputes the draft, and then, in one transaction, numbers it in the
-// series of the year it is finalized, applies the customer's credit
-// balance (or carries a negative total to it), freezes it and writes the
-// invoice.finalized event. runID names the run that finalizes, if one does.
-func (s *Service) finalize(ctx context.Context, id, runID string) (Invoice, error) {
 	inv, err := s.store.GetInvoice(ctx, id)
 	if err != nil {
 		return Invoice{}, err
 	}
-	if inv.Status != StatusDraft {
-		return Invoice{}, errs.New(errs.FailedPrecondition, "invoice %q is %s, not a draft", errs.Short(id), inv.Status)
+	done, failed := s.finalizePage(ctx, "", []Invoice{inv})
+	if failed[0] != nil {
+		return Invoice{}, failed[0]
 	}
-	if inv.Period.To.After(s.clock.Now()) {
-		return Invoice{}, errs.New(errs.FailedPrecondition, "the period of invoice %q has not ended", errs.Short(id))
-	}
-	if err := s.src.ClosePeriod(ctx, inv.Due()); err != nil {
-		return Invoice{}, err
-	}
-	results, err := s.rate(ctx, []Due{inv.Due()})
-	if err != nil {
-		return Invoice{}, err
-	}
-	if results[0].err != nil {
-		return Invoice{}, results[0].err
-	}
-	if _, err := s.write(ctx, runID, inv.Due(), results[0]); err != nil {
-		return Invoice{}, err
-	}
-	err = s.store.InTx(ctx, func(ctx context.Context) error {
-		inv, err = s.store.LockInvoice(ctx, id)
-		if err != nil {
-			return err
-		}
-		if inv.Status != StatusDraft {
-			return errs.New(errs.FailedPrecondition, "invoice %q is %s, not a draft", errs.Short(id), inv.Status)
-		}
-		now := s.clock.Now()
-		if err := s.applyCredit(ctx, &inv); err != nil {
-			return err
-		}
-		series := fmt.Sprintf("MP-%d", now.Year())
-		n, err := s.store.NextNumber(ctx, series)
-		if err != nil {
-			return err
-		}
-		inv.Number = fmt.Sprintf("%s-%06d", series, n)
-		inv.Status, inv.Finalized, inv.Updated = StatusFinalized, now, now
-		if err := s.store.SetInvoice(ctx, inv); err != nil {
-			return err
-		}
-		if s.cfg.EncodeFinalized == nil {
-			return nil
-		}
-		payload, err := s.cfg.EncodeFinalized(inv)
-		if err != nil {
-			return err
-		}
-		return s.store.AddEvent(ctx, TopicFinalized, inv.CustomerID, payload, now)
-	})
-	if err != nil {
-		return Invoice{}, err
-	}
-	return inv, nil
+	return done[0], nil
 }
 
-// applyCredit settles a draft against the customer's credit balance, in
-// the transaction of ctx: a negative subtotal is carried to the balance
-// (a credit line brings the total to zero); a positive one uses the
-// balance as far as it goes.
-func (s *Service) applyCredit(ctx context.Context, inv *Invoice) error {
+// applyCredit settles a draft against the customer's credit balance bal,
+// in the transaction of ctx that holds the balance locked: a negative
+// subtotal is carried to the balance (a credit line brings the total to
+// zero); a positive one uses the balance as far as it goes. It returns the
+// balance after.
+func (s *Service) applyCredit(ctx context.Context, inv *Invoice, bal Decimal) (Decimal, error) {
 	inv.setDraftTotals()
 	sub := inv.Subtotal
-	if sub.IsZero() {
-		return nil
-	}
-	bal, err := s.store.LockBalance(ctx, inv.CustomerID, inv.Currency.Code)
-	if err != nil {
-		return err
-	}
 	var l rating.Line
 	var change Decimal
 	switch {
 	case sub.IsNegative():
 		l = creditLine(*inv, "Credit carried to the next invoice", sub.Neg())
 		change = sub.Neg()
-	case bal.IsPositive():
+	case sub.IsPositive() && bal.IsPositive():
 		use := decimal.Min(sub, bal)
 		l = creditLine(*inv, "Credit balance applied", use.Neg())
 		change = use.Neg()
 		inv.CreditApplied, inv.Total = use, sub.Sub(use)
 	default:
-		return nil
+		return bal, nil
 	}
 	lines := assignIDs(inv.ID, append(ratingLines(inv.Lines), l))
 	added := lines[len(lines)-1]
 	if err := s.store.AddLines(ctx, inv.ID, []Line{added}, len(inv.Lines)); err != nil {
-		return err
+		return bal, err
 	}
 	inv.Lines = append(inv.Lines, added)
-	_, err = s.store.AddCredit(ctx, LedgerEntry{ID: ids.New("led"), CustomerID: inv.CustomerID, Currency: inv.Currency.Code,
+	return s.store.AddCredit(ctx, LedgerEntry{ID: ids.New("led"), CustomerID: inv.CustomerID, Currency: inv.Currency.Code,
 		Amount: change, Reason: l.Description, InvoiceID: inv.ID, Created: s.clock.Now()})
-	return err
 }
 
 func creditLine(inv Invoice, desc string, amount Decimal) rating.Line {

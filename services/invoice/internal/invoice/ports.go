@@ -50,6 +50,9 @@ type Sources interface {
 	// ClosePeriod makes metering refuse the customer's events before the
 	// period's end from now on.
 	ClosePeriod(ctx context.Context, d Due) error
+	// ClosePeriods is ClosePeriod for several periods, all or none, in
+	// few calls.
+	ClosePeriods(ctx context.Context, dues []Due) error
 	// Customers returns the named customers, in the same order.
 	Customers(ctx context.Context, ids []string) ([]Customer, error)
 	// Children returns the ids of the reseller's customers.

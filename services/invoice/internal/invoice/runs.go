@@ -113,6 +113,7 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 	}
 	// Drafts of earlier periods: late usage or a backdated change may
 	// have changed them.
+	finalBy := run.AsOf.Add(-s.cfg.Grace)
 	after := ""
 	for {
 		drafts, err := s.store.Drafts(ctx, run.AsOf, after, draftBatch)
@@ -121,6 +122,11 @@ func (s *Service) run(ctx context.Context, run *Run) error {
 		}
 		var dues []Due
 		for _, inv := range drafts {
+			// The finalizing pass rates these again after closing their
+			// periods: rating them here too would be wasted.
+			if !s.cfg.RequireComplete && !inv.Period.To.After(finalBy) {
+				continue
+			}
 			if d := inv.Due(); !rated[dueKey(d)] {
 				rated[dueKey(d)] = true
 				dues = append(dues, d)
@@ -144,6 +150,7 @@ func (s *Service) finalizeDue(ctx context.Context, run *Run) error {
 		if err != nil {
 			return err
 		}
+		var page []Invoice
 		for _, inv := range drafts {
 			if s.cfg.RequireComplete {
 				complete, err := s.src.Complete(ctx, inv.Due())
@@ -156,9 +163,13 @@ func (s *Service) finalizeDue(ctx context.Context, run *Run) error {
 					continue
 				}
 			}
-			if _, err := s.finalize(ctx, inv.ID, run.ID); err != nil {
+			page = append(page, inv)
+		}
+		_, failed := s.finalizePage(ctx, run.ID, page)
+		for i, err := range failed {
+			if err != nil {
 				run.Failures++
-				s.log.WarnContext(ctx, "invoice: cannot finalize", "invoice_id", inv.ID, "error", err)
+				s.log.WarnContext(ctx, "invoice: cannot finalize", "invoice_id", page[i].ID, "error", err)
 				continue
 			}
 			run.Finalized++
@@ -227,7 +238,20 @@ func (s *Service) bill(ctx context.Context, run *Run, dues []Due, fresh bool) {
 			return
 		}
 	}
+	// Periods whose drafts would not change are not written: one read
+	// for the page finds them.
+	stored, err := s.store.PeriodInvoices(ctx, okDues)
+	if err != nil {
+		for _, d := range okDues {
+			fail(d, err)
+		}
+		return
+	}
 	for i, d := range okDues {
+		if have := stored[dueKey(d)]; len(have) > 0 && !changes(have, okResults[i]) {
+			run.Unchanged += int64(len(have))
+			continue
+		}
 		c, err := s.write(ctx, run.ID, d, okResults[i])
 		if err != nil {
 			fail(d, err)

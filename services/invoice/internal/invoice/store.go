@@ -29,6 +29,9 @@ type Store interface {
 	// LockPeriod returns the invoices of a customer's period and currency,
 	// with their lines.
 	LockPeriod(ctx context.Context, d Due) ([]Invoice, error)
+	// PeriodInvoices returns the invoices of dues' periods with their
+	// lines, by the due's key (dueKey), without locking them.
+	PeriodInvoices(ctx context.Context, dues []Due) (map[string][]Invoice, error)
 	// Invoiced returns the keys (dueKey) of the dues that have an invoice.
 	Invoiced(ctx context.Context, dues []Due) (map[string]bool, error)
 	// Finalized returns, with their lines, the invoices other than drafts
@@ -48,6 +51,9 @@ type Store interface {
 	GetInvoice(ctx context.Context, id string) (Invoice, error)
 	// LockInvoice is GetInvoice with the invoice locked.
 	LockInvoice(ctx context.Context, id string) (Invoice, error)
+	// LockInvoices returns the invoices ids that exist, with their lines,
+	// locked in the order of their ids, by id.
+	LockInvoices(ctx context.Context, ids []string) ([]Invoice, error)
 	// ListInvoices returns up to limit invoices (without lines) matching f
 	// and older than the invoice id after ("" for the newest), newest
 	// first.
@@ -64,6 +70,9 @@ type Store interface {
 	// NextNumber returns the next number of a gapless series, counting
 	// from 1; the transaction that takes it holds the series until it ends.
 	NextNumber(ctx context.Context, series string) (int64, error)
+	// NextNumbers takes the next n numbers of a gapless series at once
+	// and returns the last of them; the transaction holds the series.
+	NextNumbers(ctx context.Context, series string, n int) (int64, error)
 	// CreateCreditNote inserts a credit note.
 	CreateCreditNote(ctx context.Context, cn CreditNote) error
 	// ListCreditNotes returns an invoice's credit notes, oldest first.
@@ -73,10 +82,28 @@ type Store interface {
 	Balance(ctx context.Context, customerID, currency string) (Decimal, error)
 	// LockBalance is Balance with the balance locked.
 	LockBalance(ctx context.Context, customerID, currency string) (Decimal, error)
+	// LockBalances is LockBalance for several balances at once, locked in
+	// the order of customer and currency.
+	LockBalances(ctx context.Context, keys []BalanceKey) (map[BalanceKey]Decimal, error)
 	// AddCredit records a ledger entry and adds its amount to the balance
 	// (which LockBalance locked), returning the new balance.
 	AddCredit(ctx context.Context, e LedgerEntry) (Decimal, error)
 
 	// AddEvent writes an outbox event in the transaction.
 	AddEvent(ctx context.Context, topic, key string, payload []byte, at time.Time) error
+	// AddEvents writes outbox events of one topic in the transaction, in
+	// few statements.
+	AddEvents(ctx context.Context, topic string, events []Event, at time.Time) error
+}
+
+// BalanceKey names a customer's credit balance in a currency.
+type BalanceKey struct {
+	CustomerID string
+	Currency   string
+}
+
+// Event is an outbox event's key and payload.
+type Event struct {
+	Key     string
+	Payload []byte
 }

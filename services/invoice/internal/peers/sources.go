@@ -6,6 +6,8 @@ package peers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -184,6 +186,26 @@ func (s *sources) ClosePeriod(ctx context.Context, d invoice.Due) error {
 	return nil
 }
 
+// ClosePeriods implements invoice.Sources over metering's
+// BatchClosePeriod, 500 periods a call, each call with an idempotency key
+// derived from the customers and period ends it closes, so a retry
+// replays.
+func (s *sources) ClosePeriods(ctx context.Context, dues []invoice.Due) error {
+	for start := 0; start < len(dues); start += batchSize {
+		req := &meteringv1.BatchClosePeriodRequest{}
+		h := sha256.New()
+		for _, d := range dues[start:min(start+batchSize, len(dues))] {
+			req.Closings = append(req.Closings, &meteringv1.PeriodClosing{CustomerId: d.CustomerID, ClosedBefore: pbtime.New(d.Period.To)})
+			fmt.Fprintf(h, "%s\x00%d\x00", d.CustomerID, d.Period.To.UnixNano())
+		}
+		req.IdempotencyKey = "invoice-close-batch-" + hex.EncodeToString(h.Sum(nil))
+		if _, err := s.metering.BatchClosePeriod(ctx, req); err != nil {
+			return customerFailed("BatchClosePeriod", "", err)
+		}
+	}
+	return nil
+}
+
 // Customers implements invoice.Sources over BatchGetBillingData without
 // periods, 500 at a time.
 func (s *sources) Customers(ctx context.Context, ids []string) ([]invoice.Customer, error) {
@@ -242,7 +264,7 @@ func customerFailed(call, customerID string, err error) error {
 		return errs.New(errs.Invalid, "%s", status.Convert(err).Message())
 	}
 	service := "subscription"
-	if call == "GetCompleteness" || call == "ClosePeriod" {
+	if call == "GetCompleteness" || call == "ClosePeriod" || call == "BatchClosePeriod" {
 		service = "metering"
 	}
 	return peer.Failed(service, call, err)

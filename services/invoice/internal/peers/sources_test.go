@@ -311,6 +311,19 @@ func TestInputs(t *testing.T) {
 	if err == nil {
 		t.Error("an April event is accepted after April was closed")
 	}
+	// Closing in a batch (twice: a replay) moves the closing to May's end.
+	may := invoice.Due{CustomerID: id, Currency: due[0].Currency, Period: rating.Period{From: day(5, 1), To: day(6, 1)}}
+	s.clk.Set(day(6, 2))
+	must(t, src.ClosePeriods(ctx, []invoice.Due{due[0], may}))
+	must(t, src.ClosePeriods(ctx, []invoice.Due{due[0], may}))
+	_, err = s.meter.Ingest(ctx, &meteringv1.IngestRequest{Event: &meteringv1.UsageEvent{CustomerId: id, MeterKey: "bandwidth",
+		Quantity: "1", Time: pbtime.New(day(6, 1)), IdempotencyKey: "june"}})
+	must(t, err)
+	_, err = s.meter.Ingest(ctx, &meteringv1.IngestRequest{Event: &meteringv1.UsageEvent{CustomerId: id, MeterKey: "bandwidth",
+		Quantity: "1", Time: pbtime.New(day(5, 31)), IdempotencyKey: "late-may"}})
+	if err == nil {
+		t.Error("a May event is accepted after May was closed in a batch")
+	}
 }
 
 const (
@@ -339,6 +352,7 @@ func TestPeerDown(t *testing.T) {
 	_, checks["Inputs"] = src.Inputs(ctx, []invoice.Due{d})
 	_, checks["Complete"] = src.Complete(ctx, d)
 	checks["ClosePeriod"] = src.ClosePeriod(ctx, d)
+	checks["ClosePeriods"] = src.ClosePeriods(ctx, []invoice.Due{d})
 	_, checks["Customers"] = src.Customers(ctx, []string{"cus_a"})
 	_, checks["Children"] = src.Children(ctx, "cus_a")
 	_, checks["CurrentPeriod"] = src.CurrentPeriod(ctx, "cus_a", day(5, 1))

@@ -3,9 +3,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -94,6 +97,41 @@ func (s *Store) LockPeriod(ctx context.Context, d invoice.Due) ([]invoice.Invoic
 	q := s.lock(s.db.Conn(ctx)).Where("customer_id = ? AND period_start = ? AND currency = ?",
 		d.CustomerID, d.Period.From.UTC(), d.Currency.Code)
 	return s.invoicesWithLines(ctx, q.Order("subscription_id"))
+}
+
+// PeriodInvoices returns the invoices of dues' periods with their lines,
+// by the due's key: one query for the invoices, one for their lines.
+func (s *Store) PeriodInvoices(ctx context.Context, dues []invoice.Due) (map[string][]invoice.Invoice, error) {
+	out := map[string][]invoice.Invoice{}
+	if len(dues) == 0 {
+		return out, nil
+	}
+	customers := make([]string, len(dues))
+	want := map[string]bool{}
+	from, to := dues[0].Period.From, dues[0].Period.From
+	for i, d := range dues {
+		customers[i] = d.CustomerID
+		want[invoice.DueKey(d.CustomerID, d.Currency.Code, d.Period.From)] = true
+		if d.Period.From.Before(from) {
+			from = d.Period.From
+		}
+		if d.Period.From.After(to) {
+			to = d.Period.From
+		}
+	}
+	q := s.db.Conn(ctx).Where("customer_id IN ? AND period_start >= ? AND period_start <= ?", customers, from.UTC(), to.UTC()).
+		Order("customer_id, subscription_id")
+	invs, err := s.invoicesWithLines(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range invs {
+		key := invoice.DueKey(inv.CustomerID, inv.Currency.Code, inv.Period.From)
+		if want[key] {
+			out[key] = append(out[key], inv)
+		}
+	}
+	return out, nil
 }
 
 // Invoiced returns the keys of the dues that have an invoice, in one
@@ -307,6 +345,15 @@ func (s *Store) LockInvoice(ctx context.Context, id string) (invoice.Invoice, er
 	return s.oneInvoice(ctx, s.lock(s.db.Conn(ctx)), id)
 }
 
+// LockInvoices returns the invoices ids that exist, with their lines,
+// locked in the order of their ids.
+func (s *Store) LockInvoices(ctx context.Context, ids []string) ([]invoice.Invoice, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.invoicesWithLines(ctx, s.lock(s.db.Conn(ctx)).Where("id IN ?", ids).Order("id"))
+}
+
 func (s *Store) oneInvoice(ctx context.Context, q *gorm.DB, id string) (invoice.Invoice, error) {
 	invs, err := s.invoicesWithLines(ctx, q.Where("id = ?", id))
 	if err != nil {
@@ -379,11 +426,21 @@ func (s *Store) SetInvoice(ctx context.Context, inv invoice.Invoice) error {
 
 // NextNumber returns the next number of a gapless series.
 func (s *Store) NextNumber(ctx context.Context, series string) (int64, error) {
+	return s.NextNumbers(ctx, series, 1)
+}
+
+// NextNumbers takes the next n numbers of a gapless series with one
+// upsert, which locks the series row until the transaction ends, and
+// returns the last of them.
+func (s *Store) NextNumbers(ctx context.Context, series string, n int) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("store: %d numbers of %s asked", n, series)
+	}
 	var row seriesRow
-	err := s.db.Conn(ctx).Raw(`INSERT INTO number_series (series, last) VALUES (?, 1)
-		ON CONFLICT (series) DO UPDATE SET last = number_series.last + 1 RETURNING series, last`, series).Scan(&row).Error
+	err := s.db.Conn(ctx).Raw(`INSERT INTO number_series (series, last) VALUES (?, ?)
+		ON CONFLICT (series) DO UPDATE SET last = number_series.last + excluded.last RETURNING series, last`, series, n).Scan(&row).Error
 	if err != nil {
-		return 0, fmt.Errorf("store: next number of %s: %w", series, err)
+		return 0, fmt.Errorf("store: next numbers of %s: %w", series, err)
 	}
 	return row.Last, nil
 }
@@ -430,6 +487,43 @@ func (s *Store) LockBalance(ctx context.Context, customerID, currency string) (m
 	return s.balance(s.lock(s.db.Conn(ctx)), customerID, currency)
 }
 
+// LockBalances returns credit balances, locked in the order of customer
+// and currency: the missing rows are created at zero first, in one
+// statement, and all are read with one more.
+func (s *Store) LockBalances(ctx context.Context, keys []invoice.BalanceKey) (map[invoice.BalanceKey]money.Decimal, error) {
+	out := map[invoice.BalanceKey]money.Decimal{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	keys = slices.Clone(keys)
+	slices.SortFunc(keys, func(a, b invoice.BalanceKey) int {
+		return cmp.Or(strings.Compare(a.CustomerID, b.CustomerID), strings.Compare(a.Currency, b.Currency))
+	})
+	keys = slices.Compact(keys)
+	rows := make([]balanceRow, len(keys))
+	pairs := make([][]any, len(keys))
+	for i, k := range keys {
+		rows[i] = balanceRow{CustomerID: k.CustomerID, Currency: k.Currency, Balance: "0"}
+		pairs[i] = []any{k.CustomerID, k.Currency}
+	}
+	if err := s.db.Conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&rows, 500).Error; err != nil {
+		return nil, fmt.Errorf("store: create balances: %w", err)
+	}
+	var got []balanceRow
+	err := s.lock(s.db.Conn(ctx)).Where("(customer_id, currency) IN ?", pairs).Order("customer_id, currency").Find(&got).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: read balances: %w", err)
+	}
+	for _, r := range got {
+		bal, err := money.Parse(r.Balance)
+		if err != nil {
+			return nil, fmt.Errorf("store: balance of %s: %w", r.CustomerID, err)
+		}
+		out[invoice.BalanceKey{CustomerID: r.CustomerID, Currency: r.Currency}] = bal
+	}
+	return out, nil
+}
+
 func (s *Store) balance(q *gorm.DB, customerID, currency string) (money.Decimal, error) {
 	var rows []balanceRow
 	if err := q.Where("customer_id = ? AND currency = ?", customerID, currency).Find(&rows).Error; err != nil {
@@ -469,6 +563,20 @@ func (s *Store) AddCredit(ctx context.Context, e invoice.LedgerEntry) (money.Dec
 // AddEvent writes an outbox event in the transaction ctx carries.
 func (s *Store) AddEvent(ctx context.Context, topic, key string, payload []byte, at time.Time) error {
 	_, err := outbox.Add(ctx, s.db, topic, key, payload, at)
+	return err
+}
+
+// AddEvents writes outbox events of one topic in the transaction ctx
+// carries, in multi-row statements.
+func (s *Store) AddEvents(ctx context.Context, topic string, events []invoice.Event, at time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	msgs := make([]outbox.Message, len(events))
+	for i, e := range events {
+		msgs[i] = outbox.Message{Topic: topic, Key: e.Key, Payload: e.Payload}
+	}
+	_, err := outbox.AddAll(ctx, s.db, msgs, at)
 	return err
 }
 

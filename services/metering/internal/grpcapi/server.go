@@ -398,3 +398,21 @@ func (s *Server) ClosePeriod(ctx context.Context, req *meteringv1.ClosePeriodReq
 	}
 	return &meteringv1.ClosePeriodResponse{ClosedBefore: pbtime.New(t)}, nil
 }
+
+// BatchClosePeriod refuses the events of several customers before their
+// times.
+func (s *Server) BatchClosePeriod(ctx context.Context, req *meteringv1.BatchClosePeriodRequest) (*meteringv1.BatchClosePeriodResponse, error) {
+	in := make(metering.ClosePeriodInputs, len(req.GetClosings()))
+	for i, c := range req.GetClosings() {
+		in[i] = metering.ClosePeriodInput{CustomerID: c.GetCustomerId(), Before: pbtime.Time(c.GetClosedBefore())}
+	}
+	closed, err := s.svc.BatchClosePeriod(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	res := &meteringv1.BatchClosePeriodResponse{Closings: make([]*meteringv1.PeriodClosing, len(closed))}
+	for i, t := range closed {
+		res.Closings[i] = &meteringv1.PeriodClosing{CustomerId: in[i].CustomerID, ClosedBefore: pbtime.New(t)}
+	}
+	return res, nil
+}

@@ -238,6 +238,51 @@ type ClosePeriodInput struct {
 	Before     time.Time
 }
 
+// MaxClosings bounds the closings of one BatchClosePeriod call.
+const MaxClosings = 500
+
+// ClosePeriodInputs is the input of BatchClosePeriod.
+type ClosePeriodInputs []ClosePeriodInput
+
+// Validate checks the number of closings and each one's customer and time,
+// naming the fields as closings[i].….
+func (in ClosePeriodInputs) Validate() error {
+	var v errs.Violations
+	if len(in) == 0 || len(in) > MaxClosings {
+		v.Add("closings", "must hold 1 to %d closings", MaxClosings)
+	}
+	for i, c := range in {
+		if i >= MaxClosings {
+			break
+		}
+		field := fmt.Sprintf("closings[%d]", i)
+		checkClosing(&v, field+".", c)
+	}
+	return v.Err()
+}
+
+// checkClosing checks one closing: a customer id of valid text and at most
+// maxCustomerIDLength bytes, and a time in textcheck's range.
+func checkClosing(v *errs.Violations, prefix string, c ClosePeriodInput) {
+	switch {
+	case c.CustomerID == "":
+		v.Add(prefix+"customer_id", "is required")
+	case len(c.CustomerID) > maxCustomerIDLength:
+		v.Add(prefix+"customer_id", "must be at most %d bytes", maxCustomerIDLength)
+	default:
+		if msg := textcheck.String(c.CustomerID); msg != "" {
+			v.Add(prefix+"customer_id", "%s", msg)
+		}
+	}
+	switch {
+	case c.Before.IsZero():
+		v.Add(prefix+"closed_before", "is required")
+	case c.Before.Before(textcheck.MinTime) || !c.Before.Before(textcheck.MaxTime):
+		v.Add(prefix+"closed_before", "must be from %s and before %s",
+			textcheck.MinTime.Format(time.RFC3339), textcheck.MaxTime.Format(time.RFC3339))
+	}
+}
+
 // Validate checks the input.
 func (in ClosePeriodInput) Validate() error {
 	var v errs.Violations

@@ -3,6 +3,7 @@ package metering
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -160,4 +161,38 @@ func (s *Service) ClosePeriod(ctx context.Context, in ClosePeriodInput) (time.Ti
 		return time.Time{}, errs.New(errs.NotFound, "customer %q not found", in.CustomerID)
 	}
 	return s.store.ClosePeriod(ctx, in.CustomerID, in.Before.UTC())
+}
+
+// BatchClosePeriod is ClosePeriod for several customers at once, all or
+// none, in one statement; a customer named twice is closed at the later
+// time. It returns each closing's customer's closing time now, in order.
+func (s *Service) BatchClosePeriod(ctx context.Context, in ClosePeriodInputs) ([]time.Time, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	before := map[string]time.Time{}
+	for _, c := range in {
+		if t, ok := before[c.CustomerID]; !ok || c.Before.After(t) {
+			before[c.CustomerID] = c.Before.UTC()
+		}
+	}
+	ids := slices.Sorted(maps.Keys(before))
+	known, err := s.customers.Known(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range in {
+		if !known[c.CustomerID] {
+			return nil, errs.New(errs.NotFound, "closings[%d]: customer %q not found", i, c.CustomerID)
+		}
+	}
+	closed, err := s.store.ClosePeriods(ctx, before)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]time.Time, len(in))
+	for i, c := range in {
+		out[i] = closed[c.CustomerID]
+	}
+	return out, nil
 }

@@ -96,6 +96,10 @@ type Store interface {
 	// ClosePeriod moves a customer's closing time to before, unless it is
 	// later already, and returns it.
 	ClosePeriod(ctx context.Context, customerID string, before time.Time) (time.Time, error)
+	// ClosePeriods moves the closing time of each customer of before (at
+	// most once each) to its time, unless it is later already, in one
+	// statement, and returns every customer's closing time now.
+	ClosePeriods(ctx context.Context, before map[string]time.Time) (map[string]time.Time, error)
 	// MarkComplete records that a source sent all of a customer's usage of
 	// p.
 	MarkComplete(ctx context.Context, source, customerID string, p Period, at time.Time) error

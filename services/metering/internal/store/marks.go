@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,39 @@ func (s *Store) ClosePeriod(ctx context.Context, customerID string, before time.
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("store: close period: %w", err)
+	}
+	return out, nil
+}
+
+// ClosePeriods moves the closing time of each customer of before forward,
+// in one statement: an upsert that keeps the later of the stored and the
+// new time, returning every row it touched.
+func (s *Store) ClosePeriods(ctx context.Context, before map[string]time.Time) (map[string]time.Time, error) {
+	out := make(map[string]time.Time, len(before))
+	if len(before) == 0 {
+		return out, nil
+	}
+	customers := slices.Sorted(maps.Keys(before))
+	var sql strings.Builder
+	sql.WriteString("INSERT INTO closed_periods (customer_id, closed_before) VALUES ")
+	args := make([]any, 0, 2*len(customers))
+	for i, c := range customers {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString("(?, ?)")
+		args = append(args, c, before[c].UTC())
+	}
+	sql.WriteString(` ON CONFLICT (customer_id) DO UPDATE SET closed_before = CASE
+		WHEN excluded.closed_before > closed_periods.closed_before THEN excluded.closed_before
+		ELSE closed_periods.closed_before END
+		RETURNING customer_id, closed_before`)
+	var rows []closedPeriod
+	if err := s.db.Conn(ctx).Raw(sql.String(), args...).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: close periods: %w", err)
+	}
+	for _, r := range rows {
+		out[r.CustomerID] = r.ClosedBefore.UTC()
 	}
 	return out, nil
 }
