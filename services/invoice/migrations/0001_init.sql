@@ -41,6 +41,11 @@ CREATE TABLE invoices (
 	finalize_time   TIMESTAMPTZ,
 	paid_time       TIMESTAMPTZ,
 	void_time       TIMESTAMPTZ,
+	-- The customer as the invoice names it, copied when it is finalized
+	-- (empty on drafts), so that its document never changes.
+	bill_to_name        TEXT NOT NULL DEFAULT '',
+	bill_to_email       TEXT NOT NULL DEFAULT '',
+	bill_to_external_id TEXT NOT NULL DEFAULT '',
 	CHECK (period_end > period_start),
 	-- One invoice per customer, period, currency and separate subscription
 	-- or none: a billing run that runs again, or concurrently, finds it.

@@ -75,6 +75,8 @@ type fakeSources struct {
 	failClose map[string]bool
 	closed    []string
 	inputs    int
+	// names renames customers; the others are "Customer <id>".
+	names map[string]string
 }
 
 type fakeCustomer struct {
@@ -215,9 +217,15 @@ func (f *fakeSources) ClosePeriods(ctx context.Context, dues []invoice.Due) erro
 }
 
 func (f *fakeSources) Customers(ctx context.Context, ids []string) ([]invoice.Customer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	out := make([]invoice.Customer, len(ids))
 	for i, id := range ids {
-		out[i] = invoice.Customer{ID: id, Name: "Customer " + id, Currency: eur}
+		name := f.names[id]
+		if name == "" {
+			name = "Customer " + id
+		}
+		out[i] = invoice.Customer{ID: id, Name: name, Currency: eur}
 	}
 	return out, nil
 }

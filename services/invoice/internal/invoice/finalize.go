@@ -3,6 +3,7 @@ package invoice
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/meterplane/meterplane/platform/errs"
 )
@@ -76,18 +77,28 @@ func (s *Service) finalizePage(ctx context.Context, runID string, drafts []Invoi
 			fail(dueKey(d), err)
 		}
 	}
-	var ids []string
+	var ids, customerIDs []string
 	for i, inv := range drafts {
 		if failed[i] == nil {
 			ids = append(ids, inv.ID)
+			if !slices.Contains(customerIDs, inv.CustomerID) {
+				customerIDs = append(customerIDs, inv.CustomerID)
+			}
 		}
 	}
-	frozen, err := s.freeze(ctx, ids)
+	billTo, err := s.billTo(ctx, customerIDs)
+	if err != nil {
+		for _, d := range dues {
+			fail(dueKey(d), err)
+		}
+		return done, failed
+	}
+	frozen, err := s.freeze(ctx, ids, billTo)
 	if err != nil {
 		// Alone, each draft fails or succeeds on its own.
 		frozen = map[string]Invoice{}
 		for _, id := range ids {
-			one, err := s.freeze(ctx, []string{id})
+			one, err := s.freeze(ctx, []string{id}, billTo)
 			if err != nil {
 				for i, inv := range drafts {
 					if inv.ID == id && failed[i] == nil {
@@ -105,6 +116,23 @@ func (s *Service) finalizePage(ctx context.Context, runID string, drafts []Invoi
 		}
 	}
 	return done, failed
+}
+
+// billTo reads the customers the invoices being finalized name, with no
+// transaction open, by id.
+func (s *Service) billTo(ctx context.Context, customerIDs []string) (map[string]BillTo, error) {
+	out := make(map[string]BillTo, len(customerIDs))
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	custs, err := s.src.Customers(ctx, customerIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range custs {
+		out[c.ID] = BillTo{Name: c.Name, Email: c.Email, ExternalID: c.ExternalID}
+	}
+	return out, nil
 }
 
 // closePeriods closes dues in metering, in one batch, or, if the batch
@@ -153,7 +181,7 @@ func changes(stored []Invoice, r rated) bool {
 // invoices and writes their invoice.finalized events in one statement. A
 // draft that is no longer one fails the whole transaction, as any error
 // does; numbers taken by a transaction that rolls back are not used.
-func (s *Service) freeze(ctx context.Context, ids []string) (map[string]Invoice, error) {
+func (s *Service) freeze(ctx context.Context, ids []string, billTo map[string]BillTo) (map[string]Invoice, error) {
 	out := map[string]Invoice{}
 	if len(ids) == 0 {
 		return out, nil
@@ -197,6 +225,7 @@ func (s *Service) freeze(ctx context.Context, ids []string) (map[string]Invoice,
 			}
 			inv.Number = fmt.Sprintf("%s-%06d", series, first+int64(i))
 			inv.Status, inv.Finalized, inv.Updated = StatusFinalized, now, now
+			inv.BillTo = billTo[inv.CustomerID]
 			if err := s.store.SetInvoice(ctx, *inv); err != nil {
 				return err
 			}

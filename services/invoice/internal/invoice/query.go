@@ -150,11 +150,19 @@ func (s *Service) Document(ctx context.Context, id string, f Format) (string, []
 	if err != nil {
 		return "", nil, err
 	}
-	custs, err := s.src.Customers(ctx, []string{inv.CustomerID})
-	if err != nil {
-		return "", nil, err
+	to := inv.BillTo
+	if inv.Status == StatusDraft {
+		// A draft shows the customer as it is now; a finalized invoice as
+		// it was named when finalized, with no peer asked.
+		custs, err := s.src.Customers(ctx, []string{inv.CustomerID})
+		if err != nil {
+			return "", nil, err
+		}
+		if len(custs) == 1 {
+			to = BillTo{Name: custs[0].Name, Email: custs[0].Email, ExternalID: custs[0].ExternalID}
+		}
 	}
-	doc := s.document(inv, custs)
+	doc := s.document(inv, to)
 	var buf bytes.Buffer
 	if f == HTML {
 		if err := document.RenderHTML(&buf, doc); err != nil {
@@ -170,15 +178,12 @@ func (s *Service) Document(ctx context.Context, id string, f Format) (string, []
 
 // document maps an invoice to the view the renderers lay out, every amount
 // formatted at the currency's scale as the API gives it.
-func (s *Service) document(inv Invoice, custs []Customer) document.Document {
+func (s *Service) document(inv Invoice, to BillTo) document.Document {
 	cur := inv.Currency
 	d := document.Document{Seller: s.cfg.Seller, Number: inv.Number, Status: apiStatus(inv.Status), IssueDate: inv.Finalized,
 		PeriodFrom: inv.Period.From, PeriodTo: inv.Period.To, Currency: cur.Code,
 		Subtotal: cur.FormatAmount(inv.Subtotal), CreditApplied: cur.FormatAmount(inv.CreditApplied), Total: cur.FormatAmount(inv.Total)}
-	if len(custs) == 1 {
-		c := custs[0]
-		d.Customer = document.Customer{Name: c.Name, ExternalID: c.ExternalID, Email: c.Email}
-	}
+	d.Customer = document.Customer{Name: to.Name, ExternalID: to.ExternalID, Email: to.Email}
 	if d.Customer.Name == "" {
 		d.Customer.Name = inv.CustomerID
 	}

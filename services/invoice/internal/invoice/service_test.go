@@ -188,6 +188,40 @@ func TestFinalizeByRun(t *testing.T) {
 	})
 }
 
+// TestFinalizedDocumentKeepsItsCustomer: a finalized invoice names the
+// customer as it was when finalized, even after the customer is renamed;
+// a draft shows the customer as it is now.
+func TestFinalizedDocumentKeepsItsCustomer(t *testing.T) {
+	t.Parallel()
+	each(t, invoice.Config{Grace: time.Hour}, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		e.src.subscribe("acme", "sub_a", hosting, day("2026-01-01"), false)
+		e.clock.Set(day("2026-02-01").Add(2 * time.Hour))
+		must(e.svc.RunBilling(ctx, invoice.RunInput{}))
+		jan := e.find(t, "acme", "2026-01-01")
+		if jan.Status != invoice.StatusFinalized || jan.BillTo.Name != "Customer acme" {
+			t.Fatalf("finalized: %+v", jan)
+		}
+		e.src.mu.Lock()
+		e.src.names = map[string]string{"acme": "Acme Renamed Ltd"}
+		e.src.mu.Unlock()
+		e.clock.Set(day("2026-03-01").Add(10 * time.Minute))
+		must(e.svc.RunBilling(ctx, invoice.RunInput{}))
+		for _, c := range []struct{ period, want, not string }{
+			{"2026-01-01", "Customer acme", "Acme Renamed Ltd"},
+			{"2026-02-01", "Acme Renamed Ltd", "Customer acme"},
+		} {
+			_, html, err := e.svc.Document(ctx, e.find(t, "acme", c.period).ID, invoice.HTML)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(html), c.want) || strings.Contains(string(html), c.not) {
+				t.Errorf("document of %s: want %q and not %q", c.period, c.want, c.not)
+			}
+		}
+	})
+}
+
 // TestBackdatedSubscription: a subscription backdated into periods that
 // ended before the last run is billed by the next run.
 func TestBackdatedSubscription(t *testing.T) {

@@ -60,6 +60,17 @@ type Invoice struct {
 	Finalized time.Time
 	Paid      time.Time
 	Voided    time.Time
+	// BillTo is the customer as the invoice names it, copied when it is
+	// finalized; zero on drafts, whose documents show the customer as it
+	// is now.
+	BillTo BillTo
+}
+
+// BillTo is what an invoice document shows of its customer.
+type BillTo struct {
+	Name       string
+	Email      string
+	ExternalID string
 }
 
 // Due returns the rating unit the invoice belongs to.

@@ -59,6 +59,9 @@ type invoiceRow struct {
 	FinalizeTime   *time.Time
 	PaidTime       *time.Time
 	VoidTime       *time.Time
+	BillToName       string
+	BillToEmail      string
+	BillToExternalID string
 }
 
 func (invoiceRow) TableName() string { return "invoices" }
@@ -73,14 +76,16 @@ func fromInvoice(inv invoice.Invoice) invoiceRow {
 		Status: string(inv.Status), Subtotal: inv.Subtotal.String(), CreditApplied: inv.CreditApplied.String(),
 		Total: inv.Total.String(), Credited: inv.Credited.String(), BillingRunID: inv.RunID,
 		CreateTime: inv.Created.UTC(), UpdateTime: inv.Updated.UTC(), FinalizeTime: timePtr(inv.Finalized),
-		PaidTime: timePtr(inv.Paid), VoidTime: timePtr(inv.Voided)}
+		PaidTime: timePtr(inv.Paid), VoidTime: timePtr(inv.Voided),
+		BillToName: inv.BillTo.Name, BillToEmail: inv.BillTo.Email, BillToExternalID: inv.BillTo.ExternalID}
 }
 
 func (r invoiceRow) toDomain() (invoice.Invoice, error) {
 	inv := invoice.Invoice{ID: r.ID, CustomerID: r.CustomerID, SubscriptionID: r.SubscriptionID,
 		Currency: money.Currency{Code: r.Currency, Minor: r.Minor}, Period: rating.Period{From: r.PeriodStart.UTC(), To: r.PeriodEnd.UTC()},
 		Status: invoice.Status(r.Status), RunID: r.BillingRunID, Created: r.CreateTime.UTC(), Updated: r.UpdateTime.UTC(),
-		Finalized: timeOf(r.FinalizeTime), Paid: timeOf(r.PaidTime), Voided: timeOf(r.VoidTime)}
+		Finalized: timeOf(r.FinalizeTime), Paid: timeOf(r.PaidTime), Voided: timeOf(r.VoidTime),
+		BillTo: invoice.BillTo{Name: r.BillToName, Email: r.BillToEmail, ExternalID: r.BillToExternalID}}
 	if r.Number != nil {
 		inv.Number = *r.Number
 	}

@@ -414,7 +414,7 @@ func (s *Store) SetInvoice(ctx context.Context, inv invoice.Invoice) error {
 	row := fromInvoice(inv)
 	res := s.db.Conn(ctx).Model(&invoiceRow{}).Where("id = ?", inv.ID).
 		Select("number", "status", "subtotal", "credit_applied", "total", "credited", "update_time",
-			"finalize_time", "paid_time", "void_time").Updates(&row)
+			"finalize_time", "paid_time", "void_time", "bill_to_name", "bill_to_email", "bill_to_external_id").Updates(&row)
 	if res.Error != nil {
 		return translate(res.Error, "invoice", inv.ID)
 	}
