@@ -226,9 +226,6 @@ func (s *Service) freeze(ctx context.Context, ids []string, billTo map[string]Bi
 			inv.Number = fmt.Sprintf("%s-%06d", series, first+int64(i))
 			inv.Status, inv.Finalized, inv.Updated = StatusFinalized, now, now
 			inv.BillTo = billTo[inv.CustomerID]
-			if err := s.store.SetInvoice(ctx, *inv); err != nil {
-				return err
-			}
 			if s.cfg.EncodeFinalized != nil {
 				payload, err := s.cfg.EncodeFinalized(*inv)
 				if err != nil {
@@ -237,6 +234,9 @@ func (s *Service) freeze(ctx context.Context, ids []string, billTo map[string]Bi
 				events = append(events, Event{Key: inv.CustomerID, Payload: payload})
 			}
 			out[inv.ID] = *inv
+		}
+		if err := s.store.SetInvoices(ctx, invs); err != nil {
+			return err
 		}
 		return s.store.AddEvents(ctx, TopicFinalized, events, now)
 	})

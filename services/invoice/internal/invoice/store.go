@@ -64,6 +64,9 @@ type Store interface {
 	// SetInvoice stores an invoice's number, status, totals, credited
 	// amount and times, not its lines.
 	SetInvoice(ctx context.Context, inv Invoice) error
+	// SetInvoices does what SetInvoice does for many invoices, in one
+	// statement.
+	SetInvoices(ctx context.Context, invs []Invoice) error
 	// AddLines appends lines to an invoice, the first at position seq.
 	AddLines(ctx context.Context, invoiceID string, lines []Line, seq int) error
 

@@ -424,6 +424,47 @@ func (s *Store) SetInvoice(ctx context.Context, inv invoice.Invoice) error {
 	return nil
 }
 
+// SetInvoices stores the number, status, totals, credited amount, times
+// and bill-to of many invoices with one UPDATE … FROM a list of values,
+// and fails unless every invoice is found.
+func (s *Store) SetInvoices(ctx context.Context, invs []invoice.Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	// A parameter in VALUES is text to PostgreSQL, so numbers and times
+	// are cast there; SQLite keeps them as text, as its columns do.
+	num, ts := "?", "?"
+	if s.db.Dialect() == storage.Postgres {
+		num, ts = "CAST(? AS NUMERIC)", "CAST(? AS TIMESTAMPTZ)"
+	}
+	row := "(?, ?, ?, " + num + ", " + num + ", " + num + ", " + num + ", " + ts + ", " + ts + ", " + ts + ", " + ts + ", ?, ?, ?)"
+	var sql strings.Builder
+	sql.WriteString(`WITH v (id, number, status, subtotal, credit_applied, total, credited, update_time, finalize_time, paid_time, void_time,
+		bill_to_name, bill_to_email, bill_to_external_id) AS (VALUES `)
+	args := make([]any, 0, 14*len(invs))
+	for i, inv := range invs {
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		sql.WriteString(row)
+		r := fromInvoice(inv)
+		args = append(args, r.ID, r.Number, r.Status, r.Subtotal, r.CreditApplied, r.Total, r.Credited, r.UpdateTime,
+			r.FinalizeTime, r.PaidTime, r.VoidTime, r.BillToName, r.BillToEmail, r.BillToExternalID)
+	}
+	sql.WriteString(`) UPDATE invoices SET number = v.number, status = v.status, subtotal = v.subtotal,
+		credit_applied = v.credit_applied, total = v.total, credited = v.credited, update_time = v.update_time,
+		finalize_time = v.finalize_time, paid_time = v.paid_time, void_time = v.void_time, bill_to_name = v.bill_to_name,
+		bill_to_email = v.bill_to_email, bill_to_external_id = v.bill_to_external_id FROM v WHERE invoices.id = v.id`)
+	res := s.db.Conn(ctx).Exec(sql.String(), args...)
+	if res.Error != nil {
+		return translate(res.Error, "invoice", invs[0].ID)
+	}
+	if res.RowsAffected != int64(len(invs)) {
+		return errs.New(errs.NotFound, "%d of %d invoices not found", int64(len(invs))-res.RowsAffected, len(invs))
+	}
+	return nil
+}
+
 // NextNumber returns the next number of a gapless series.
 func (s *Store) NextNumber(ctx context.Context, series string) (int64, error) {
 	return s.NextNumbers(ctx, series, 1)
