@@ -50,6 +50,13 @@ type Options struct {
 	// MaxConns bounds the PostgreSQL connection pool; 0 means 10. (SQLite
 	// has one connection.)
 	MaxConns int
+	// CustomPlans makes PostgreSQL plan every execution of a prepared
+	// statement for its parameters (plan_cache_mode=force_custom_plan),
+	// for services whose statements carry lists of hundreds of ids
+	// (`customer_id IN (?, …)`): a generic plan cannot hash such a list
+	// and compares every row with every id, 50 to 100 times slower at
+	// 10,000 rows (measured: docs/benchmarks.md, Invoice).
+	CustomPlans bool
 }
 
 var serviceName = regexp.MustCompile(`^[a-z][a-z_]*$`)
@@ -84,7 +91,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		return &DB{gorm: g, dialect: SQLite}, nil
 	}
 
-	dsn, err := withSearchPath(o.URL, o.Service)
+	dsn, err := withSearchPath(o.URL, o.Service, o.CustomPlans)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +120,16 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 
 // withSearchPath adds search_path=<schema> to a PostgreSQL URL; pgx sends
 // unknown URL parameters as run-time parameters of every connection.
-func withSearchPath(raw, schema string) (string, error) {
+func withSearchPath(raw, schema string, customPlans bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", errors.New("storage: DATABASE_URL must be a postgres:// URL")
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	if customPlans {
+		q.Set("plan_cache_mode", "force_custom_plan")
+	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }

@@ -86,3 +86,23 @@ func TestStorage(t *testing.T) {
 		}
 	})
 }
+
+// TestCustomPlans: a service that asks for custom plans gets them on
+// every connection, the others keep PostgreSQL's default.
+func TestCustomPlans(t *testing.T) {
+	url := storagetest.EmptyPostgres(t)
+	for _, custom := range []bool{false, true} {
+		db, err := storage.Open(t.Context(), storage.Options{Service: "plans", URL: url, CustomPlans: custom})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := db.OutsideTx(t.Context()).Raw("SHOW plan_cache_mode").Scan(&mode).Error; err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		if want := map[bool]string{false: "auto", true: "force_custom_plan"}[custom]; mode != want {
+			t.Errorf("CustomPlans %v: plan_cache_mode %q, want %q", custom, mode, want)
+		}
+	}
+}

@@ -35,7 +35,10 @@ const TopicFinalized = domain.TopicFinalized
 // with the outbox relay and the scheduled billing run as its workers. The
 // returned service's DB is closed by the server that hosts it.
 func Open(ctx context.Context, d app.Deps) (server.Service, error) {
-	db, err := storage.OpenService(ctx, d.Storage("invoice"), migrations.FS)
+	// A run's statements name a page of customers each.
+	opts := d.Storage("invoice")
+	opts.CustomPlans = true
+	db, err := storage.OpenService(ctx, opts, migrations.FS)
 	if err != nil {
 		return server.Service{}, fmt.Errorf("invoice: %w", err)
 	}
