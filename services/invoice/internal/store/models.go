@@ -40,25 +40,25 @@ func (r runRow) toDomain() invoice.Run {
 }
 
 type invoiceRow struct {
-	ID             string `gorm:"primaryKey"`
-	Number         *string
-	CustomerID     string
-	SubscriptionID string
-	Currency       string
-	Minor          int32
-	PeriodStart    time.Time
-	PeriodEnd      time.Time
-	Status         string
-	Subtotal       string
-	CreditApplied  string
-	Total          string
-	Credited       string
-	BillingRunID   string
-	CreateTime     time.Time
-	UpdateTime     time.Time
-	FinalizeTime   *time.Time
-	PaidTime       *time.Time
-	VoidTime       *time.Time
+	ID               string `gorm:"primaryKey"`
+	Number           *string
+	CustomerID       string
+	SubscriptionID   string
+	Currency         string
+	Minor            int32
+	PeriodStart      time.Time
+	PeriodEnd        time.Time
+	Status           string
+	Subtotal         string
+	CreditApplied    string
+	Total            string
+	Credited         string
+	BillingRunID     string
+	CreateTime       time.Time
+	UpdateTime       time.Time
+	FinalizeTime     *time.Time
+	PaidTime         *time.Time
+	VoidTime         *time.Time
 	BillToName       string
 	BillToEmail      string
 	BillToExternalID string
