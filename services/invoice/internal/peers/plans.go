@@ -113,7 +113,8 @@ func (c *planCache) units(ctx context.Context, catalog catalogv1.CatalogServiceC
 }
 
 // fetchPlan reads a segment's plan version from the catalog, with the ERP
-// ids of the offering assignment the plan is linked to, if any.
+// ids of the offering assignment the plan is linked to, if any, and of its
+// offering's storage plan.
 func fetchPlan(ctx context.Context, catalog catalogv1.CatalogServiceClient, sg *subscriptionv1.Segment) (*rating.Plan, error) {
 	res, err := catalog.GetPlanVersion(ctx, &catalogv1.GetPlanVersionRequest{PlanId: sg.GetPlanId(), Version: sg.GetPlanVersion()})
 	if err != nil {
@@ -139,6 +140,13 @@ func fetchPlan(ctx context.Context, catalog catalogv1.CatalogServiceClient, sg *
 				p.ERPProductID, p.ERPUnitID = a.GetErpProductId(), a.GetErpUnitId()
 				break
 			}
+		}
+		if key := off.GetOffering().GetStoragePlanKey(); key != "" {
+			sp, err := catalog.GetStoragePlan(ctx, &catalogv1.GetStoragePlanRequest{StoragePlanKey: key})
+			if err != nil {
+				return nil, peer.Failed("catalog", "GetStoragePlan", err)
+			}
+			p.StorageERPProductID, p.StorageERPUnitID = sp.GetStoragePlan().GetErpProductId(), sp.GetStoragePlan().GetErpUnitId()
 		}
 	}
 	return p, nil

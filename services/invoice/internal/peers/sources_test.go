@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	catalogv1 "github.com/meterplane/meterplane/gen/meterplane/catalog/v1"
+	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
@@ -435,4 +438,64 @@ func benchInputs(b *testing.B, d app.Deps) {
 	b.ReportMetric(float64(subsConn.get(batchGetBillingData))/float64(b.N), "billing-calls/op")
 	b.ReportMetric(float64(meteringConn.get(batchQueryUsage))/float64(b.N), "usage-calls/op")
 	b.ReportMetric(float64(catalogConn.get(getPlanVersion)), "plan-version-calls")
+}
+
+// TestERPIDs: a plan linked to an offering's assignment (Servala) bills its
+// fee with the assignment's ERP ids and its stored GiB (a gauge) with the
+// offering's storage plan's.
+func TestERPIDs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newStack(t, app.Deps{})
+	s.feature(t, "disk", "GiB", catalogv1.FeatureKind_FEATURE_KIND_GAUGE)
+	chf := func(a string) *commonv1.Money { return &commonv1.Money{Amount: a, Currency: "CHF"} }
+	_, err := s.catalog.CreateStoragePlan(ctx, &catalogv1.CreateStoragePlanRequest{StoragePlan: &catalogv1.StoragePlan{Key: "ssd", Name: "SSD",
+		PricePerGib: chf("0.15"), PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH, ErpProductId: "storage-ssd", ErpUnitId: "gib_month"}})
+	must(t, err)
+	_, err = s.catalog.CreateComputePlan(ctx, &catalogv1.CreateComputePlanRequest{ComputePlan: &catalogv1.ComputePlan{Key: "small", Name: "Small",
+		VcpuRequest: "0.5", VcpuLimit: "1", MemoryRequest: "1Gi", MemoryLimit: "2Gi"}})
+	must(t, err)
+	_, err = s.catalog.CreateOffering(ctx, &catalogv1.CreateOfferingRequest{Offering: &catalogv1.Offering{Key: "forgejo", Name: "Forgejo",
+		Service: "forgejo", ControlPlane: "cloud", StoragePlanKey: "ssd"}})
+	must(t, err)
+	_, err = s.catalog.CreatePlan(ctx, &catalogv1.CreatePlanRequest{
+		Plan: &catalogv1.Plan{Key: "forgejo_small", Name: "Forgejo small", Currency: "CHF", OfferingKey: "forgejo",
+			BillingInterval: &catalogv1.BillingInterval{Unit: catalogv1.IntervalUnit_INTERVAL_UNIT_MONTH, Count: 1}},
+		Draft: &catalogv1.PlanVersion{Charges: []*catalogv1.Charge{flatFee("42")},
+			Entitlements: []*catalogv1.Entitlement{{FeatureKey: "disk", IncludedQuantity: "10", OveragePrice: "0.15",
+				LimitPolicy: catalogv1.LimitPolicy_LIMIT_POLICY_SOFT}}}})
+	must(t, err)
+	_, err = s.catalog.PublishPlan(ctx, &catalogv1.PublishPlanRequest{PlanId: "forgejo_small"})
+	must(t, err)
+	_, err = s.catalog.SetOfferingAssignments(ctx, &catalogv1.SetOfferingAssignmentsRequest{OfferingKey: "forgejo",
+		Assignments: []*catalogv1.PlanAssignment{{ComputePlanKey: "small", Sla: catalogv1.Sla_SLA_BEST_EFFORT, Price: chf("42"),
+			PriceUnit: catalogv1.PriceUnit_PRICE_UNIT_MONTH, MinimumInstances: 1, ErpProductId: "workervcpu-besteffort",
+			ErpUnitId: "instance_month", PlanKey: "forgejo_small"}}})
+	must(t, err)
+
+	cus, err := s.subs.CreateCustomer(ctx, &subscriptionv1.CreateCustomerRequest{Customer: &subscriptionv1.Customer{Name: "Gitea Fans", Currency: "CHF"}})
+	must(t, err)
+	id := cus.GetCustomer().GetCustomerId()
+	_, err = s.subs.Subscribe(ctx, &subscriptionv1.SubscribeRequest{CustomerId: id, PlanId: "forgejo_small"})
+	must(t, err)
+	s.ingest(t, id, "disk", "30", day(4, 1), "volume-1")
+	s.clk.Set(day(5, 1).Add(time.Hour))
+
+	src := peers.NewSources(s.conn, s.conn, s.conn)
+	chfCur, _ := money.LookupCurrency("CHF")
+	ins, err := src.Inputs(ctx, []invoice.Due{{CustomerID: id, Currency: chfCur, Period: rating.Period{From: day(4, 1), To: day(5, 1)}}})
+	must(t, err)
+	res, err := rating.Rate(ins[0])
+	must(t, err)
+	// April's fee from the start and May's in advance, 42.00 each, with
+	// the assignment's ids; (30 − 10) GiB-months × 0.15 = 3.00 with the
+	// storage plan's.
+	var got []string
+	for _, l := range res.Invoices[0].Lines {
+		got = append(got, fmt.Sprintf("%s %s %s/%s", l.Feature, l.Amount.StringFixed(2), l.ERPProductID, l.ERPUnitID))
+	}
+	want := []string{" 42.00 workervcpu-besteffort/instance_month", " 42.00 workervcpu-besteffort/instance_month", "disk 3.00 storage-ssd/gib_month"}
+	if !slices.Equal(got, want) {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -194,10 +194,15 @@ type Plan struct {
 	Interval     Interval
 	ERPProductID string
 	ERPUnitID    string
-	Fees         []RecurringFee
-	OneTimeFees  []OneTimeFee
-	UsageCharges []UsageCharge
-	Entitlements []Entitlement
+	// StorageERPProductID and StorageERPUnitID are the ERP ids of the
+	// storage plan of the plan's offering (Servala): its gauge usage lines
+	// (GiB-months of storage) carry them, its other lines the plan's.
+	StorageERPProductID string
+	StorageERPUnitID    string
+	Fees                []RecurringFee
+	OneTimeFees         []OneTimeFee
+	UsageCharges        []UsageCharge
+	Entitlements        []Entitlement
 }
 
 // Segment is a stretch [From, To) of a subscription with one plan version

@@ -836,3 +836,36 @@ func TestRefusesBadInput(t *testing.T) {
 		})
 	}
 }
+
+// A plan of an offering with a storage plan (Servala): its fees carry the
+// plan's ERP ids (the instances), its gauge usage the storage plan's (GiB
+// stored), and a counter's usage the plan's.
+func TestStorageERPIDs(t *testing.T) {
+	t.Parallel()
+	p := plan("forgejo", fees(fee("Forgejo 2 vCPU", "45", InAdvance, false)), append(ent("disk_gib", "10", "0.15"), ent("bandwidth_gib", "100", "0.10")...))
+	p.ERPProductID, p.ERPUnitID = "openshift-cloudscale-workervcpu-besteffort", "instance_month"
+	p.StorageERPProductID, p.StorageERPUnitID = "openshift-cloudscale-storage-ssd", "gib_month"
+	res, err := Rate(april(subs(sub("s1", Segment{Plan: p, Quantity: 1, From: day("2026-03-01")})),
+		Usage{Feature: "disk_gib", Unit: "GiB", Gauge: true, Quantity: dec("30")},
+		Usage{Feature: "bandwidth_gib", Unit: "GiB", Quantity: dec("150")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// May's fee 45.00; disk (30 − 10) × 0.15 = 3.00; bandwidth (150 − 100)
+	// × 0.10 = 5.00.
+	want := map[string][3]string{
+		"":              {"45", "openshift-cloudscale-workervcpu-besteffort", "instance_month"},
+		"disk_gib":      {"3", "openshift-cloudscale-storage-ssd", "gib_month"},
+		"bandwidth_gib": {"5", "openshift-cloudscale-workervcpu-besteffort", "instance_month"},
+	}
+	lines := res.Invoices[0].Lines
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines: %+v", len(lines), lines)
+	}
+	for _, l := range lines {
+		w := want[l.Feature]
+		if !l.Amount.Equal(dec(w[0])) || l.ERPProductID != w[1] || l.ERPUnitID != w[2] {
+			t.Errorf("line %q: amount %s, ERP %s %s; want %v", l.Description, l.Amount, l.ERPProductID, l.ERPUnitID, w)
+		}
+	}
+}

@@ -177,6 +177,9 @@ func (r *rater) usageLine(u Usage, f *feature, o offer, bt, num Decimal) Line {
 	}
 	l := r.line(o.sub, o.seg, kind, strings.ReplaceAll(desc, "  ", " "), b, price, r.round(num, r.T), r.in.Period)
 	l.Feature = u.Feature
+	if p := o.seg.Plan; u.Gauge && p.StorageERPProductID != "" {
+		l.ERPProductID, l.ERPUnitID = p.StorageERPProductID, p.StorageERPUnitID
+	}
 	return l
 }
 
