@@ -123,8 +123,8 @@ func TestCommerceSeedOverHTTP(t *testing.T) {
 			// M2: its fee 5.00 + M1's 5.00. M1: M0's 5.00 + 15.00 = 20.00.
 			name: "counter, no free usage, prepaid $5 a month", plan: "calls_prepaid", usage: calls(300),
 			want: map[string]invoice{
-				"M2": {"10.00", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M2, M1) calls_prepaid/1", "recurring_fee Monthly: 1 × 5 = 5.00 [M1, M0) calls_prepaid/1"}},
-				"M1": {"20.00", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M0, M+1) calls_prepaid/1", "usage api_calls: 300 × 0.05 = 15.00 [M1, M0) calls_prepaid/1"}},
+				"M2": {"10.00", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M2, M1) calls_prepaid/1", "recurring_fee Monthly: 1 × 5.00 = 5.00 [M1, M0) calls_prepaid/1"}},
+				"M1": {"20.00", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M0, M+1) calls_prepaid/1", "usage api_calls: 300 × 0.05 = 15.00 [M1, M0) calls_prepaid/1"}},
 			},
 		},
 		{
@@ -132,28 +132,28 @@ func TestCommerceSeedOverHTTP(t *testing.T) {
 			// = 7.50 → 12.50.
 			name: "counter, free usage 150, postpaid $5 a month", plan: "free150", usage: calls(300),
 			want: map[string]invoice{
-				"M2": {"5.00", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M2, M1) free150/1"}},
-				"M1": {"12.50", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M1, M0) free150/1", "overage api_calls: 150 × 0.05 = 7.50 [M1, M0) free150/1"}},
+				"M2": {"5.00", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M2, M1) free150/1"}},
+				"M1": {"12.50", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M1, M0) free150/1", "overage api_calls: 150 × 0.05 = 7.50 [M1, M0) free150/1"}},
 			},
 		},
 		{
 			// M2: 5.00 + M1's 5.00. M1: M0's 5.00 + 7.50 = 12.50.
 			name: "counter, free usage 150, prepaid $5 a month", plan: "free150_prepaid", usage: calls(300),
 			want: map[string]invoice{
-				"M2": {"10.00", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M2, M1) free150_prepaid/1", "recurring_fee Monthly: 1 × 5 = 5.00 [M1, M0) free150_prepaid/1"}},
-				"M1": {"12.50", []string{"recurring_fee Monthly: 1 × 5 = 5.00 [M0, M+1) free150_prepaid/1", "overage api_calls: 150 × 0.05 = 7.50 [M1, M0) free150_prepaid/1"}},
+				"M2": {"10.00", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M2, M1) free150_prepaid/1", "recurring_fee Monthly: 1 × 5.00 = 5.00 [M1, M0) free150_prepaid/1"}},
+				"M1": {"12.50", []string{"recurring_fee Monthly: 1 × 5.00 = 5.00 [M0, M+1) free150_prepaid/1", "overage api_calls: 150 × 0.05 = 7.50 [M1, M0) free150_prepaid/1"}},
 			},
 		},
 		{
-			// 4 sites all month × 5 = 20.00.
+			// 4 sites all month × 5.00 = 20.00.
 			name: "gauge, 4 usages at $5 per usage-month", plan: "sites5", usage: sites(m1, 1, 4),
-			want: map[string]invoice{"M1": {"20.00", []string{"usage sites: 4 × 5 = 20.00 [M1, M0) sites5/1"}}},
+			want: map[string]invoice{"M1": {"20.00", []string{"usage sites: 4 × 5.00 = 20.00 [M1, M0) sites5/1"}}},
 		},
 		{
-			// 2 sites all month, 2 more from its middle: 3 site-months × 5 =
+			// 2 sites all month, 2 more from its middle: 3 site-months × 5.00 =
 			// 15.00.
 			name: "gauge, 2 usages then 4 from mid-month", plan: "sites5", usage: both(sites(m1, 1, 2), sites(mid, 3, 2)),
-			want: map[string]invoice{"M1": {"15.00", []string{"usage sites: 3 × 5 = 15.00 [M1, M0) sites5/1"}}},
+			want: map[string]invoice{"M1": {"15.00", []string{"usage sites: 3 × 5.00 = 15.00 [M1, M0) sites5/1"}}},
 		},
 		{
 			// 5 site-months, 5 free: 0 × 0.02 = 0.00.

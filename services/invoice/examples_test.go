@@ -83,11 +83,11 @@ func TestCommerceSeedExamples(t *testing.T) {
 			steps: seed(callsPrepaid, used("acme", "api_calls", 300, "2026-04-01", "2026-05-01")),
 			want: []wantInvoice{
 				{customer: "acme", period: march, status: "finalized", total: "10.00", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-03-01, 2026-04-01) calls_prepaid/1",
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-03-01, 2026-04-01) calls_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
 				}},
 				{customer: "acme", period: april, status: "finalized", total: "20.00", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-05-01, 2026-06-01) calls_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-05-01, 2026-06-01) calls_prepaid/1",
 					"usage api_calls: 300 × 0.05 = 15.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
 				}},
 			},
@@ -100,10 +100,10 @@ func TestCommerceSeedExamples(t *testing.T) {
 			steps: seed(free150, used("acme", "api_calls", 300, "2026-04-01", "2026-05-01")),
 			want: []wantInvoice{
 				{customer: "acme", period: march, status: "finalized", total: "5.00", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-03-01, 2026-04-01) free150/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-03-01, 2026-04-01) free150/1",
 				}},
 				{customer: "acme", period: april, status: "finalized", total: "12.50", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-04-01, 2026-05-01) free150/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-04-01, 2026-05-01) free150/1",
 					"overage api_calls: 150 × 0.05 = 7.50 [2026-04-01, 2026-05-01) free150/1",
 				}},
 			},
@@ -116,33 +116,33 @@ func TestCommerceSeedExamples(t *testing.T) {
 			steps: seed(free150Prepaid, used("acme", "api_calls", 300, "2026-04-01", "2026-05-01")),
 			want: []wantInvoice{
 				{customer: "acme", period: march, status: "finalized", total: "10.00", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-03-01, 2026-04-01) free150_prepaid/1",
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-04-01, 2026-05-01) free150_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-03-01, 2026-04-01) free150_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-04-01, 2026-05-01) free150_prepaid/1",
 				}},
 				{customer: "acme", period: april, status: "finalized", total: "12.50", lines: []string{
-					"recurring_fee Monthly: 1 × 5 = 5.00 [2026-05-01, 2026-06-01) free150_prepaid/1",
+					"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-05-01, 2026-06-01) free150_prepaid/1",
 					"overage api_calls: 150 × 0.05 = 7.50 [2026-04-01, 2026-05-01) free150_prepaid/1",
 				}},
 			},
 		},
 		{
-			// 4 sites all April = 4 site-months × 5 = 20.00.
+			// 4 sites all April = 4 site-months × 5.00 = 20.00.
 			name:  "gauge, 4 usages at $5 per usage-month",
 			plans: []planSpec{sites5},
 			steps: seed(sites5, sites("2026-04-01", "acme", 1, 4)),
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "20.00", lines: []string{
-				"usage sites: 4 × 5 = 20.00 [2026-04-01, 2026-05-01) sites5/1",
+				"usage sites: 4 × 5.00 = 20.00 [2026-04-01, 2026-05-01) sites5/1",
 			}}},
 		},
 		{
 			// 2 sites from April 1st, 2 more from the 16th: (2 × 30 + 2 ×
-			// 15) / 30 = 3 site-months × 5 = 15.00 (2 all month = 10.00, 2
+			// 15) / 30 = 3 site-months × 5.00 = 15.00 (2 all month = 10.00, 2
 			// half a month = 5.00).
 			name:  "gauge, 2 usages then 4 from mid-April",
 			plans: []planSpec{sites5},
 			steps: seed(sites5, sites("2026-04-01", "acme", 1, 2), sites("2026-04-16", "acme", 3, 2)),
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "15.00", lines: []string{
-				"usage sites: 3 × 5 = 15.00 [2026-04-01, 2026-05-01) sites5/1",
+				"usage sites: 3 × 5.00 = 15.00 [2026-04-01, 2026-05-01) sites5/1",
 			}}},
 		},
 		{
@@ -182,14 +182,14 @@ func TestAegirExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "aegir", period: april, status: "finalized", total: "209.00", lines: []string{
-				"recurring_fee 50 sites package: 1 × 100 = 100.00 [2026-04-01, 2026-05-01) aegir_50/1",
-				"recurring_fee 50 sites package: 1 × 100 = 100.00 [2026-05-01, 2026-06-01) aegir_50/1",
-				"overage sites: 6 × 1.5 = 9.00 [2026-04-01, 2026-05-01) aegir_50/1",
+				"recurring_fee 50 sites package: 1 × 100.00 = 100.00 [2026-04-01, 2026-05-01) aegir_50/1",
+				"recurring_fee 50 sites package: 1 × 100.00 = 100.00 [2026-05-01, 2026-06-01) aegir_50/1",
+				"overage sites: 6 × 1.50 = 9.00 [2026-04-01, 2026-05-01) aegir_50/1",
 			}}},
 		},
 		{
 			// A = 0, Q = 0: 10 GiB for 15 days, then 15 GiB for 15 days:
-			// (10 × 15 + 15 × 15) / 30 = 12.5 GiB-months × 2 = 25.00.
+			// (10 × 15 + 15 × 15) / 30 = 12.5 GiB-months × 2.00 = 25.00.
 			name:  "usage-based, A = 0",
 			plans: []planSpec{aegirUsage},
 			steps: []step{
@@ -199,7 +199,7 @@ func TestAegirExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "aegir", period: april, status: "finalized", total: "25.00", lines: []string{
-				"usage disk_gib: 12.5 × 2 = 25.00 [2026-04-01, 2026-05-01) aegir_usage/1",
+				"usage disk_gib: 12.5 × 2.00 = 25.00 [2026-04-01, 2026-05-01) aegir_usage/1",
 			}}},
 		},
 	})
@@ -212,24 +212,24 @@ func TestCalendarExamples(t *testing.T) {
 	runExamples(t, []example{
 		{
 			// February 2026 has 28 days. Subscribed Feb 10: first fee
-			// [Feb 10, Mar 1) = 19/28 × 28 = 19.00; March 28.00 → 47.00.
+			// [Feb 10, Mar 1) = 19/28 × 28.00 = 19.00; March 28.00 → 47.00.
 			name:  "proration in a February of 28 days",
 			plans: []planSpec{m28},
 			steps: []step{customer("2026-02-10", "acme"), subscribe("2026-02-10", "acme", "s1", "m28"), run("2026-03-01T02:00")},
 			want: []wantInvoice{{customer: "acme", period: "[2026-02-01, 2026-03-01)", status: "finalized", total: "47.00", lines: []string{
-				"recurring_fee Monthly: 1 × 28 = 19.00 [2026-02-10, 2026-03-01) m28/1",
-				"recurring_fee Monthly: 1 × 28 = 28.00 [2026-03-01, 2026-04-01) m28/1",
+				"recurring_fee Monthly: 1 × 28.00 = 19.00 [2026-02-10, 2026-03-01) m28/1",
+				"recurring_fee Monthly: 1 × 28.00 = 28.00 [2026-03-01, 2026-04-01) m28/1",
 			}}},
 		},
 		{
 			// February 2028 has 29 days. Subscribed Feb 10: [Feb 10, Mar 1)
-			// = 20/29 × 29 = 20.00; March 29.00 → 49.00.
+			// = 20/29 × 29.00 = 20.00; March 29.00 → 49.00.
 			name:  "proration in a leap February",
 			plans: []planSpec{m29},
 			steps: []step{customer("2028-02-10", "acme"), subscribe("2028-02-10", "acme", "s1", "m29"), run("2028-03-01T02:00")},
 			want: []wantInvoice{{customer: "acme", period: "[2028-02-01, 2028-03-01)", status: "finalized", total: "49.00", lines: []string{
-				"recurring_fee Monthly: 1 × 29 = 20.00 [2028-02-10, 2028-03-01) m29/1",
-				"recurring_fee Monthly: 1 × 29 = 29.00 [2028-03-01, 2028-04-01) m29/1",
+				"recurring_fee Monthly: 1 × 29.00 = 20.00 [2028-02-10, 2028-03-01) m29/1",
+				"recurring_fee Monthly: 1 × 29.00 = 29.00 [2028-03-01, 2028-04-01) m29/1",
 			}}},
 		},
 		{
@@ -241,19 +241,19 @@ func TestCalendarExamples(t *testing.T) {
 			plans: []planSpec{m10},
 			steps: []step{customer("2028-01-31", "acme", anniversary), subscribe("2028-01-31", "acme", "s1", "m10"), run("2028-02-29T02:00")},
 			want: []wantInvoice{{customer: "acme", period: "[2028-01-31, 2028-02-29)", status: "finalized", total: "20.00", lines: []string{
-				"recurring_fee Monthly: 1 × 10 = 10.00 [2028-01-31, 2028-02-29) m10/1",
-				"recurring_fee Monthly: 1 × 10 = 10.00 [2028-02-29, 2028-03-31) m10/1",
+				"recurring_fee Monthly: 1 × 10.00 = 10.00 [2028-01-31, 2028-02-29) m10/1",
+				"recurring_fee Monthly: 1 × 10.00 = 10.00 [2028-02-29, 2028-03-31) m10/1",
 			}}},
 		},
 		{
 			// A calendar customer subscribed Apr 16: [Apr 16, May 1) =
-			// 15/30 × 30 = 15.00; May 30.00 → 45.00.
+			// 15/30 × 30.00 = 15.00; May 30.00 → 45.00.
 			name:  "calendar customer subscribed mid-month",
 			plans: []planSpec{basic},
 			steps: []step{customer("2026-04-16", "acme"), subscribe("2026-04-16", "acme", "s1", "basic"), run("2026-05-01T02:00")},
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "45.00", lines: []string{
-				"recurring_fee Basic: 1 × 30 = 15.00 [2026-04-16, 2026-05-01) basic/1",
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic/1",
+				"recurring_fee Basic: 1 × 30.00 = 15.00 [2026-04-16, 2026-05-01) basic/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic/1",
 			}}},
 		},
 		{
@@ -264,20 +264,20 @@ func TestCalendarExamples(t *testing.T) {
 			plans: []planSpec{basic},
 			steps: []step{customer("2026-04-16", "acme", anniversary), subscribe("2026-04-16", "acme", "s1", "basic"), run("2026-05-16T02:00")},
 			want: []wantInvoice{{customer: "acme", period: "[2026-04-16, 2026-05-16)", status: "finalized", total: "60.00", lines: []string{
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-04-16, 2026-05-16) basic/1",
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-16, 2026-06-16) basic/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-04-16, 2026-05-16) basic/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-16, 2026-06-16) basic/1",
 			}}},
 		},
 		{
 			// A weekly plan bills weekly periods; calendar weeks start on
 			// Monday (Apr 6 2026). Subscribed Wednesday Apr 8: [Apr 8,
-			// Apr 13) = 5/7 × 7 = 5.00; the next week 7.00 → 12.00.
+			// Apr 13) = 5/7 × 7.00 = 5.00; the next week 7.00 → 12.00.
 			name:  "weekly interval",
 			plans: []planSpec{week7},
 			steps: []step{customer("2026-04-08", "acme"), subscribe("2026-04-08", "acme", "s1", "week7"), run("2026-04-13T02:00")},
 			want: []wantInvoice{{customer: "acme", period: "[2026-04-06, 2026-04-13)", status: "finalized", total: "12.00", lines: []string{
-				"recurring_fee Weekly: 1 × 7 = 5.00 [2026-04-08, 2026-04-13) week7/1",
-				"recurring_fee Weekly: 1 × 7 = 7.00 [2026-04-13, 2026-04-20) week7/1",
+				"recurring_fee Weekly: 1 × 7.00 = 5.00 [2026-04-08, 2026-04-13) week7/1",
+				"recurring_fee Weekly: 1 × 7.00 = 7.00 [2026-04-13, 2026-04-20) week7/1",
 			}}},
 		},
 		{
@@ -296,16 +296,16 @@ func TestCalendarExamples(t *testing.T) {
 			},
 			want: []wantInvoice{
 				{customer: "acme", period: "[2026-11-01, 2026-12-01)", status: "finalized", total: "220.55", lines: []string{
-					"recurring_fee Monthly: 1 × 10 = 10.00 [2026-11-01, 2026-12-01) m10/1",
-					"recurring_fee Monthly: 1 × 10 = 10.00 [2026-12-01, 2027-01-01) m10/1",
-					"recurring_fee Yearly: 1 × 1200 = 200.55 [2026-11-01, 2027-01-01) yearly/1",
+					"recurring_fee Monthly: 1 × 10.00 = 10.00 [2026-11-01, 2026-12-01) m10/1",
+					"recurring_fee Monthly: 1 × 10.00 = 10.00 [2026-12-01, 2027-01-01) m10/1",
+					"recurring_fee Yearly: 1 × 1200.00 = 200.55 [2026-11-01, 2027-01-01) yearly/1",
 				}},
 				{customer: "acme", period: "[2026-12-01, 2027-01-01)", status: "finalized", total: "1210.00", lines: []string{
-					"recurring_fee Monthly: 1 × 10 = 10.00 [2027-01-01, 2027-02-01) m10/1",
-					"recurring_fee Yearly: 1 × 1200 = 1200.00 [2027-01-01, 2028-01-01) yearly/1",
+					"recurring_fee Monthly: 1 × 10.00 = 10.00 [2027-01-01, 2027-02-01) m10/1",
+					"recurring_fee Yearly: 1 × 1200.00 = 1200.00 [2027-01-01, 2028-01-01) yearly/1",
 				}},
 				{customer: "acme", period: "[2027-01-01, 2027-02-01)", status: "finalized", total: "10.00", lines: []string{
-					"recurring_fee Monthly: 1 × 10 = 10.00 [2027-02-01, 2027-03-01) m10/1",
+					"recurring_fee Monthly: 1 × 10.00 = 10.00 [2027-02-01, 2027-03-01) m10/1",
 				}},
 			},
 		},
@@ -335,10 +335,10 @@ func TestChangeExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "107.50", lines: []string{
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-04-01, 2026-05-01) basic/1",
-				"proration_credit Basic: 1 × 30 = -15.00 [2026-04-16, 2026-05-01) basic/1",
-				"proration_charge Pro: 1 × 60 = 30.00 [2026-04-16, 2026-05-01) pro/1",
-				"recurring_fee Pro: 1 × 60 = 60.00 [2026-05-01, 2026-06-01) pro/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-04-01, 2026-05-01) basic/1",
+				"proration_credit Basic: 1 × 30.00 = -15.00 [2026-04-16, 2026-05-01) basic/1",
+				"proration_charge Pro: 1 × 60.00 = 30.00 [2026-04-16, 2026-05-01) pro/1",
+				"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-05-01, 2026-06-01) pro/1",
 				"overage bandwidth_gib: 50 × 0.05 = 2.50 [2026-04-01, 2026-05-01) pro/1",
 			}}},
 		},
@@ -354,10 +354,10 @@ func TestChangeExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "80.00", lines: []string{
-				"recurring_fee Pro: 1 × 60 = 60.00 [2026-04-01, 2026-05-01) pro/1",
-				"proration_credit Pro: 1 × 60 = -20.00 [2026-04-21, 2026-05-01) pro/1",
-				"proration_charge Basic: 1 × 30 = 10.00 [2026-04-21, 2026-05-01) basic/1",
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic/1",
+				"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-04-01, 2026-05-01) pro/1",
+				"proration_credit Pro: 1 × 60.00 = -20.00 [2026-04-21, 2026-05-01) pro/1",
+				"proration_charge Basic: 1 × 30.00 = 10.00 [2026-04-21, 2026-05-01) basic/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic/1",
 			}}},
 		},
 		{
@@ -372,8 +372,8 @@ func TestChangeExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "90.00", lines: []string{
-				"recurring_fee Pro: 1 × 60 = 60.00 [2026-04-01, 2026-05-01) pro/1",
-				"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic/1",
+				"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-04-01, 2026-05-01) pro/1",
+				"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic/1",
 			}}},
 		},
 		{
@@ -390,12 +390,12 @@ func TestChangeExamples(t *testing.T) {
 			},
 			want: []wantInvoice{
 				{customer: "acme", period: march, status: "finalized", total: "120.00", lines: []string{
-					"recurring_fee Pro: 1 × 60 = 60.00 [2026-03-01, 2026-04-01) pro/1",
-					"recurring_fee Pro: 1 × 60 = 60.00 [2026-04-01, 2026-05-01) pro/1",
+					"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-03-01, 2026-04-01) pro/1",
+					"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-04-01, 2026-05-01) pro/1",
 				}},
 				{customer: "acme", period: april, status: "finalized", total: "0.00", lines: []string{
-					"proration_credit Pro: 1 × 60 = -40.00 [2026-04-11, 2026-05-01) pro/1",
-					"credit Credit carried to the next invoice: 1 × 40 = 40.00 [2026-04-01, 2026-05-01) -",
+					"proration_credit Pro: 1 × 60.00 = -40.00 [2026-04-11, 2026-05-01) pro/1",
+					"credit Credit carried to the next invoice: 1 × 40.00 = 40.00 [2026-04-01, 2026-05-01) -",
 				}},
 			},
 		},
@@ -411,8 +411,8 @@ func TestChangeExamples(t *testing.T) {
 				run("2026-05-01T02:00"),
 			},
 			want: []wantInvoice{{customer: "acme", period: march, status: "finalized", total: "120.00", lines: []string{
-				"recurring_fee Pro: 1 × 60 = 60.00 [2026-03-01, 2026-04-01) pro/1",
-				"recurring_fee Pro: 1 × 60 = 60.00 [2026-04-01, 2026-05-01) pro/1",
+				"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-03-01, 2026-04-01) pro/1",
+				"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-04-01, 2026-05-01) pro/1",
 			}}},
 		},
 	})
@@ -433,7 +433,7 @@ func tierCustomers(p planSpec, quantities ...string) []step {
 // of q API calls costing amount under plan p (tiers have no unit price).
 func usageInvoice(p planSpec, q, amount string) wantInvoice {
 	return wantInvoice{customer: "u" + q, period: april, status: "finalized", total: amount, lines: []string{
-		"usage api_calls: " + q + " × 0 = " + amount + " [2026-04-01, 2026-05-01) " + p.key + "/1",
+		"usage api_calls: " + q + " × 0.00 = " + amount + " [2026-04-01, 2026-05-01) " + p.key + "/1",
 	}}
 }
 
@@ -487,9 +487,9 @@ func TestLifecycleExamples(t *testing.T) {
 			// April's 5.00 + May's 5.00 + 200 × 0.05 = 10.00 → 20.00. 40
 			// calls of Apr 30 arrive at 00:20; the run at 00:40 updates the
 			// draft (240 × 0.05 = 12.00 → 22.00), each line keeping its id;
-			// the run at 01:30 rates the draft again (unchanged) and
-			// finalizes it, closing April in metering, so a call of April
-			// sent at 01:40 is refused.
+			// the run at 01:30 finalizes it (closing April in metering,
+			// then rating it again: unchanged), so a call of April sent at
+			// 01:40 is refused.
 			name:  "late usage inside the grace period changes the draft",
 			plans: []planSpec{callsPrepaid},
 			steps: []step{
@@ -501,13 +501,15 @@ func TestLifecycleExamples(t *testing.T) {
 				usedAt("2026-05-01T00:20", "acme", "api_calls", "40", "2026-04-30T23:00"),
 				run("2026-05-01T00:40", "0 1 0 0"),
 				sameLineIDs("2026-05-01T00:40", "acme", april),
-				run("2026-05-01T01:30", "0 0 1 1"),
+				// The drafts pass leaves a draft the same run finalizes to
+				// the finalizing pass, which rates it again after the close.
+				run("2026-05-01T01:30", "0 0 0 1"),
 				sameLineIDs("2026-05-01T01:30", "acme", april),
 				refusedAt("2026-05-01T01:40", "acme", "api_calls", "1", "2026-04-30T23:30"),
 			},
 			want: []wantInvoice{{customer: "acme", period: april, status: "finalized", total: "22.00", lines: []string{
-				"recurring_fee Monthly: 1 × 5 = 5.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
-				"recurring_fee Monthly: 1 × 5 = 5.00 [2026-05-01, 2026-06-01) calls_prepaid/1",
+				"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
+				"recurring_fee Monthly: 1 × 5.00 = 5.00 [2026-05-01, 2026-06-01) calls_prepaid/1",
 				"usage api_calls: 240 × 0.05 = 12.00 [2026-04-01, 2026-05-01) calls_prepaid/1",
 			}}},
 		},
@@ -534,15 +536,15 @@ func TestLifecycleExamples(t *testing.T) {
 			},
 			want: []wantInvoice{
 				{customer: "acme", period: april, status: "finalized", total: "60.00", lines: []string{
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-04-01, 2026-05-01) basic/1",
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-04-01, 2026-05-01) basic/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic/1",
 				}},
 				{customer: "acme", period: may, status: "finalized", total: "105.00", lines: []string{
-					"recurring_fee Pro: 1 × 60 = 60.00 [2026-06-01, 2026-07-01) pro/1",
-					"adjustment Adjustment of MP-2026-000001: 1 × -30 = -30.00 [2026-05-01, 2026-06-01) basic/1",
-					"adjustment Unused Basic: 1 × -15 = -15.00 [2026-04-16, 2026-05-01) basic/1",
-					"adjustment Remainder of Pro after the change: 1 × 30 = 30.00 [2026-04-16, 2026-05-01) pro/1",
-					"adjustment Adjustment of MP-2026-000001: 1 × 60 = 60.00 [2026-05-01, 2026-06-01) pro/1",
+					"recurring_fee Pro: 1 × 60.00 = 60.00 [2026-06-01, 2026-07-01) pro/1",
+					"adjustment Adjustment of MP-2026-000001: 1 × -30.00 = -30.00 [2026-05-01, 2026-06-01) basic/1",
+					"adjustment Unused Basic: 1 × -15.00 = -15.00 [2026-04-16, 2026-05-01) basic/1",
+					"adjustment Remainder of Pro after the change: 1 × 30.00 = 30.00 [2026-04-16, 2026-05-01) pro/1",
+					"adjustment Adjustment of MP-2026-000001: 1 × 60.00 = 60.00 [2026-05-01, 2026-06-01) pro/1",
 				}},
 			},
 		},
@@ -563,15 +565,15 @@ func TestLifecycleExamples(t *testing.T) {
 			},
 			want: []wantInvoice{
 				{customer: "alpha", period: april, status: "finalized", total: "60.00", lines: []string{
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-04-01, 2026-05-01) basic/1",
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-04-01, 2026-05-01) basic/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic/1",
 				}},
 				{customer: "beta", period: april, status: "finalized", total: "15.00", lines: []string{
 					"usage api_calls: 300 × 0.05 = 15.00 [2026-04-01, 2026-05-01) calls/1",
 				}},
 				{customer: "gamma", period: april, status: "finalized", total: "60.00", lines: []string{
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-04-01, 2026-05-01) basic_eur/1",
-					"recurring_fee Basic: 1 × 30 = 30.00 [2026-05-01, 2026-06-01) basic_eur/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-04-01, 2026-05-01) basic_eur/1",
+					"recurring_fee Basic: 1 × 30.00 = 30.00 [2026-05-01, 2026-06-01) basic_eur/1",
 				}},
 			},
 			summary: &wantSummary{reseller: "clouder", period: april,
