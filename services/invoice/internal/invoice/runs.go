@@ -28,7 +28,7 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 // draftBatch is how many drafts a run reads, rates and finalizes at once.
-const draftBatch = 200
+const draftBatch = 500
 
 // RunBilling bills every period that ended at or before in.AsOf and after
 // the as_of of the last completed run (every ended period on the first
