@@ -106,18 +106,10 @@ func (s *Store) PeriodInvoices(ctx context.Context, dues []invoice.Due) (map[str
 	if len(dues) == 0 {
 		return out, nil
 	}
-	customers := make([]string, len(dues))
+	customers, from, to := span(dues)
 	want := map[string]bool{}
-	from, to := dues[0].Period.From, dues[0].Period.From
-	for i, d := range dues {
-		customers[i] = d.CustomerID
+	for _, d := range dues {
 		want[invoice.DueKey(d.CustomerID, d.Currency.Code, d.Period.From)] = true
-		if d.Period.From.Before(from) {
-			from = d.Period.From
-		}
-		if d.Period.From.After(to) {
-			to = d.Period.From
-		}
 	}
 	q := s.db.Conn(ctx).Where("customer_id IN ? AND period_start >= ? AND period_start <= ?", customers, from.UTC(), to.UTC()).
 		Order("customer_id, subscription_id")
@@ -134,15 +126,11 @@ func (s *Store) PeriodInvoices(ctx context.Context, dues []invoice.Due) (map[str
 	return out, nil
 }
 
-// Invoiced returns the keys of the dues that have an invoice, in one
-// query.
-func (s *Store) Invoiced(ctx context.Context, dues []invoice.Due) (map[string]bool, error) {
-	out := map[string]bool{}
-	if len(dues) == 0 {
-		return out, nil
-	}
-	customers := make([]string, len(dues))
-	from, to := dues[0].Period.From, dues[0].Period.From
+// span returns the customers of dues and the first and last start of
+// their periods: what a page's lookups select by.
+func span(dues []invoice.Due) (customers []string, from, to time.Time) {
+	customers = make([]string, len(dues))
+	from, to = dues[0].Period.From, dues[0].Period.From
 	for i, d := range dues {
 		customers[i] = d.CustomerID
 		if d.Period.From.Before(from) {
@@ -152,6 +140,17 @@ func (s *Store) Invoiced(ctx context.Context, dues []invoice.Due) (map[string]bo
 			to = d.Period.From
 		}
 	}
+	return customers, from, to
+}
+
+// Invoiced returns the keys of the dues that have an invoice, in one
+// query.
+func (s *Store) Invoiced(ctx context.Context, dues []invoice.Due) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(dues) == 0 {
+		return out, nil
+	}
+	customers, from, to := span(dues)
 	var rows []invoiceRow
 	err := s.db.Conn(ctx).Select("customer_id", "currency", "period_start").
 		Where("customer_id IN ? AND period_start >= ? AND period_start <= ?", customers, from.UTC(), to.UTC()).Find(&rows).Error
@@ -172,18 +171,10 @@ func (s *Store) Finalized(ctx context.Context, dues []invoice.Due) (map[string][
 	if len(dues) == 0 {
 		return out, nil
 	}
-	customers := make([]string, len(dues))
+	customers, from, to := span(dues)
 	want := map[string]bool{}
-	from, to := dues[0].Period.From, dues[0].Period.From
-	for i, d := range dues {
-		customers[i] = d.CustomerID
+	for _, d := range dues {
 		want[invoice.DueKey(d.CustomerID, d.Currency.Code, d.Period.From)] = true
-		if d.Period.From.Before(from) {
-			from = d.Period.From
-		}
-		if d.Period.From.After(to) {
-			to = d.Period.From
-		}
 	}
 	q := s.db.Conn(ctx).Where("customer_id IN ? AND period_end >= ? AND period_end <= ? AND status <> ?",
 		customers, from.UTC(), to.UTC(), string(invoice.StatusDraft)).Order("customer_id, subscription_id")
