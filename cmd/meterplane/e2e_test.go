@@ -62,7 +62,7 @@ func start(t *testing.T, env []string, args ...string) *running {
 	t.Helper()
 	p := apptest.Start(t, binary, env, args...)
 	t.Cleanup(func() { p.Stop(t) })
-	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), apptest.Credential())
 	if err != nil {
 		t.Fatal(err)
 	}

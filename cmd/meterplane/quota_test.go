@@ -28,7 +28,7 @@ func TestQuotaDemo(t *testing.T) {
 	env := []string{"DATABASE_URL=", "REDIS_URL=", "MP_DATA_DIR=" + t.TempDir()}
 	// Started without start's cleanup, to be stopped in the middle.
 	p := apptest.Start(t, binary, env, "--demo")
-	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(p.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), apptest.Credential())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/clock"
 	"github.com/meterplane/meterplane/platform/config"
+	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/redisx"
 	"github.com/meterplane/meterplane/platform/server"
 	"github.com/meterplane/meterplane/platform/storage"
@@ -89,6 +91,13 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 			c()
 		}
 	}
+	if cfg.ServiceKey == "" {
+		if cfg.CatalogAddr != "" || cfg.SubscriptionAddr != "" || cfg.MeteringAddr != "" {
+			closeAll()
+			return errors.New("MP_SERVICE_KEY must be set, the same for every service, when services run in separate processes")
+		}
+		cfg.ServiceKey = auth.NewToken(auth.ServiceKeyID) // one process: its own calls only
+	}
 	self := &SelfConn{}
 	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self, Metering: self}
 	for _, peer := range []struct {
@@ -100,6 +109,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 			continue
 		}
 		conn, err := grpc.NewClient(peer.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(auth.Credential{Token: cfg.ServiceKey}),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()), server.CallLimits(cfg))
 		if err != nil {
 			closeAll()
@@ -113,7 +123,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		closeAll()
 		return err
 	}
-	srv, err := server.New(ctx, cfg, log, tel, services,
+	srv, err := server.New(ctx, cfg, log, tel, services, &server.Auth{Verifier: verifier(cfg, deps, services), ServiceKey: cfg.ServiceKey},
 		[]server.Check{func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		closers)
 	if err != nil {
@@ -134,6 +144,23 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		log.Info("demo data seeded")
 	}
 	return <-done
+}
+
+// verifier is how the binary verifies API keys: in this process if it
+// hosts the service that owns them, else through that service.
+func verifier(cfg config.Config, d Deps, services []server.Service) auth.Verifier {
+	for _, svc := range services {
+		if svc.Keys != nil {
+			return svc.Keys
+		}
+	}
+	if cfg.SubscriptionAddr == "" {
+		return auth.VerifierFunc(func(context.Context, string) (auth.Caller, error) {
+			return auth.Caller{}, errs.New(errs.Unauthenticated,
+				"this process admits only the service credential: set MP_SUBSCRIPTION_ADDR for it to verify API keys")
+		})
+	}
+	return auth.NewCache(auth.Remote(d.Subscription))
 }
 
 // servePprof serves Go's profiles on addr until ctx ends, on a mux of its

@@ -64,6 +64,20 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiles (net/http/pprof) on a
 	// listener of their own, never on the API's: for profiling only.
 	PprofAddr string // MP_PPROF_ADDR, --pprof-addr
+	// AdminKey, when set, is an admin API key the subscription service
+	// stores (its hash) at start; when empty, a first start creates one
+	// and prints it once.
+	AdminKey string // MP_ADMIN_KEY (environment only: a secret)
+	// ServiceKey is the credential the services present to each other.
+	// Empty in a binary hosting every service: it makes a random one.
+	// Services in separate processes must share one.
+	ServiceKey string // MP_SERVICE_KEY (environment only: a secret)
+	// TLSCert and TLSKey, when set, serve gRPC and HTTP over TLS; TLSCA is
+	// the certificate authority the services trust when they call each
+	// other over TLS (the system's when empty).
+	TLSCert string // MP_TLS_CERT, --tls-cert: PEM file
+	TLSKey  string // MP_TLS_KEY, --tls-key: PEM file
+	TLSCA   string // MP_TLS_CA, --tls-ca: PEM file
 }
 
 // The defaults of the limits.
@@ -115,8 +129,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&runInterval, "invoice-run-interval", env("MP_INVOICE_RUN_INTERVAL", DefaultInvoiceRunInterval.String()), "how often billing runs in process")
 	fs.StringVar(&c.InvoiceSeller, "invoice-seller", env("MP_INVOICE_SELLER", "Meterplane"), "seller's name on invoice documents")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("MP_TLS_CERT", ""), "PEM certificate file: serve gRPC and HTTP over TLS")
+	fs.StringVar(&c.TLSKey, "tls-key", env("MP_TLS_KEY", ""), "PEM private key file of --tls-cert")
+	fs.StringVar(&c.TLSCA, "tls-ca", env("MP_TLS_CA", ""), "PEM certificate authority trusted when calling other services over TLS; the system's when empty")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL, OTEL_EXPORTER_OTLP_ENDPOINT, MP_ADMIN_KEY and MP_SERVICE_KEY are read\nfrom the environment only.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -125,6 +142,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.DatabaseURL = getenv("DATABASE_URL")
 	c.RedisURL = getenv("REDIS_URL")
 	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	c.AdminKey = getenv("MP_ADMIN_KEY")
+	c.ServiceKey = getenv("MP_SERVICE_KEY")
 
 	var errs []error
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
@@ -170,6 +189,12 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("TLS: set both MP_TLS_CERT and MP_TLS_KEY, or neither"))
+	}
+	if c.ServiceKey != "" && len(c.ServiceKey) < 32 {
+		errs = append(errs, errors.New("MP_SERVICE_KEY: want at least 32 characters"))
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data dir: must be set when DATABASE_URL is empty"))
@@ -218,6 +243,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("invoice_require_complete", c.InvoiceRequireComplete),
 		slog.Duration("invoice_run_interval", c.InvoiceRunInterval),
 		slog.String("pprof_addr", orDefault(c.PprofAddr, "off")),
+		slog.Bool("admin_key_preset", c.AdminKey != ""),
+		slog.Bool("service_key_set", c.ServiceKey != ""),
+		slog.Bool("tls", c.TLSCert != ""),
 	)
 }
 

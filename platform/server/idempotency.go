@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/ids"
 	"github.com/meterplane/meterplane/platform/storage"
@@ -22,6 +23,7 @@ import (
 
 type idempotencyRow struct {
 	Method         string
+	Caller         string
 	IdempotencyKey string
 	RequestHash    []byte
 	Response       []byte
@@ -61,10 +63,12 @@ type idempotency struct {
 	lease time.Duration
 }
 
-// idemCall is one idempotent call: its method, key and request hash.
+// idemCall is one idempotent call: its method, caller (the key id of its
+// API key; keys are scoped to callers), key and request hash.
 type idemCall struct {
 	db     *storage.DB
 	method string
+	caller string
 	key    string
 	hash   []byte
 }
@@ -88,7 +92,8 @@ func (i idempotency) unary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
-		c := idemCall{db: db, method: info.FullMethod, key: key, hash: hash}
+		caller, _ := auth.FromContext(ctx)
+		c := idemCall{db: db, method: info.FullMethod, caller: caller.KeyID, key: key, hash: hash}
 		claim, resp, err := c.claim(ctx, i.lease)
 		if err != nil || resp != nil {
 			return resp, err
@@ -112,7 +117,7 @@ func (i idempotency) unary() grpc.UnaryServerInterceptor {
 }
 
 func (c idemCall) where(db *gorm.DB) *gorm.DB {
-	return db.Model(&idempotencyRow{}).Where("method = ? AND idempotency_key = ?", c.method, c.key)
+	return db.Model(&idempotencyRow{}).Where("method = ? AND caller = ? AND idempotency_key = ?", c.method, c.caller, c.key)
 }
 
 // claim claims the call's key and returns the claim token, or returns the
@@ -122,7 +127,7 @@ func (c idemCall) claim(ctx context.Context, lease time.Duration) (string, any, 
 	for {
 		claim := ids.New("claim")
 		res := c.db.OutsideTx(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&idempotencyRow{
-			Method: c.method, IdempotencyKey: c.key, RequestHash: c.hash, Response: []byte{},
+			Method: c.method, Caller: c.caller, IdempotencyKey: c.key, RequestHash: c.hash, Response: []byte{},
 			Completed: false, Claim: claim, CreatedAt: time.Now().UTC(),
 		})
 		if res.Error != nil || res.RowsAffected == 1 {

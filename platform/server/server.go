@@ -35,6 +35,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/meterplane/meterplane/gen"
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/config"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/platform/telemetry"
@@ -56,14 +57,26 @@ type Server struct {
 	grpc             *grpc.Server
 	health           *health.Server
 	http             *http.Server
-	conn             *grpc.ClientConn
+	conn             *grpc.ClientConn // with the service credential
+	gwConn           *grpc.ClientConn // the gateway's: each call with its client's key
 	stopping         atomic.Bool
 }
 
-// New binds the listeners and registers the services. checks are run by
-// /readyz besides each service's database; closers run at shutdown after
-// the databases are closed (for example the Redis client).
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetry.Telemetry, services []Service, checks []Check, closers []func() error) (*Server, error) {
+// Auth is how a server knows its callers (see package auth).
+type Auth struct {
+	// Verifier verifies API keys.
+	Verifier auth.Verifier
+	// ServiceKey is the service credential: the server admits it as the
+	// service role, and Conn sends it with every call.
+	ServiceKey string
+}
+
+// New binds the listeners and registers the services. Every call needs a
+// key that a is satisfied with; a nil a serves without keys, for tests of
+// one service. checks are run by /readyz besides each service's database;
+// closers run at shutdown after the databases are closed (for example the
+// Redis client).
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetry.Telemetry, services []Service, a *Auth, checks []Check, closers []func() error) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, tel: tel, services: services, checks: checks, closers: closers}
 	var err error
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
@@ -85,6 +98,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 
 	limit := maxBytes(cfg)
 	check := newChecker(services)
+	unary := []grpc.UnaryServerInterceptor{unaryLog(log), UnaryErrors(log)}
+	streams := []grpc.StreamServerInterceptor{streamLog(log), streamErrors(log)}
+	creds := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if a != nil {
+		guard := auth.NewGuard(a.Verifier, a.ServiceKey)
+		unary, streams = append(unary, guard.Unary()), append(streams, guard.Stream())
+		creds = append(creds, grpc.WithPerRPCCredentials(auth.Credential{Token: a.ServiceKey}))
+	}
+	unary = append(unary, check.unary(), idempotency{dbOf: dbOf, own: ownKeys, lease: idempotencyLease}.unary())
+	streams = append(streams, check.stream())
 	s.grpc = grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithMeterProvider(tel.MeterProvider), otelgrpc.WithTracerProvider(tel.TracerProvider))),
 		grpc.ForceServerCodecV2(newCodec()),
@@ -95,8 +118,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		// a tenth of a short call's CPU); past them grpc-go starts a
 		// goroutine as before.
 		grpc.NumStreamWorkers(streamWorkers),
-		grpc.ChainUnaryInterceptor(unaryLog(log), UnaryErrors(log), check.unary(), idempotency{dbOf: dbOf, own: ownKeys, lease: idempotencyLease}.unary()),
-		grpc.ChainStreamInterceptor(streamLog(log), streamErrors(log), check.stream()),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(streams...),
 	)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -110,9 +133,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	}
 
 	s.conn, err = grpc.NewClient(s.grpcLis.Addr().String(),
+		append(creds, grpc.WithStatsHandler(otelgrpc.NewClientHandler()), CallLimits(cfg))...)
+	if err != nil {
+		s.closeListeners()
+		return nil, fmt.Errorf("self client: %w", err)
+	}
+	s.gwConn, err = grpc.NewClient(s.grpcLis.Addr().String(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()), CallLimits(cfg))
 	if err != nil {
+		s.conn.Close()
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
@@ -124,7 +154,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 	uploads := map[string]int64{}
 	for _, svc := range services {
 		maps.Copy(uploads, svc.Uploads)
-		if err := svc.RegisterGateway(ctx, gw, s.conn); err != nil {
+		if err := svc.RegisterGateway(ctx, gw, s.gwConn); err != nil {
 			s.closeListeners()
 			return nil, fmt.Errorf("%s gateway: %w", svc.Name, err)
 		}
@@ -200,7 +230,10 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // HTTPAddr is the bound HTTP address.
 func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 
-// Conn is a client connection to this server's gRPC listener.
+// Conn is a client connection to this server's gRPC listener whose calls
+// carry the service credential: for the services' calls to each other and
+// the demo seed. The HTTP gateway has its own, on which each call carries
+// its client's key.
 func (s *Server) Conn() *grpc.ClientConn { return s.conn }
 
 // Services returns the services the server hosts.
@@ -271,6 +304,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		s.log.Warn("workers did not stop within the shutdown timeout; closing the databases under them")
 	}
 	s.conn.Close()
+	s.gwConn.Close()
 	for _, svc := range s.services {
 		if err := svc.DB.Close(); err != nil {
 			s.log.Warn("close database", "service", svc.Name, "err", err)

@@ -225,7 +225,7 @@ func TestWorkers(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	cfg := config.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
-	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), tel, []server.Service{svc}, nil, nil)
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(&logs, nil)), tel, []server.Service{svc}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

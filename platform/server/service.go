@@ -6,6 +6,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/storage"
 )
 
@@ -60,4 +61,7 @@ type Service struct {
 	// left: storing its answer would cost two more writes, each with its
 	// own commit.
 	OwnKeys []string
+	// Keys, set by the service that owns the API keys (subscription),
+	// verifies them in this process.
+	Keys auth.Verifier
 }

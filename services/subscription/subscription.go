@@ -11,6 +11,7 @@ import (
 
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 	"github.com/meterplane/meterplane/platform/app"
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/bus"
 	"github.com/meterplane/meterplane/platform/outbox"
 	"github.com/meterplane/meterplane/platform/server"
@@ -35,6 +36,19 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("subscription: %w", err)
 	}
 	svc := domain.NewService(store.New(db), peers.NewCatalog(d.Catalog), d.Clock)
+	token, err := svc.EnsureAdminKey(ctx, d.Config.AdminKey)
+	if err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("subscription: admin key: %w", err)
+	}
+	if token != "" {
+		d.Log.Warn("created the first admin API key; it is shown only now, keep it: only its hash is stored", "admin_key", token)
+	}
+	keys := auth.NewCache(auth.VerifierFunc(func(ctx context.Context, token string) (auth.Caller, error) {
+		k, customers, err := svc.VerifyKey(ctx, token)
+		return auth.Caller{KeyID: k.ID, Role: k.Role, Customers: customers}, err
+	}))
+	svc.OnKeyChange(keys.Forget)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
 	return server.Service{
@@ -44,5 +58,9 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		Register:        func(s *grpc.Server) { subscriptionv1.RegisterSubscriptionServiceServer(s, api) },
 		RegisterGateway: subscriptionv1.RegisterSubscriptionServiceHandler,
 		Workers:         []func(context.Context) error{relay.Run},
+		// A retry of CreateApiKey answers the key without its token, which
+		// is never stored (not even as an idempotent answer).
+		OwnKeys: []string{subscriptionv1.SubscriptionService_CreateApiKey_FullMethodName},
+		Keys:    keys,
 	}, nil
 }

@@ -16,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/meterplane/meterplane/platform/auth"
 )
 
 // Build builds the main package in pkgDir into dir and returns the
@@ -72,16 +76,52 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// The keys of the binaries that Start starts: every binary shares the
+// service credential, and the one that hosts the subscription service
+// stores the admin key. Tests send the service credential on every call
+// (see Credential and the HTTP transport Start installs), which may make
+// every call but the management of keys; tests of keys and roles send
+// their own.
+const (
+	ServiceKey = "mp_service_apptestservicecredential0000000000000000"
+	AdminKey   = "mp_apptest-admin_apptestadminkey000000000000000000000"
+)
+
+// Credential sends the service credential with every gRPC call of a
+// client connection to a binary that Start started.
+func Credential() grpc.DialOption {
+	return grpc.WithPerRPCCredentials(auth.Credential{Token: ServiceKey})
+}
+
+// keyTransport adds the service credential to every HTTP request that
+// carries no Authorization header of its own.
+type keyTransport struct{ base http.RoundTripper }
+
+func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" && r.Header.Get("X-No-Key") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+ServiceKey)
+	}
+	r.Header.Del("X-No-Key")
+	return k.base.RoundTrip(r)
+}
+
+var installTransport sync.Once
+
 // Start runs bin with env and args on free ports, with embedded SQLite in
 // its own data directory and the in-process Redis unless env says
 // otherwise, and waits until /readyz answers (and, with --demo, until the
 // seed is done).
 func Start(t *testing.T, bin string, env []string, args ...string) *Proc {
 	t.Helper()
+	// The test's HTTP calls (http.Get, http.Post, http.DefaultClient)
+	// carry the service credential unless they send a key of their own,
+	// or the header X-No-Key to send none.
+	installTransport.Do(func() { http.DefaultTransport = keyTransport{base: http.DefaultTransport} })
 	p := &Proc{GRPCAddr: freePort(t), HTTPAddr: freePort(t), exited: make(chan error, 1), log: &syncBuffer{}}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), "MP_GRPC_ADDR="+p.GRPCAddr, "MP_HTTP_ADDR="+p.HTTPAddr, "MP_DATA_DIR="+t.TempDir(),
-		"DATABASE_URL=", "REDIS_URL=")
+		"DATABASE_URL=", "REDIS_URL=", "MP_SERVICE_KEY="+ServiceKey, "MP_ADMIN_KEY="+AdminKey)
 	p.cmd.Env = append(p.cmd.Env, env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {

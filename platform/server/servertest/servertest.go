@@ -29,7 +29,7 @@ func StartConfig(t testing.TB, cfg config.Config, services ...server.Service) *s
 		t.Fatal(err)
 	}
 	cfg.GRPCAddr, cfg.HTTPAddr, cfg.ShutdownTimeout = "127.0.0.1:0", "127.0.0.1:0", 5*time.Second
-	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), tel, services, nil, nil)
+	srv, err := server.New(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), tel, services, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -261,6 +261,72 @@ func (ChangeKind) EnumDescriptor() ([]byte, []int) {
 	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{3}
 }
 
+// ApiKeyRole is what an API key may do.
+type ApiKeyRole int32
+
+const (
+	ApiKeyRole_API_KEY_ROLE_UNSPECIFIED ApiKeyRole = 0
+	// Everything.
+	ApiKeyRole_API_KEY_ROLE_ADMIN ApiKeyRole = 1
+	// Quota calls, ingestion for any customer, reading the catalog and
+	// customers.
+	ApiKeyRole_API_KEY_ROLE_PROVISIONER ApiKeyRole = 2
+	// Ingestion and completeness marks only.
+	ApiKeyRole_API_KEY_ROLE_COLLECTOR ApiKeyRole = 3
+	// Reading one customer's own data (and a reseller's children's) and the
+	// published catalog.
+	ApiKeyRole_API_KEY_ROLE_CUSTOMER ApiKeyRole = 4
+	// Another Meterplane service (the service credential); never a key.
+	ApiKeyRole_API_KEY_ROLE_SERVICE ApiKeyRole = 5
+)
+
+// Enum value maps for ApiKeyRole.
+var (
+	ApiKeyRole_name = map[int32]string{
+		0: "API_KEY_ROLE_UNSPECIFIED",
+		1: "API_KEY_ROLE_ADMIN",
+		2: "API_KEY_ROLE_PROVISIONER",
+		3: "API_KEY_ROLE_COLLECTOR",
+		4: "API_KEY_ROLE_CUSTOMER",
+		5: "API_KEY_ROLE_SERVICE",
+	}
+	ApiKeyRole_value = map[string]int32{
+		"API_KEY_ROLE_UNSPECIFIED": 0,
+		"API_KEY_ROLE_ADMIN":       1,
+		"API_KEY_ROLE_PROVISIONER": 2,
+		"API_KEY_ROLE_COLLECTOR":   3,
+		"API_KEY_ROLE_CUSTOMER":    4,
+		"API_KEY_ROLE_SERVICE":     5,
+	}
+)
+
+func (x ApiKeyRole) Enum() *ApiKeyRole {
+	p := new(ApiKeyRole)
+	*p = x
+	return p
+}
+
+func (x ApiKeyRole) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ApiKeyRole) Descriptor() protoreflect.EnumDescriptor {
+	return file_meterplane_subscription_v1_subscription_proto_enumTypes[4].Descriptor()
+}
+
+func (ApiKeyRole) Type() protoreflect.EnumType {
+	return &file_meterplane_subscription_v1_subscription_proto_enumTypes[4]
+}
+
+func (x ApiKeyRole) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ApiKeyRole.Descriptor instead.
+func (ApiKeyRole) EnumDescriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{4}
+}
+
 // Customer is the account that is billed: one invoice per billing period
 // and currency across all its subscriptions.
 type Customer struct {
@@ -3641,6 +3707,646 @@ func (x *BillingData) GetNextPeriod() *v11.Period {
 	return nil
 }
 
+// ApiKey is an API key's metadata. Its token is shown once, at creation.
+type ApiKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key id, the part of the token after "mp_" and before the next "_".
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The token's public beginning, "mp_<key_id>_", to recognise a key.
+	Prefix string `protobuf:"bytes,2,opt,name=prefix,proto3" json:"prefix,omitempty"`
+	// A name for people.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// What the key may do.
+	Role ApiKeyRole `protobuf:"varint,4,opt,name=role,proto3,enum=meterplane.subscription.v1.ApiKeyRole" json:"role,omitempty"`
+	// For a customer key, the customer it is bound to.
+	CustomerId string                 `protobuf:"bytes,5,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the key stops working; unset for never.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// When the key was revoked; unset if it was not.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApiKey) Reset() {
+	*x = ApiKey{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApiKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApiKey) ProtoMessage() {}
+
+func (x *ApiKey) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApiKey.ProtoReflect.Descriptor instead.
+func (*ApiKey) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ApiKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ApiKey) GetPrefix() string {
+	if x != nil {
+		return x.Prefix
+	}
+	return ""
+}
+
+func (x *ApiKey) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApiKey) GetRole() ApiKeyRole {
+	if x != nil {
+		return x.Role
+	}
+	return ApiKeyRole_API_KEY_ROLE_UNSPECIFIED
+}
+
+func (x *ApiKey) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ApiKey) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *ApiKey) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *ApiKey) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+type CreateApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A name for people (at most 200 characters).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// What the key may do: admin, provisioner, collector or customer.
+	Role ApiKeyRole `protobuf:"varint,2,opt,name=role,proto3,enum=meterplane.subscription.v1.ApiKeyRole" json:"role,omitempty"`
+	// For a customer key, the customer it is bound to; empty otherwise.
+	CustomerId string `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// When the key stops working; unset for never.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Idempotency key of this call.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateApiKeyRequest) Reset() {
+	*x = CreateApiKeyRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateApiKeyRequest) ProtoMessage() {}
+
+func (x *CreateApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CreateApiKeyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateApiKeyRequest) GetRole() ApiKeyRole {
+	if x != nil {
+		return x.Role
+	}
+	return ApiKeyRole_API_KEY_ROLE_UNSPECIFIED
+}
+
+func (x *CreateApiKeyRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CreateApiKeyRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *CreateApiKeyRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type CreateApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key's metadata.
+	ApiKey *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// The token to send as "authorization: Bearer <token>"; shown only here.
+	Token         string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateApiKeyResponse) Reset() {
+	*x = CreateApiKeyResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateApiKeyResponse) ProtoMessage() {}
+
+func (x *CreateApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateApiKeyResponse) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+func (x *CreateApiKeyResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type ListApiKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Most keys to return (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token of the page to return; empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApiKeysRequest) Reset() {
+	*x = ListApiKeysRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApiKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApiKeysRequest) ProtoMessage() {}
+
+func (x *ListApiKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApiKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListApiKeysRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListApiKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListApiKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListApiKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keys by id.
+	ApiKeys []*ApiKey `protobuf:"bytes,1,rep,name=api_keys,json=apiKeys,proto3" json:"api_keys,omitempty"`
+	// Token of the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListApiKeysResponse) Reset() {
+	*x = ListApiKeysResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListApiKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListApiKeysResponse) ProtoMessage() {}
+
+func (x *ListApiKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListApiKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListApiKeysResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListApiKeysResponse) GetApiKeys() []*ApiKey {
+	if x != nil {
+		return x.ApiKeys
+	}
+	return nil
+}
+
+func (x *ListApiKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type ExpireApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key id.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// When the key stops working; unset for now. A key that expires sooner
+	// already keeps its earlier time.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireApiKeyRequest) Reset() {
+	*x = ExpireApiKeyRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireApiKeyRequest) ProtoMessage() {}
+
+func (x *ExpireApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*ExpireApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ExpireApiKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *ExpireApiKeyRequest) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+type ExpireApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key.
+	ApiKey        *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireApiKeyResponse) Reset() {
+	*x = ExpireApiKeyResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireApiKeyResponse) ProtoMessage() {}
+
+func (x *ExpireApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*ExpireApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ExpireApiKeyResponse) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+type RevokeApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Key id.
+	KeyId         string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeApiKeyRequest) Reset() {
+	*x = RevokeApiKeyRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeApiKeyRequest) ProtoMessage() {}
+
+func (x *RevokeApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokeApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *RevokeApiKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+type RevokeApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key.
+	ApiKey        *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeApiKeyResponse) Reset() {
+	*x = RevokeApiKeyResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeApiKeyResponse) ProtoMessage() {}
+
+func (x *RevokeApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokeApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *RevokeApiKeyResponse) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+type VerifyApiKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token a caller presented.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyApiKeyRequest) Reset() {
+	*x = VerifyApiKeyRequest{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyApiKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyApiKeyRequest) ProtoMessage() {}
+
+func (x *VerifyApiKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyApiKeyRequest.ProtoReflect.Descriptor instead.
+func (*VerifyApiKeyRequest) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *VerifyApiKeyRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type VerifyApiKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, which is live.
+	ApiKey *ApiKey `protobuf:"bytes,1,opt,name=api_key,json=apiKey,proto3" json:"api_key,omitempty"`
+	// For a customer key, its customer and, for a reseller, its children.
+	CustomerIds   []string `protobuf:"bytes,2,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyApiKeyResponse) Reset() {
+	*x = VerifyApiKeyResponse{}
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyApiKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyApiKeyResponse) ProtoMessage() {}
+
+func (x *VerifyApiKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_meterplane_subscription_v1_subscription_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyApiKeyResponse.ProtoReflect.Descriptor instead.
+func (*VerifyApiKeyResponse) Descriptor() ([]byte, []int) {
+	return file_meterplane_subscription_v1_subscription_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *VerifyApiKeyResponse) GetApiKey() *ApiKey {
+	if x != nil {
+		return x.ApiKey
+	}
+	return nil
+}
+
+func (x *VerifyApiKeyResponse) GetCustomerIds() []string {
+	if x != nil {
+		return x.CustomerIds
+	}
+	return nil
+}
+
 var File_meterplane_subscription_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
@@ -3917,7 +4623,53 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x06period\x18\x02 \x01(\v2\x1c.meterplane.common.v1.PeriodR\x06period\x12?\n" +
 	"\bsegments\x18\x03 \x03(\v2#.meterplane.subscription.v1.SegmentR\bsegments\x12=\n" +
 	"\vnext_period\x18\x04 \x01(\v2\x1c.meterplane.common.v1.PeriodR\n" +
-	"nextPeriod*l\n" +
+	"nextPeriod\"\xdf\x02\n" +
+	"\x06ApiKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x16\n" +
+	"\x06prefix\x18\x02 \x01(\tR\x06prefix\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12:\n" +
+	"\x04role\x18\x04 \x01(\x0e2&.meterplane.subscription.v1.ApiKeyRoleR\x04role\x12\x1f\n" +
+	"\vcustomer_id\x18\x05 \x01(\tR\n" +
+	"customerId\x12;\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vexpire_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12;\n" +
+	"\vrevoke_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"\xec\x01\n" +
+	"\x13CreateApiKeyRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12:\n" +
+	"\x04role\x18\x02 \x01(\x0e2&.meterplane.subscription.v1.ApiKeyRoleR\x04role\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"i\n" +
+	"\x14CreateApiKeyResponse\x12;\n" +
+	"\aapi_key\x18\x01 \x01(\v2\".meterplane.subscription.v1.ApiKeyR\x06apiKey\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"P\n" +
+	"\x12ListApiKeysRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"|\n" +
+	"\x13ListApiKeysResponse\x12=\n" +
+	"\bapi_keys\x18\x01 \x03(\v2\".meterplane.subscription.v1.ApiKeyR\aapiKeys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"i\n" +
+	"\x13ExpireApiKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"S\n" +
+	"\x14ExpireApiKeyResponse\x12;\n" +
+	"\aapi_key\x18\x01 \x01(\v2\".meterplane.subscription.v1.ApiKeyR\x06apiKey\",\n" +
+	"\x13RevokeApiKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"S\n" +
+	"\x14RevokeApiKeyResponse\x12;\n" +
+	"\aapi_key\x18\x01 \x01(\v2\".meterplane.subscription.v1.ApiKeyR\x06apiKey\"+\n" +
+	"\x13VerifyApiKeyRequest\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"v\n" +
+	"\x14VerifyApiKeyResponse\x12;\n" +
+	"\aapi_key\x18\x01 \x01(\v2\".meterplane.subscription.v1.ApiKeyR\x06apiKey\x12!\n" +
+	"\fcustomer_ids\x18\x02 \x03(\tR\vcustomerIds*l\n" +
 	"\rBillingAnchor\x12\x1e\n" +
 	"\x1aBILLING_ANCHOR_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17BILLING_ANCHOR_CALENDAR\x10\x01\x12\x1e\n" +
@@ -3939,7 +4691,15 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x15CHANGE_KIND_SUBSCRIBE\x10\x01\x12\x14\n" +
 	"\x10CHANGE_KIND_PLAN\x10\x02\x12\x18\n" +
 	"\x14CHANGE_KIND_QUANTITY\x10\x03\x12\x16\n" +
-	"\x12CHANGE_KIND_CANCEL\x10\x042\xf4\x12\n" +
+	"\x12CHANGE_KIND_CANCEL\x10\x04*\xb1\x01\n" +
+	"\n" +
+	"ApiKeyRole\x12\x1c\n" +
+	"\x18API_KEY_ROLE_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12API_KEY_ROLE_ADMIN\x10\x01\x12\x1c\n" +
+	"\x18API_KEY_ROLE_PROVISIONER\x10\x02\x12\x1a\n" +
+	"\x16API_KEY_ROLE_COLLECTOR\x10\x03\x12\x19\n" +
+	"\x15API_KEY_ROLE_CUSTOMER\x10\x04\x12\x18\n" +
+	"\x14API_KEY_ROLE_SERVICE\x10\x052\xb0\x17\n" +
 	"\x13SubscriptionService\x12w\n" +
 	"\x0eCreateCustomer\x121.meterplane.subscription.v1.CreateCustomerRequest\x1a2.meterplane.subscription.v1.CreateCustomerResponse\x12n\n" +
 	"\vGetCustomer\x12..meterplane.subscription.v1.GetCustomerRequest\x1a/.meterplane.subscription.v1.GetCustomerResponse\x12t\n" +
@@ -3960,7 +4720,12 @@ const file_meterplane_subscription_v1_subscription_proto_rawDesc = "" +
 	"\x0fGetEntitlements\x122.meterplane.subscription.v1.GetEntitlementsRequest\x1a3.meterplane.subscription.v1.GetEntitlementsResponse\x12}\n" +
 	"\x10GetBillingPeriod\x123.meterplane.subscription.v1.GetBillingPeriodRequest\x1a4.meterplane.subscription.v1.GetBillingPeriodResponse\x12w\n" +
 	"\x0eListDuePeriods\x121.meterplane.subscription.v1.ListDuePeriodsRequest\x1a2.meterplane.subscription.v1.ListDuePeriodsResponse\x12\x86\x01\n" +
-	"\x13BatchGetBillingData\x126.meterplane.subscription.v1.BatchGetBillingDataRequest\x1a7.meterplane.subscription.v1.BatchGetBillingDataResponseBPZNgithub.com/meterplane/meterplane/gen/meterplane/subscription/v1;subscriptionv1b\x06proto3"
+	"\x13BatchGetBillingData\x126.meterplane.subscription.v1.BatchGetBillingDataRequest\x1a7.meterplane.subscription.v1.BatchGetBillingDataResponse\x12q\n" +
+	"\fCreateApiKey\x12/.meterplane.subscription.v1.CreateApiKeyRequest\x1a0.meterplane.subscription.v1.CreateApiKeyResponse\x12n\n" +
+	"\vListApiKeys\x12..meterplane.subscription.v1.ListApiKeysRequest\x1a/.meterplane.subscription.v1.ListApiKeysResponse\x12q\n" +
+	"\fExpireApiKey\x12/.meterplane.subscription.v1.ExpireApiKeyRequest\x1a0.meterplane.subscription.v1.ExpireApiKeyResponse\x12q\n" +
+	"\fRevokeApiKey\x12/.meterplane.subscription.v1.RevokeApiKeyRequest\x1a0.meterplane.subscription.v1.RevokeApiKeyResponse\x12q\n" +
+	"\fVerifyApiKey\x12/.meterplane.subscription.v1.VerifyApiKeyRequest\x1a0.meterplane.subscription.v1.VerifyApiKeyResponseBPZNgithub.com/meterplane/meterplane/gen/meterplane/subscription/v1;subscriptionv1b\x06proto3"
 
 var (
 	file_meterplane_subscription_v1_subscription_proto_rawDescOnce sync.Once
@@ -3974,183 +4739,217 @@ func file_meterplane_subscription_v1_subscription_proto_rawDescGZIP() []byte {
 	return file_meterplane_subscription_v1_subscription_proto_rawDescData
 }
 
-var file_meterplane_subscription_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_meterplane_subscription_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_meterplane_subscription_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_meterplane_subscription_v1_subscription_proto_goTypes = []any{
 	(BillingAnchor)(0),                      // 0: meterplane.subscription.v1.BillingAnchor
 	(SubscriptionStatus)(0),                 // 1: meterplane.subscription.v1.SubscriptionStatus
 	(ChangeTiming)(0),                       // 2: meterplane.subscription.v1.ChangeTiming
 	(ChangeKind)(0),                         // 3: meterplane.subscription.v1.ChangeKind
-	(*Customer)(nil),                        // 4: meterplane.subscription.v1.Customer
-	(*Subscription)(nil),                    // 5: meterplane.subscription.v1.Subscription
-	(*Segment)(nil),                         // 6: meterplane.subscription.v1.Segment
-	(*Change)(nil),                          // 7: meterplane.subscription.v1.Change
-	(*Entitlement)(nil),                     // 8: meterplane.subscription.v1.Entitlement
-	(*EntitlementSource)(nil),               // 9: meterplane.subscription.v1.EntitlementSource
-	(*DuePeriod)(nil),                       // 10: meterplane.subscription.v1.DuePeriod
-	(*SubscriptionChanged)(nil),             // 11: meterplane.subscription.v1.SubscriptionChanged
-	(*CreateCustomerRequest)(nil),           // 12: meterplane.subscription.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),          // 13: meterplane.subscription.v1.CreateCustomerResponse
-	(*GetCustomerRequest)(nil),              // 14: meterplane.subscription.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),             // 15: meterplane.subscription.v1.GetCustomerResponse
-	(*ListCustomersRequest)(nil),            // 16: meterplane.subscription.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),           // 17: meterplane.subscription.v1.ListCustomersResponse
-	(*UpdateCustomerRequest)(nil),           // 18: meterplane.subscription.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),          // 19: meterplane.subscription.v1.UpdateCustomerResponse
-	(*SubscribeRequest)(nil),                // 20: meterplane.subscription.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),               // 21: meterplane.subscription.v1.SubscribeResponse
-	(*GetSubscriptionRequest)(nil),          // 22: meterplane.subscription.v1.GetSubscriptionRequest
-	(*GetSubscriptionResponse)(nil),         // 23: meterplane.subscription.v1.GetSubscriptionResponse
-	(*ListSubscriptionsRequest)(nil),        // 24: meterplane.subscription.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),       // 25: meterplane.subscription.v1.ListSubscriptionsResponse
-	(*ChangePlanRequest)(nil),               // 26: meterplane.subscription.v1.ChangePlanRequest
-	(*ChangePlanResponse)(nil),              // 27: meterplane.subscription.v1.ChangePlanResponse
-	(*ChangeQuantityRequest)(nil),           // 28: meterplane.subscription.v1.ChangeQuantityRequest
-	(*ChangeQuantityResponse)(nil),          // 29: meterplane.subscription.v1.ChangeQuantityResponse
-	(*CancelSubscriptionRequest)(nil),       // 30: meterplane.subscription.v1.CancelSubscriptionRequest
-	(*CancelSubscriptionResponse)(nil),      // 31: meterplane.subscription.v1.CancelSubscriptionResponse
-	(*ReactivateSubscriptionRequest)(nil),   // 32: meterplane.subscription.v1.ReactivateSubscriptionRequest
-	(*ReactivateSubscriptionResponse)(nil),  // 33: meterplane.subscription.v1.ReactivateSubscriptionResponse
-	(*ListScheduledChangesRequest)(nil),     // 34: meterplane.subscription.v1.ListScheduledChangesRequest
-	(*ListScheduledChangesResponse)(nil),    // 35: meterplane.subscription.v1.ListScheduledChangesResponse
-	(*ListSubscriptionChangesRequest)(nil),  // 36: meterplane.subscription.v1.ListSubscriptionChangesRequest
-	(*ListSubscriptionChangesResponse)(nil), // 37: meterplane.subscription.v1.ListSubscriptionChangesResponse
-	(*CancelScheduledChangeRequest)(nil),    // 38: meterplane.subscription.v1.CancelScheduledChangeRequest
-	(*CancelScheduledChangeResponse)(nil),   // 39: meterplane.subscription.v1.CancelScheduledChangeResponse
-	(*ListSegmentsRequest)(nil),             // 40: meterplane.subscription.v1.ListSegmentsRequest
-	(*ListSegmentsResponse)(nil),            // 41: meterplane.subscription.v1.ListSegmentsResponse
-	(*GetEntitlementsRequest)(nil),          // 42: meterplane.subscription.v1.GetEntitlementsRequest
-	(*GetEntitlementsResponse)(nil),         // 43: meterplane.subscription.v1.GetEntitlementsResponse
-	(*GetBillingPeriodRequest)(nil),         // 44: meterplane.subscription.v1.GetBillingPeriodRequest
-	(*GetBillingPeriodResponse)(nil),        // 45: meterplane.subscription.v1.GetBillingPeriodResponse
-	(*ListDuePeriodsRequest)(nil),           // 46: meterplane.subscription.v1.ListDuePeriodsRequest
-	(*ListDuePeriodsResponse)(nil),          // 47: meterplane.subscription.v1.ListDuePeriodsResponse
-	(*BatchGetBillingDataRequest)(nil),      // 48: meterplane.subscription.v1.BatchGetBillingDataRequest
-	(*BillingDataQuery)(nil),                // 49: meterplane.subscription.v1.BillingDataQuery
-	(*BatchGetBillingDataResponse)(nil),     // 50: meterplane.subscription.v1.BatchGetBillingDataResponse
-	(*BillingData)(nil),                     // 51: meterplane.subscription.v1.BillingData
-	(*timestamppb.Timestamp)(nil),           // 52: google.protobuf.Timestamp
-	(*v1.BillingInterval)(nil),              // 53: meterplane.catalog.v1.BillingInterval
-	(v1.LimitPolicy)(0),                     // 54: meterplane.catalog.v1.LimitPolicy
-	(*v11.Money)(nil),                       // 55: meterplane.common.v1.Money
-	(v1.ResetPeriod)(0),                     // 56: meterplane.catalog.v1.ResetPeriod
-	(*v11.Period)(nil),                      // 57: meterplane.common.v1.Period
+	(ApiKeyRole)(0),                         // 4: meterplane.subscription.v1.ApiKeyRole
+	(*Customer)(nil),                        // 5: meterplane.subscription.v1.Customer
+	(*Subscription)(nil),                    // 6: meterplane.subscription.v1.Subscription
+	(*Segment)(nil),                         // 7: meterplane.subscription.v1.Segment
+	(*Change)(nil),                          // 8: meterplane.subscription.v1.Change
+	(*Entitlement)(nil),                     // 9: meterplane.subscription.v1.Entitlement
+	(*EntitlementSource)(nil),               // 10: meterplane.subscription.v1.EntitlementSource
+	(*DuePeriod)(nil),                       // 11: meterplane.subscription.v1.DuePeriod
+	(*SubscriptionChanged)(nil),             // 12: meterplane.subscription.v1.SubscriptionChanged
+	(*CreateCustomerRequest)(nil),           // 13: meterplane.subscription.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),          // 14: meterplane.subscription.v1.CreateCustomerResponse
+	(*GetCustomerRequest)(nil),              // 15: meterplane.subscription.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),             // 16: meterplane.subscription.v1.GetCustomerResponse
+	(*ListCustomersRequest)(nil),            // 17: meterplane.subscription.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),           // 18: meterplane.subscription.v1.ListCustomersResponse
+	(*UpdateCustomerRequest)(nil),           // 19: meterplane.subscription.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),          // 20: meterplane.subscription.v1.UpdateCustomerResponse
+	(*SubscribeRequest)(nil),                // 21: meterplane.subscription.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),               // 22: meterplane.subscription.v1.SubscribeResponse
+	(*GetSubscriptionRequest)(nil),          // 23: meterplane.subscription.v1.GetSubscriptionRequest
+	(*GetSubscriptionResponse)(nil),         // 24: meterplane.subscription.v1.GetSubscriptionResponse
+	(*ListSubscriptionsRequest)(nil),        // 25: meterplane.subscription.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),       // 26: meterplane.subscription.v1.ListSubscriptionsResponse
+	(*ChangePlanRequest)(nil),               // 27: meterplane.subscription.v1.ChangePlanRequest
+	(*ChangePlanResponse)(nil),              // 28: meterplane.subscription.v1.ChangePlanResponse
+	(*ChangeQuantityRequest)(nil),           // 29: meterplane.subscription.v1.ChangeQuantityRequest
+	(*ChangeQuantityResponse)(nil),          // 30: meterplane.subscription.v1.ChangeQuantityResponse
+	(*CancelSubscriptionRequest)(nil),       // 31: meterplane.subscription.v1.CancelSubscriptionRequest
+	(*CancelSubscriptionResponse)(nil),      // 32: meterplane.subscription.v1.CancelSubscriptionResponse
+	(*ReactivateSubscriptionRequest)(nil),   // 33: meterplane.subscription.v1.ReactivateSubscriptionRequest
+	(*ReactivateSubscriptionResponse)(nil),  // 34: meterplane.subscription.v1.ReactivateSubscriptionResponse
+	(*ListScheduledChangesRequest)(nil),     // 35: meterplane.subscription.v1.ListScheduledChangesRequest
+	(*ListScheduledChangesResponse)(nil),    // 36: meterplane.subscription.v1.ListScheduledChangesResponse
+	(*ListSubscriptionChangesRequest)(nil),  // 37: meterplane.subscription.v1.ListSubscriptionChangesRequest
+	(*ListSubscriptionChangesResponse)(nil), // 38: meterplane.subscription.v1.ListSubscriptionChangesResponse
+	(*CancelScheduledChangeRequest)(nil),    // 39: meterplane.subscription.v1.CancelScheduledChangeRequest
+	(*CancelScheduledChangeResponse)(nil),   // 40: meterplane.subscription.v1.CancelScheduledChangeResponse
+	(*ListSegmentsRequest)(nil),             // 41: meterplane.subscription.v1.ListSegmentsRequest
+	(*ListSegmentsResponse)(nil),            // 42: meterplane.subscription.v1.ListSegmentsResponse
+	(*GetEntitlementsRequest)(nil),          // 43: meterplane.subscription.v1.GetEntitlementsRequest
+	(*GetEntitlementsResponse)(nil),         // 44: meterplane.subscription.v1.GetEntitlementsResponse
+	(*GetBillingPeriodRequest)(nil),         // 45: meterplane.subscription.v1.GetBillingPeriodRequest
+	(*GetBillingPeriodResponse)(nil),        // 46: meterplane.subscription.v1.GetBillingPeriodResponse
+	(*ListDuePeriodsRequest)(nil),           // 47: meterplane.subscription.v1.ListDuePeriodsRequest
+	(*ListDuePeriodsResponse)(nil),          // 48: meterplane.subscription.v1.ListDuePeriodsResponse
+	(*BatchGetBillingDataRequest)(nil),      // 49: meterplane.subscription.v1.BatchGetBillingDataRequest
+	(*BillingDataQuery)(nil),                // 50: meterplane.subscription.v1.BillingDataQuery
+	(*BatchGetBillingDataResponse)(nil),     // 51: meterplane.subscription.v1.BatchGetBillingDataResponse
+	(*BillingData)(nil),                     // 52: meterplane.subscription.v1.BillingData
+	(*ApiKey)(nil),                          // 53: meterplane.subscription.v1.ApiKey
+	(*CreateApiKeyRequest)(nil),             // 54: meterplane.subscription.v1.CreateApiKeyRequest
+	(*CreateApiKeyResponse)(nil),            // 55: meterplane.subscription.v1.CreateApiKeyResponse
+	(*ListApiKeysRequest)(nil),              // 56: meterplane.subscription.v1.ListApiKeysRequest
+	(*ListApiKeysResponse)(nil),             // 57: meterplane.subscription.v1.ListApiKeysResponse
+	(*ExpireApiKeyRequest)(nil),             // 58: meterplane.subscription.v1.ExpireApiKeyRequest
+	(*ExpireApiKeyResponse)(nil),            // 59: meterplane.subscription.v1.ExpireApiKeyResponse
+	(*RevokeApiKeyRequest)(nil),             // 60: meterplane.subscription.v1.RevokeApiKeyRequest
+	(*RevokeApiKeyResponse)(nil),            // 61: meterplane.subscription.v1.RevokeApiKeyResponse
+	(*VerifyApiKeyRequest)(nil),             // 62: meterplane.subscription.v1.VerifyApiKeyRequest
+	(*VerifyApiKeyResponse)(nil),            // 63: meterplane.subscription.v1.VerifyApiKeyResponse
+	(*timestamppb.Timestamp)(nil),           // 64: google.protobuf.Timestamp
+	(*v1.BillingInterval)(nil),              // 65: meterplane.catalog.v1.BillingInterval
+	(v1.LimitPolicy)(0),                     // 66: meterplane.catalog.v1.LimitPolicy
+	(*v11.Money)(nil),                       // 67: meterplane.common.v1.Money
+	(v1.ResetPeriod)(0),                     // 68: meterplane.catalog.v1.ResetPeriod
+	(*v11.Period)(nil),                      // 69: meterplane.common.v1.Period
 }
 var file_meterplane_subscription_v1_subscription_proto_depIdxs = []int32{
-	0,  // 0: meterplane.subscription.v1.Customer.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
-	52, // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
-	52, // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	52, // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: meterplane.subscription.v1.Subscription.status:type_name -> meterplane.subscription.v1.SubscriptionStatus
-	52, // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
-	52, // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
-	52, // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
-	53, // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	52, // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	52, // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
-	52, // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
-	53, // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	3,  // 13: meterplane.subscription.v1.Change.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	52, // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
-	52, // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
-	52, // 16: meterplane.subscription.v1.Change.withdraw_time:type_name -> google.protobuf.Timestamp
-	54, // 17: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	55, // 18: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
-	56, // 19: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
-	9,  // 20: meterplane.subscription.v1.Entitlement.sources:type_name -> meterplane.subscription.v1.EntitlementSource
-	54, // 21: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
-	55, // 22: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
-	57, // 23: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
-	3,  // 24: meterplane.subscription.v1.SubscriptionChanged.kind:type_name -> meterplane.subscription.v1.ChangeKind
-	52, // 25: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
-	4,  // 26: meterplane.subscription.v1.CreateCustomerRequest.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 27: meterplane.subscription.v1.CreateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 28: meterplane.subscription.v1.GetCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	4,  // 29: meterplane.subscription.v1.ListCustomersResponse.customers:type_name -> meterplane.subscription.v1.Customer
-	0,  // 30: meterplane.subscription.v1.UpdateCustomerRequest.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
-	4,  // 31: meterplane.subscription.v1.UpdateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
-	52, // 32: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
-	5,  // 33: meterplane.subscription.v1.SubscribeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	5,  // 34: meterplane.subscription.v1.GetSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	5,  // 35: meterplane.subscription.v1.ListSubscriptionsResponse.subscriptions:type_name -> meterplane.subscription.v1.Subscription
-	2,  // 36: meterplane.subscription.v1.ChangePlanRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	52, // 37: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 38: meterplane.subscription.v1.ChangePlanResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 39: meterplane.subscription.v1.ChangePlanResponse.change:type_name -> meterplane.subscription.v1.Change
-	2,  // 40: meterplane.subscription.v1.ChangeQuantityRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	52, // 41: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 42: meterplane.subscription.v1.ChangeQuantityResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 43: meterplane.subscription.v1.ChangeQuantityResponse.change:type_name -> meterplane.subscription.v1.Change
-	2,  // 44: meterplane.subscription.v1.CancelSubscriptionRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
-	52, // 45: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
-	5,  // 46: meterplane.subscription.v1.CancelSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 47: meterplane.subscription.v1.CancelSubscriptionResponse.change:type_name -> meterplane.subscription.v1.Change
-	5,  // 48: meterplane.subscription.v1.ReactivateSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	7,  // 49: meterplane.subscription.v1.ListScheduledChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
-	7,  // 50: meterplane.subscription.v1.ListSubscriptionChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
-	5,  // 51: meterplane.subscription.v1.CancelScheduledChangeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
-	57, // 52: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
-	6,  // 53: meterplane.subscription.v1.ListSegmentsResponse.segments:type_name -> meterplane.subscription.v1.Segment
-	52, // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
-	8,  // 55: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
-	52, // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
-	52, // 57: meterplane.subscription.v1.GetEntitlementsResponse.valid_until:type_name -> google.protobuf.Timestamp
-	52, // 58: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
-	57, // 59: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
-	53, // 60: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
-	52, // 61: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
-	52, // 62: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
-	10, // 63: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
-	49, // 64: meterplane.subscription.v1.BatchGetBillingDataRequest.queries:type_name -> meterplane.subscription.v1.BillingDataQuery
-	57, // 65: meterplane.subscription.v1.BillingDataQuery.period:type_name -> meterplane.common.v1.Period
-	51, // 66: meterplane.subscription.v1.BatchGetBillingDataResponse.results:type_name -> meterplane.subscription.v1.BillingData
-	4,  // 67: meterplane.subscription.v1.BillingData.customer:type_name -> meterplane.subscription.v1.Customer
-	57, // 68: meterplane.subscription.v1.BillingData.period:type_name -> meterplane.common.v1.Period
-	6,  // 69: meterplane.subscription.v1.BillingData.segments:type_name -> meterplane.subscription.v1.Segment
-	57, // 70: meterplane.subscription.v1.BillingData.next_period:type_name -> meterplane.common.v1.Period
-	12, // 71: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
-	14, // 72: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
-	16, // 73: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
-	18, // 74: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
-	20, // 75: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
-	22, // 76: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
-	24, // 77: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
-	26, // 78: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
-	28, // 79: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
-	30, // 80: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
-	32, // 81: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
-	34, // 82: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
-	36, // 83: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
-	38, // 84: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
-	40, // 85: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
-	42, // 86: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
-	44, // 87: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
-	46, // 88: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
-	48, // 89: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:input_type -> meterplane.subscription.v1.BatchGetBillingDataRequest
-	13, // 90: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
-	15, // 91: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
-	17, // 92: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
-	19, // 93: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
-	21, // 94: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
-	23, // 95: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
-	25, // 96: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
-	27, // 97: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
-	29, // 98: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
-	31, // 99: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
-	33, // 100: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
-	35, // 101: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
-	37, // 102: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
-	39, // 103: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
-	41, // 104: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
-	43, // 105: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
-	45, // 106: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
-	47, // 107: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
-	50, // 108: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:output_type -> meterplane.subscription.v1.BatchGetBillingDataResponse
-	90, // [90:109] is the sub-list for method output_type
-	71, // [71:90] is the sub-list for method input_type
-	71, // [71:71] is the sub-list for extension type_name
-	71, // [71:71] is the sub-list for extension extendee
-	0,  // [0:71] is the sub-list for field type_name
+	0,   // 0: meterplane.subscription.v1.Customer.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
+	64,  // 1: meterplane.subscription.v1.Customer.anchor_time:type_name -> google.protobuf.Timestamp
+	64,  // 2: meterplane.subscription.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 3: meterplane.subscription.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	1,   // 4: meterplane.subscription.v1.Subscription.status:type_name -> meterplane.subscription.v1.SubscriptionStatus
+	64,  // 5: meterplane.subscription.v1.Subscription.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 6: meterplane.subscription.v1.Subscription.trial_end_time:type_name -> google.protobuf.Timestamp
+	64,  // 7: meterplane.subscription.v1.Subscription.end_time:type_name -> google.protobuf.Timestamp
+	65,  // 8: meterplane.subscription.v1.Subscription.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	64,  // 9: meterplane.subscription.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 10: meterplane.subscription.v1.Segment.start_time:type_name -> google.protobuf.Timestamp
+	64,  // 11: meterplane.subscription.v1.Segment.end_time:type_name -> google.protobuf.Timestamp
+	65,  // 12: meterplane.subscription.v1.Segment.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	3,   // 13: meterplane.subscription.v1.Change.kind:type_name -> meterplane.subscription.v1.ChangeKind
+	64,  // 14: meterplane.subscription.v1.Change.effective_time:type_name -> google.protobuf.Timestamp
+	64,  // 15: meterplane.subscription.v1.Change.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 16: meterplane.subscription.v1.Change.withdraw_time:type_name -> google.protobuf.Timestamp
+	66,  // 17: meterplane.subscription.v1.Entitlement.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	67,  // 18: meterplane.subscription.v1.Entitlement.overage_price:type_name -> meterplane.common.v1.Money
+	68,  // 19: meterplane.subscription.v1.Entitlement.reset_period:type_name -> meterplane.catalog.v1.ResetPeriod
+	10,  // 20: meterplane.subscription.v1.Entitlement.sources:type_name -> meterplane.subscription.v1.EntitlementSource
+	66,  // 21: meterplane.subscription.v1.EntitlementSource.limit_policy:type_name -> meterplane.catalog.v1.LimitPolicy
+	67,  // 22: meterplane.subscription.v1.EntitlementSource.overage_price:type_name -> meterplane.common.v1.Money
+	69,  // 23: meterplane.subscription.v1.DuePeriod.period:type_name -> meterplane.common.v1.Period
+	3,   // 24: meterplane.subscription.v1.SubscriptionChanged.kind:type_name -> meterplane.subscription.v1.ChangeKind
+	64,  // 25: meterplane.subscription.v1.SubscriptionChanged.effective_time:type_name -> google.protobuf.Timestamp
+	5,   // 26: meterplane.subscription.v1.CreateCustomerRequest.customer:type_name -> meterplane.subscription.v1.Customer
+	5,   // 27: meterplane.subscription.v1.CreateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	5,   // 28: meterplane.subscription.v1.GetCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	5,   // 29: meterplane.subscription.v1.ListCustomersResponse.customers:type_name -> meterplane.subscription.v1.Customer
+	0,   // 30: meterplane.subscription.v1.UpdateCustomerRequest.billing_anchor:type_name -> meterplane.subscription.v1.BillingAnchor
+	5,   // 31: meterplane.subscription.v1.UpdateCustomerResponse.customer:type_name -> meterplane.subscription.v1.Customer
+	64,  // 32: meterplane.subscription.v1.SubscribeRequest.start_time:type_name -> google.protobuf.Timestamp
+	6,   // 33: meterplane.subscription.v1.SubscribeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	6,   // 34: meterplane.subscription.v1.GetSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	6,   // 35: meterplane.subscription.v1.ListSubscriptionsResponse.subscriptions:type_name -> meterplane.subscription.v1.Subscription
+	2,   // 36: meterplane.subscription.v1.ChangePlanRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	64,  // 37: meterplane.subscription.v1.ChangePlanRequest.effective_time:type_name -> google.protobuf.Timestamp
+	6,   // 38: meterplane.subscription.v1.ChangePlanResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	8,   // 39: meterplane.subscription.v1.ChangePlanResponse.change:type_name -> meterplane.subscription.v1.Change
+	2,   // 40: meterplane.subscription.v1.ChangeQuantityRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	64,  // 41: meterplane.subscription.v1.ChangeQuantityRequest.effective_time:type_name -> google.protobuf.Timestamp
+	6,   // 42: meterplane.subscription.v1.ChangeQuantityResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	8,   // 43: meterplane.subscription.v1.ChangeQuantityResponse.change:type_name -> meterplane.subscription.v1.Change
+	2,   // 44: meterplane.subscription.v1.CancelSubscriptionRequest.timing:type_name -> meterplane.subscription.v1.ChangeTiming
+	64,  // 45: meterplane.subscription.v1.CancelSubscriptionRequest.effective_time:type_name -> google.protobuf.Timestamp
+	6,   // 46: meterplane.subscription.v1.CancelSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	8,   // 47: meterplane.subscription.v1.CancelSubscriptionResponse.change:type_name -> meterplane.subscription.v1.Change
+	6,   // 48: meterplane.subscription.v1.ReactivateSubscriptionResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	8,   // 49: meterplane.subscription.v1.ListScheduledChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
+	8,   // 50: meterplane.subscription.v1.ListSubscriptionChangesResponse.changes:type_name -> meterplane.subscription.v1.Change
+	6,   // 51: meterplane.subscription.v1.CancelScheduledChangeResponse.subscription:type_name -> meterplane.subscription.v1.Subscription
+	69,  // 52: meterplane.subscription.v1.ListSegmentsRequest.period:type_name -> meterplane.common.v1.Period
+	7,   // 53: meterplane.subscription.v1.ListSegmentsResponse.segments:type_name -> meterplane.subscription.v1.Segment
+	64,  // 54: meterplane.subscription.v1.GetEntitlementsRequest.at:type_name -> google.protobuf.Timestamp
+	9,   // 55: meterplane.subscription.v1.GetEntitlementsResponse.entitlements:type_name -> meterplane.subscription.v1.Entitlement
+	64,  // 56: meterplane.subscription.v1.GetEntitlementsResponse.at:type_name -> google.protobuf.Timestamp
+	64,  // 57: meterplane.subscription.v1.GetEntitlementsResponse.valid_until:type_name -> google.protobuf.Timestamp
+	64,  // 58: meterplane.subscription.v1.GetBillingPeriodRequest.at:type_name -> google.protobuf.Timestamp
+	69,  // 59: meterplane.subscription.v1.GetBillingPeriodResponse.period:type_name -> meterplane.common.v1.Period
+	65,  // 60: meterplane.subscription.v1.GetBillingPeriodResponse.billing_interval:type_name -> meterplane.catalog.v1.BillingInterval
+	64,  // 61: meterplane.subscription.v1.ListDuePeriodsRequest.as_of:type_name -> google.protobuf.Timestamp
+	64,  // 62: meterplane.subscription.v1.ListDuePeriodsRequest.ended_after:type_name -> google.protobuf.Timestamp
+	11,  // 63: meterplane.subscription.v1.ListDuePeriodsResponse.due_periods:type_name -> meterplane.subscription.v1.DuePeriod
+	50,  // 64: meterplane.subscription.v1.BatchGetBillingDataRequest.queries:type_name -> meterplane.subscription.v1.BillingDataQuery
+	69,  // 65: meterplane.subscription.v1.BillingDataQuery.period:type_name -> meterplane.common.v1.Period
+	52,  // 66: meterplane.subscription.v1.BatchGetBillingDataResponse.results:type_name -> meterplane.subscription.v1.BillingData
+	5,   // 67: meterplane.subscription.v1.BillingData.customer:type_name -> meterplane.subscription.v1.Customer
+	69,  // 68: meterplane.subscription.v1.BillingData.period:type_name -> meterplane.common.v1.Period
+	7,   // 69: meterplane.subscription.v1.BillingData.segments:type_name -> meterplane.subscription.v1.Segment
+	69,  // 70: meterplane.subscription.v1.BillingData.next_period:type_name -> meterplane.common.v1.Period
+	4,   // 71: meterplane.subscription.v1.ApiKey.role:type_name -> meterplane.subscription.v1.ApiKeyRole
+	64,  // 72: meterplane.subscription.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	64,  // 73: meterplane.subscription.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	64,  // 74: meterplane.subscription.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	4,   // 75: meterplane.subscription.v1.CreateApiKeyRequest.role:type_name -> meterplane.subscription.v1.ApiKeyRole
+	64,  // 76: meterplane.subscription.v1.CreateApiKeyRequest.expire_time:type_name -> google.protobuf.Timestamp
+	53,  // 77: meterplane.subscription.v1.CreateApiKeyResponse.api_key:type_name -> meterplane.subscription.v1.ApiKey
+	53,  // 78: meterplane.subscription.v1.ListApiKeysResponse.api_keys:type_name -> meterplane.subscription.v1.ApiKey
+	64,  // 79: meterplane.subscription.v1.ExpireApiKeyRequest.expire_time:type_name -> google.protobuf.Timestamp
+	53,  // 80: meterplane.subscription.v1.ExpireApiKeyResponse.api_key:type_name -> meterplane.subscription.v1.ApiKey
+	53,  // 81: meterplane.subscription.v1.RevokeApiKeyResponse.api_key:type_name -> meterplane.subscription.v1.ApiKey
+	53,  // 82: meterplane.subscription.v1.VerifyApiKeyResponse.api_key:type_name -> meterplane.subscription.v1.ApiKey
+	13,  // 83: meterplane.subscription.v1.SubscriptionService.CreateCustomer:input_type -> meterplane.subscription.v1.CreateCustomerRequest
+	15,  // 84: meterplane.subscription.v1.SubscriptionService.GetCustomer:input_type -> meterplane.subscription.v1.GetCustomerRequest
+	17,  // 85: meterplane.subscription.v1.SubscriptionService.ListCustomers:input_type -> meterplane.subscription.v1.ListCustomersRequest
+	19,  // 86: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:input_type -> meterplane.subscription.v1.UpdateCustomerRequest
+	21,  // 87: meterplane.subscription.v1.SubscriptionService.Subscribe:input_type -> meterplane.subscription.v1.SubscribeRequest
+	23,  // 88: meterplane.subscription.v1.SubscriptionService.GetSubscription:input_type -> meterplane.subscription.v1.GetSubscriptionRequest
+	25,  // 89: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:input_type -> meterplane.subscription.v1.ListSubscriptionsRequest
+	27,  // 90: meterplane.subscription.v1.SubscriptionService.ChangePlan:input_type -> meterplane.subscription.v1.ChangePlanRequest
+	29,  // 91: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:input_type -> meterplane.subscription.v1.ChangeQuantityRequest
+	31,  // 92: meterplane.subscription.v1.SubscriptionService.CancelSubscription:input_type -> meterplane.subscription.v1.CancelSubscriptionRequest
+	33,  // 93: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:input_type -> meterplane.subscription.v1.ReactivateSubscriptionRequest
+	35,  // 94: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:input_type -> meterplane.subscription.v1.ListScheduledChangesRequest
+	37,  // 95: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:input_type -> meterplane.subscription.v1.ListSubscriptionChangesRequest
+	39,  // 96: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:input_type -> meterplane.subscription.v1.CancelScheduledChangeRequest
+	41,  // 97: meterplane.subscription.v1.SubscriptionService.ListSegments:input_type -> meterplane.subscription.v1.ListSegmentsRequest
+	43,  // 98: meterplane.subscription.v1.SubscriptionService.GetEntitlements:input_type -> meterplane.subscription.v1.GetEntitlementsRequest
+	45,  // 99: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:input_type -> meterplane.subscription.v1.GetBillingPeriodRequest
+	47,  // 100: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:input_type -> meterplane.subscription.v1.ListDuePeriodsRequest
+	49,  // 101: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:input_type -> meterplane.subscription.v1.BatchGetBillingDataRequest
+	54,  // 102: meterplane.subscription.v1.SubscriptionService.CreateApiKey:input_type -> meterplane.subscription.v1.CreateApiKeyRequest
+	56,  // 103: meterplane.subscription.v1.SubscriptionService.ListApiKeys:input_type -> meterplane.subscription.v1.ListApiKeysRequest
+	58,  // 104: meterplane.subscription.v1.SubscriptionService.ExpireApiKey:input_type -> meterplane.subscription.v1.ExpireApiKeyRequest
+	60,  // 105: meterplane.subscription.v1.SubscriptionService.RevokeApiKey:input_type -> meterplane.subscription.v1.RevokeApiKeyRequest
+	62,  // 106: meterplane.subscription.v1.SubscriptionService.VerifyApiKey:input_type -> meterplane.subscription.v1.VerifyApiKeyRequest
+	14,  // 107: meterplane.subscription.v1.SubscriptionService.CreateCustomer:output_type -> meterplane.subscription.v1.CreateCustomerResponse
+	16,  // 108: meterplane.subscription.v1.SubscriptionService.GetCustomer:output_type -> meterplane.subscription.v1.GetCustomerResponse
+	18,  // 109: meterplane.subscription.v1.SubscriptionService.ListCustomers:output_type -> meterplane.subscription.v1.ListCustomersResponse
+	20,  // 110: meterplane.subscription.v1.SubscriptionService.UpdateCustomer:output_type -> meterplane.subscription.v1.UpdateCustomerResponse
+	22,  // 111: meterplane.subscription.v1.SubscriptionService.Subscribe:output_type -> meterplane.subscription.v1.SubscribeResponse
+	24,  // 112: meterplane.subscription.v1.SubscriptionService.GetSubscription:output_type -> meterplane.subscription.v1.GetSubscriptionResponse
+	26,  // 113: meterplane.subscription.v1.SubscriptionService.ListSubscriptions:output_type -> meterplane.subscription.v1.ListSubscriptionsResponse
+	28,  // 114: meterplane.subscription.v1.SubscriptionService.ChangePlan:output_type -> meterplane.subscription.v1.ChangePlanResponse
+	30,  // 115: meterplane.subscription.v1.SubscriptionService.ChangeQuantity:output_type -> meterplane.subscription.v1.ChangeQuantityResponse
+	32,  // 116: meterplane.subscription.v1.SubscriptionService.CancelSubscription:output_type -> meterplane.subscription.v1.CancelSubscriptionResponse
+	34,  // 117: meterplane.subscription.v1.SubscriptionService.ReactivateSubscription:output_type -> meterplane.subscription.v1.ReactivateSubscriptionResponse
+	36,  // 118: meterplane.subscription.v1.SubscriptionService.ListScheduledChanges:output_type -> meterplane.subscription.v1.ListScheduledChangesResponse
+	38,  // 119: meterplane.subscription.v1.SubscriptionService.ListSubscriptionChanges:output_type -> meterplane.subscription.v1.ListSubscriptionChangesResponse
+	40,  // 120: meterplane.subscription.v1.SubscriptionService.CancelScheduledChange:output_type -> meterplane.subscription.v1.CancelScheduledChangeResponse
+	42,  // 121: meterplane.subscription.v1.SubscriptionService.ListSegments:output_type -> meterplane.subscription.v1.ListSegmentsResponse
+	44,  // 122: meterplane.subscription.v1.SubscriptionService.GetEntitlements:output_type -> meterplane.subscription.v1.GetEntitlementsResponse
+	46,  // 123: meterplane.subscription.v1.SubscriptionService.GetBillingPeriod:output_type -> meterplane.subscription.v1.GetBillingPeriodResponse
+	48,  // 124: meterplane.subscription.v1.SubscriptionService.ListDuePeriods:output_type -> meterplane.subscription.v1.ListDuePeriodsResponse
+	51,  // 125: meterplane.subscription.v1.SubscriptionService.BatchGetBillingData:output_type -> meterplane.subscription.v1.BatchGetBillingDataResponse
+	55,  // 126: meterplane.subscription.v1.SubscriptionService.CreateApiKey:output_type -> meterplane.subscription.v1.CreateApiKeyResponse
+	57,  // 127: meterplane.subscription.v1.SubscriptionService.ListApiKeys:output_type -> meterplane.subscription.v1.ListApiKeysResponse
+	59,  // 128: meterplane.subscription.v1.SubscriptionService.ExpireApiKey:output_type -> meterplane.subscription.v1.ExpireApiKeyResponse
+	61,  // 129: meterplane.subscription.v1.SubscriptionService.RevokeApiKey:output_type -> meterplane.subscription.v1.RevokeApiKeyResponse
+	63,  // 130: meterplane.subscription.v1.SubscriptionService.VerifyApiKey:output_type -> meterplane.subscription.v1.VerifyApiKeyResponse
+	107, // [107:131] is the sub-list for method output_type
+	83,  // [83:107] is the sub-list for method input_type
+	83,  // [83:83] is the sub-list for extension type_name
+	83,  // [83:83] is the sub-list for extension extendee
+	0,   // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_meterplane_subscription_v1_subscription_proto_init() }
@@ -4164,8 +4963,8 @@ func file_meterplane_subscription_v1_subscription_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_meterplane_subscription_v1_subscription_proto_rawDesc), len(file_meterplane_subscription_v1_subscription_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   48,
+			NumEnums:      5,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,11 @@ const (
 	SubscriptionService_GetBillingPeriod_FullMethodName        = "/meterplane.subscription.v1.SubscriptionService/GetBillingPeriod"
 	SubscriptionService_ListDuePeriods_FullMethodName          = "/meterplane.subscription.v1.SubscriptionService/ListDuePeriods"
 	SubscriptionService_BatchGetBillingData_FullMethodName     = "/meterplane.subscription.v1.SubscriptionService/BatchGetBillingData"
+	SubscriptionService_CreateApiKey_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/CreateApiKey"
+	SubscriptionService_ListApiKeys_FullMethodName             = "/meterplane.subscription.v1.SubscriptionService/ListApiKeys"
+	SubscriptionService_ExpireApiKey_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/ExpireApiKey"
+	SubscriptionService_RevokeApiKey_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/RevokeApiKey"
+	SubscriptionService_VerifyApiKey_FullMethodName            = "/meterplane.subscription.v1.SubscriptionService/VerifyApiKey"
 )
 
 // SubscriptionServiceClient is the client API for SubscriptionService service.
@@ -102,6 +107,18 @@ type SubscriptionServiceClient interface {
 	// that overlap the period: what the invoice service needs to bill many
 	// customers in one call.
 	BatchGetBillingData(ctx context.Context, in *BatchGetBillingDataRequest, opts ...grpc.CallOption) (*BatchGetBillingDataResponse, error)
+	// CreateApiKey creates an API key and returns its secret token, the only
+	// time the token is shown: the service keeps only its hash.
+	CreateApiKey(ctx context.Context, in *CreateApiKeyRequest, opts ...grpc.CallOption) (*CreateApiKeyResponse, error)
+	// ListApiKeys lists API keys by id: prefixes and metadata, never tokens.
+	ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error)
+	// ExpireApiKey sets when a key stops working (now if no time is given).
+	ExpireApiKey(ctx context.Context, in *ExpireApiKeyRequest, opts ...grpc.CallOption) (*ExpireApiKeyResponse, error)
+	// RevokeApiKey stops a key at once, for good.
+	RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error)
+	// VerifyApiKey answers who a token belongs to, for the other services,
+	// which verify callers' keys through it (service credential only).
+	VerifyApiKey(ctx context.Context, in *VerifyApiKeyRequest, opts ...grpc.CallOption) (*VerifyApiKeyResponse, error)
 }
 
 type subscriptionServiceClient struct {
@@ -302,6 +319,56 @@ func (c *subscriptionServiceClient) BatchGetBillingData(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *subscriptionServiceClient) CreateApiKey(ctx context.Context, in *CreateApiKeyRequest, opts ...grpc.CallOption) (*CreateApiKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateApiKeyResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_CreateApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subscriptionServiceClient) ListApiKeys(ctx context.Context, in *ListApiKeysRequest, opts ...grpc.CallOption) (*ListApiKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListApiKeysResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_ListApiKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subscriptionServiceClient) ExpireApiKey(ctx context.Context, in *ExpireApiKeyRequest, opts ...grpc.CallOption) (*ExpireApiKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExpireApiKeyResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_ExpireApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subscriptionServiceClient) RevokeApiKey(ctx context.Context, in *RevokeApiKeyRequest, opts ...grpc.CallOption) (*RevokeApiKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeApiKeyResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_RevokeApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *subscriptionServiceClient) VerifyApiKey(ctx context.Context, in *VerifyApiKeyRequest, opts ...grpc.CallOption) (*VerifyApiKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyApiKeyResponse)
+	err := c.cc.Invoke(ctx, SubscriptionService_VerifyApiKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SubscriptionServiceServer is the server API for SubscriptionService service.
 // All implementations must embed UnimplementedSubscriptionServiceServer
 // for forward compatibility.
@@ -364,6 +431,18 @@ type SubscriptionServiceServer interface {
 	// that overlap the period: what the invoice service needs to bill many
 	// customers in one call.
 	BatchGetBillingData(context.Context, *BatchGetBillingDataRequest) (*BatchGetBillingDataResponse, error)
+	// CreateApiKey creates an API key and returns its secret token, the only
+	// time the token is shown: the service keeps only its hash.
+	CreateApiKey(context.Context, *CreateApiKeyRequest) (*CreateApiKeyResponse, error)
+	// ListApiKeys lists API keys by id: prefixes and metadata, never tokens.
+	ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error)
+	// ExpireApiKey sets when a key stops working (now if no time is given).
+	ExpireApiKey(context.Context, *ExpireApiKeyRequest) (*ExpireApiKeyResponse, error)
+	// RevokeApiKey stops a key at once, for good.
+	RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error)
+	// VerifyApiKey answers who a token belongs to, for the other services,
+	// which verify callers' keys through it (service credential only).
+	VerifyApiKey(context.Context, *VerifyApiKeyRequest) (*VerifyApiKeyResponse, error)
 	mustEmbedUnimplementedSubscriptionServiceServer()
 }
 
@@ -430,6 +509,21 @@ func (UnimplementedSubscriptionServiceServer) ListDuePeriods(context.Context, *L
 }
 func (UnimplementedSubscriptionServiceServer) BatchGetBillingData(context.Context, *BatchGetBillingDataRequest) (*BatchGetBillingDataResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method BatchGetBillingData not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) CreateApiKey(context.Context, *CreateApiKeyRequest) (*CreateApiKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateApiKey not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) ListApiKeys(context.Context, *ListApiKeysRequest) (*ListApiKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListApiKeys not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) ExpireApiKey(context.Context, *ExpireApiKeyRequest) (*ExpireApiKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExpireApiKey not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) RevokeApiKey(context.Context, *RevokeApiKeyRequest) (*RevokeApiKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeApiKey not implemented")
+}
+func (UnimplementedSubscriptionServiceServer) VerifyApiKey(context.Context, *VerifyApiKeyRequest) (*VerifyApiKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyApiKey not implemented")
 }
 func (UnimplementedSubscriptionServiceServer) mustEmbedUnimplementedSubscriptionServiceServer() {}
 func (UnimplementedSubscriptionServiceServer) testEmbeddedByValue()                             {}
@@ -794,6 +888,96 @@ func _SubscriptionService_BatchGetBillingData_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SubscriptionService_CreateApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).CreateApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_CreateApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).CreateApiKey(ctx, req.(*CreateApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubscriptionService_ListApiKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListApiKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).ListApiKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_ListApiKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).ListApiKeys(ctx, req.(*ListApiKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubscriptionService_ExpireApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExpireApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).ExpireApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_ExpireApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).ExpireApiKey(ctx, req.(*ExpireApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubscriptionService_RevokeApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).RevokeApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_RevokeApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).RevokeApiKey(ctx, req.(*RevokeApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SubscriptionService_VerifyApiKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyApiKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SubscriptionServiceServer).VerifyApiKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SubscriptionService_VerifyApiKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SubscriptionServiceServer).VerifyApiKey(ctx, req.(*VerifyApiKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SubscriptionService_ServiceDesc is the grpc.ServiceDesc for SubscriptionService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -876,6 +1060,26 @@ var SubscriptionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "BatchGetBillingData",
 			Handler:    _SubscriptionService_BatchGetBillingData_Handler,
+		},
+		{
+			MethodName: "CreateApiKey",
+			Handler:    _SubscriptionService_CreateApiKey_Handler,
+		},
+		{
+			MethodName: "ListApiKeys",
+			Handler:    _SubscriptionService_ListApiKeys_Handler,
+		},
+		{
+			MethodName: "ExpireApiKey",
+			Handler:    _SubscriptionService_ExpireApiKey_Handler,
+		},
+		{
+			MethodName: "RevokeApiKey",
+			Handler:    _SubscriptionService_RevokeApiKey_Handler,
+		},
+		{
+			MethodName: "VerifyApiKey",
+			Handler:    _SubscriptionService_VerifyApiKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/storage"
 	"github.com/meterplane/meterplane/services/catalog/internal/catalog"
@@ -90,7 +91,13 @@ func (s *Store) UpdatePlan(ctx context.Context, p catalog.Plan) error {
 
 // GetPlan returns the plan whose id or else whose key is ref.
 func (s *Store) GetPlan(ctx context.Context, ref string) (catalog.Plan, error) {
-	return s.getPlan(s.db.Conn(ctx), ref)
+	return s.getPlan(s.db.Conn(ctx).Scopes(publishedForCustomers(ctx)), ref)
+}
+
+// publishedForCustomers limits a customer key's reads of plans to the
+// published ones; drafts and archived plans are the provider's.
+func publishedForCustomers(ctx context.Context) func(*gorm.DB) *gorm.DB {
+	return auth.IfCustomer(ctx, "status = ?", string(catalog.PlanPublished))
 }
 
 // LockPlan is GetPlan that also locks the plan's row until the transaction
@@ -133,7 +140,7 @@ func (s *Store) GetPlans(ctx context.Context, keys []string) (map[string]catalog
 // ListPlans returns up to limit plans matching f with keys after after, by
 // key.
 func (s *Store) ListPlans(ctx context.Context, f catalog.PlanFilter, after string, limit int) ([]catalog.Plan, error) {
-	q := s.db.Conn(ctx).Where("key > ?", after)
+	q := s.db.Conn(ctx).Scopes(publishedForCustomers(ctx)).Where("key > ?", after)
 	if f.Status != "" {
 		q = q.Where("status = ?", string(f.Status))
 	}

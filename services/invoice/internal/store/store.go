@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/platform/outbox"
@@ -328,7 +329,7 @@ func (s *Store) AddLines(ctx context.Context, invoiceID string, lines []invoice.
 
 // GetInvoice returns an invoice with its lines.
 func (s *Store) GetInvoice(ctx context.Context, id string) (invoice.Invoice, error) {
-	return s.oneInvoice(ctx, s.db.Conn(ctx), id)
+	return s.oneInvoice(ctx, s.db.Conn(ctx).Scopes(auth.Scope(ctx, "customer_id")), id)
 }
 
 // LockInvoice returns an invoice with its lines, locked.
@@ -359,7 +360,7 @@ func (s *Store) oneInvoice(ctx context.Context, q *gorm.DB, id string) (invoice.
 // ListInvoices returns up to limit invoices matching f before after,
 // newest first, without lines.
 func (s *Store) ListInvoices(ctx context.Context, f invoice.InvoiceFilter, after string, limit int) ([]invoice.Invoice, error) {
-	q := s.db.Conn(ctx)
+	q := s.db.Conn(ctx).Scopes(auth.Scope(ctx, "customer_id"))
 	if after != "" {
 		q = q.Where("id < ?", after)
 	}
@@ -487,7 +488,8 @@ func (s *Store) CreateCreditNote(ctx context.Context, cn invoice.CreditNote) err
 // ListCreditNotes returns an invoice's credit notes, oldest first.
 func (s *Store) ListCreditNotes(ctx context.Context, invoiceID string) ([]invoice.CreditNote, error) {
 	var rows []creditNoteRow
-	if err := s.db.Conn(ctx).Where("invoice_id = ?", invoiceID).Order("create_time, id").Find(&rows).Error; err != nil {
+	if err := s.db.Conn(ctx).Scopes(auth.Scope(ctx, "customer_id")).Where("invoice_id = ?", invoiceID).
+		Order("create_time, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: list credit notes: %w", err)
 	}
 	out := make([]invoice.CreditNote, len(rows))

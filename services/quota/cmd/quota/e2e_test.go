@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 func dial(t *testing.T, addr string) *grpc.ClientConn {
 	t.Helper()
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), apptest.Credential())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestStandaloneWithCatalog(t *testing.T) {
 	catalog := apptest.Start(t, catalogBin, nil, "--demo")
 	sub := apptest.Start(t, subscriptionBin, []string{"MP_CATALOG_ADDR=" + catalog.GRPCAddr})
 
-	conn, err := grpc.NewClient(sub.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(sub.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), apptest.Credential())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/errs"
 	"github.com/meterplane/meterplane/platform/outbox"
 	"github.com/meterplane/meterplane/platform/storage"
@@ -59,7 +60,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, c subscription.Customer) err
 
 // GetCustomer returns a customer.
 func (s *Store) GetCustomer(ctx context.Context, id string) (subscription.Customer, error) {
-	return s.getCustomer(s.db.Conn(ctx), id)
+	return s.getCustomer(s.db.Conn(ctx).Scopes(auth.Scope(ctx, "id")), id)
 }
 
 // LockCustomer returns a customer and locks it until the transaction ends.
@@ -77,7 +78,7 @@ func (s *Store) getCustomer(q *gorm.DB, id string) (subscription.Customer, error
 
 // ListCustomers returns up to limit customers matching f after after, by id.
 func (s *Store) ListCustomers(ctx context.Context, f subscription.CustomerFilter, after string, limit int) ([]subscription.Customer, error) {
-	q := s.db.Conn(ctx).Where("id > ?", after)
+	q := s.db.Conn(ctx).Scopes(auth.Scope(ctx, "id")).Where("id > ?", after)
 	if f.ExternalID != "" {
 		q = q.Where("external_id = ?", f.ExternalID)
 	}
@@ -164,7 +165,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub subscription.Subscri
 
 // GetSubscription returns a subscription with its changes.
 func (s *Store) GetSubscription(ctx context.Context, id string) (subscription.Subscription, error) {
-	return s.getSubscription(ctx, s.db.Conn(ctx), id)
+	return s.getSubscription(ctx, s.db.Conn(ctx).Scopes(auth.Scope(ctx, "customer_id")), id)
 }
 
 // LockSubscription returns a subscription with its changes and locks it
@@ -189,7 +190,8 @@ func (s *Store) getSubscription(ctx context.Context, q *gorm.DB, id string) (sub
 // after, by id.
 func (s *Store) ListSubscriptions(ctx context.Context, customerID, after string, limit int) ([]subscription.Subscription, error) {
 	var rows []subscriptionRow
-	err := s.db.Conn(ctx).Where("customer_id = ? AND id > ?", customerID, after).Order("id").Limit(limit).Find(&rows).Error
+	err := s.db.Conn(ctx).Scopes(auth.Scope(ctx, "customer_id")).Where("customer_id = ? AND id > ?", customerID, after).
+		Order("id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("store: list subscriptions: %w", err)
 	}

@@ -24,6 +24,9 @@ type Service struct {
 
 	// versions caches plan version copies: published versions never change.
 	versions sync.Map // VersionRef → PlanVersion
+
+	// keyChanged is told of each expired or revoked key (OnKeyChange).
+	keyChanged func(keyID string)
 }
 
 // NewService returns a service keeping its data in store, reading plans

@@ -75,6 +75,25 @@ type Store interface {
 	// segments, with ids after after, by id, with those segments.
 	CustomersWithSegments(ctx context.Context, after string, limit int) ([]Customer, map[string][]Segment, error)
 
+	// CreateKey stores a new API key; a request key in use is an
+	// errs.AlreadyExists error.
+	CreateKey(ctx context.Context, k APIKey) error
+	// KeyByRequest returns the key created with the request key.
+	KeyByRequest(ctx context.Context, requestKey string) (APIKey, error)
+	GetKey(ctx context.Context, id string) (APIKey, error)
+	// LockKey is GetKey that also locks the key until the transaction of
+	// ctx ends.
+	LockKey(ctx context.Context, id string) (APIKey, error)
+	// UpdateKey stores a key's expiry and revocation.
+	UpdateKey(ctx context.Context, k APIKey) error
+	// ListKeys returns up to limit keys with ids after after, by id.
+	ListKeys(ctx context.Context, after string, limit int) ([]APIKey, error)
+	// HasLiveAdminKey reports whether an admin key works at now.
+	HasLiveAdminKey(ctx context.Context, now time.Time) (bool, error)
+	// ChildIDs returns the ids of the customers whose reseller is
+	// customerID.
+	ChildIDs(ctx context.Context, customerID string) ([]string, error)
+
 	// Publish writes an event to the outbox, to be published to the bus
 	// once the transaction of ctx commits.
 	Publish(ctx context.Context, topic, key string, payload []byte, at time.Time) error
