@@ -58,16 +58,19 @@ done
 rcli -n "$lease" FLUSHDB >/dev/null
 psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 
+# The admin key the benchmark's binary stores and its callers send (mpload
+# reads MP_API_KEY).
+export MP_API_KEY=mp_bench_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
 DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB?sslmode=disable" REDIS_URL="redis://$REDIS_HOST:$REDIS_PORT/$lease" \
-	MP_GRPC_ADDR=$GRPC MP_HTTP_ADDR=127.0.0.1:9280 MP_LOG_LEVEL=warn MP_PPROF_ADDR=${PROFILE:+127.0.0.1:9291} \
+	MP_ADMIN_KEY=$MP_API_KEY MP_GRPC_ADDR=$GRPC MP_HTTP_ADDR=127.0.0.1:9280 MP_LOG_LEVEL=warn MP_PPROF_ADDR=${PROFILE:+127.0.0.1:9291} \
 	"$BIN/meterplane" --demo 2>"$work/meterplane.log" &
 mp=$!
 pids+=("$mp")
 "$BIN/emptygrpc" -addr $EMPTY &
 pids+=($!)
 for _ in $(seq 600); do
-	curl -sf http://127.0.0.1:9280/v1/customers?externalId=aegir-client-reseller | grep -q customerId && break
+	curl -sf -H "Authorization: Bearer $MP_API_KEY" http://127.0.0.1:9280/v1/customers?externalId=aegir-client-reseller | grep -q customerId && break
 	kill -0 "$mp" || { cat "$work/meterplane.log"; exit 1; }
 	sleep 0.1
 done

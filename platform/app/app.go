@@ -15,7 +15,6 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/meterplane/meterplane/platform/auth"
 	"github.com/meterplane/meterplane/platform/clock"
@@ -98,6 +97,11 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		}
 		cfg.ServiceKey = auth.NewToken(auth.ServiceKeyID) // one process: its own calls only
 	}
+	peerCreds, secure, err := server.PeerCreds(cfg)
+	if err != nil {
+		closeAll()
+		return err
+	}
 	self := &SelfConn{}
 	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self, Metering: self}
 	for _, peer := range []struct {
@@ -108,8 +112,8 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		if peer.addr == "" {
 			continue
 		}
-		conn, err := grpc.NewClient(peer.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithPerRPCCredentials(auth.Credential{Token: cfg.ServiceKey}),
+		conn, err := grpc.NewClient(peer.addr, peerCreds,
+			grpc.WithPerRPCCredentials(auth.Credential{Token: cfg.ServiceKey, Secure: secure}),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()), server.CallLimits(cfg))
 		if err != nil {
 			closeAll()

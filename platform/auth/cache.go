@@ -28,7 +28,7 @@ const maxCached = 10_000
 type Cache struct {
 	v   Verifier
 	now func() time.Time
-	mu  sync.Mutex
+	mu  sync.RWMutex
 	m   map[string]cached
 }
 
@@ -46,9 +46,9 @@ func NewCache(v Verifier) *Cache {
 // Verify implements Verifier.
 func (c *Cache) Verify(ctx context.Context, token string) (Caller, error) {
 	now := c.now()
-	c.mu.Lock()
+	c.mu.RLock()
 	e, ok := c.m[token]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if ok && now.Sub(e.at) < CacheTTL {
 		return e.caller, e.err
 	}

@@ -24,7 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -96,19 +96,28 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		}
 	}
 
+	tlsConfig, err := serverTLS(cfg)
+	if err != nil {
+		s.closeListeners()
+		return nil, err
+	}
 	limit := maxBytes(cfg)
 	check := newChecker(services)
 	unary := []grpc.UnaryServerInterceptor{unaryLog(log), UnaryErrors(log)}
 	streams := []grpc.StreamServerInterceptor{streamLog(log), streamErrors(log)}
-	creds := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds := []grpc.DialOption{selfCreds(tlsConfig)}
 	if a != nil {
 		guard := auth.NewGuard(a.Verifier, a.ServiceKey)
 		unary, streams = append(unary, guard.Unary()), append(streams, guard.Stream())
-		creds = append(creds, grpc.WithPerRPCCredentials(auth.Credential{Token: a.ServiceKey}))
+		creds = append(creds, grpc.WithPerRPCCredentials(auth.Credential{Token: a.ServiceKey, Secure: tlsConfig != nil}))
+	}
+	var serverCreds []grpc.ServerOption
+	if tlsConfig != nil {
+		serverCreds = append(serverCreds, grpc.Creds(credentials.NewTLS(tlsConfig)))
 	}
 	unary = append(unary, check.unary(), idempotency{dbOf: dbOf, own: ownKeys, lease: idempotencyLease}.unary())
 	streams = append(streams, check.stream())
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(serverCreds,
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithMeterProvider(tel.MeterProvider), otelgrpc.WithTracerProvider(tel.TracerProvider))),
 		grpc.ForceServerCodecV2(newCodec()),
 		grpc.MaxRecvMsgSize(limit),
@@ -120,7 +129,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(streams...),
-	)
+	)...)
 	s.health = health.NewServer()
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if err := registerReflection(s.grpc); err != nil {
@@ -138,8 +147,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		s.closeListeners()
 		return nil, fmt.Errorf("self client: %w", err)
 	}
-	s.gwConn, err = grpc.NewClient(s.grpcLis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	s.gwConn, err = grpc.NewClient(s.grpcLis.Addr().String(), selfCreds(tlsConfig),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()), CallLimits(cfg))
 	if err != nil {
 		s.conn.Close()
@@ -168,6 +176,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), uploads, notePattern(mux))), "http",
 			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
 		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         tlsConfig,
 	}
 	return s, nil
 }
@@ -270,7 +279,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
-	go func() { errc <- s.http.Serve(s.httpLis) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			errc <- s.http.ServeTLS(s.httpLis, "", "")
+			return
+		}
+		errc <- s.http.Serve(s.httpLis)
+	}()
 	s.log.InfoContext(ctx, "serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	// Not ctx: the workers stop after gRPC, whose calls may rely on them.
 	workCtx, stopWorkers := context.WithCancel(context.Background())

@@ -66,13 +66,30 @@ type options struct {
 // built once per caller, with the messages it reuses.
 type caller func(ctx context.Context, n int) error
 
+// withKey sends the API key of MP_API_KEY, if set, with every call.
+func withKey() grpc.DialOption {
+	key := os.Getenv("MP_API_KEY")
+	if key == "" {
+		return grpc.EmptyDialOption{}
+	}
+	return grpc.WithPerRPCCredentials(bearer(key))
+}
+
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+
+func (bearer) RequireTransportSecurity() bool { return false }
+
 func run(o options) error {
 	if o.callers < 1 || o.conns < 1 {
 		return errors.New("-c and -conns must be at least 1")
 	}
 	conns := make([]*grpc.ClientConn, o.conns)
 	for i := range conns {
-		c, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		c, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), withKey())
 		if err != nil {
 			return err
 		}

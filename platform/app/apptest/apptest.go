@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -133,8 +134,17 @@ func Start(t *testing.T, bin string, env []string, args ...string) *Proc {
 	for _, a := range args {
 		demo = demo || a == "--demo"
 	}
+	readyz := "http://" + p.HTTPAddr + "/readyz"
+	client := http.DefaultClient
+	for _, e := range env {
+		if strings.HasPrefix(e, "MP_TLS_CERT=") && e != "MP_TLS_CERT=" {
+			// Readiness only: the tests check the certificate themselves.
+			readyz = "https://" + p.HTTPAddr + "/readyz"
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+		}
+	}
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := http.Get("http://" + p.HTTPAddr + "/readyz")
+		resp, err := client.Get(readyz)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK && (!demo || strings.Contains(p.log.String(), "demo data seeded")) {
