@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,6 +297,29 @@ func TestAuthKeys(t *testing.T) {
 	}
 	if again.GetApiKey().GetKeyId() != first.GetApiKey().GetKeyId() || again.GetToken() != "" {
 		t.Errorf("retry = key %s token %q, want key %s without its token", again.GetApiKey().GetKeyId(), again.GetToken(), first.GetApiKey().GetKeyId())
+	}
+	// Fifty concurrent creates with one idempotency key make one key.
+	storm := &subscriptionv1.CreateApiKeyRequest{Name: "storm", Role: subscriptionv1.ApiKeyRole_API_KEY_ROLE_COLLECTOR, IdempotencyKey: "storm"}
+	ids := make(chan string, 50)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			resp, err := subs.CreateApiKey(admin, storm)
+			if err != nil {
+				t.Errorf("concurrent create: %v", err)
+				return
+			}
+			ids <- resp.GetApiKey().GetKeyId()
+		})
+	}
+	wg.Wait()
+	close(ids)
+	distinct := map[string]bool{}
+	for id := range ids {
+		distinct[id] = true
+	}
+	if len(distinct) != 1 {
+		t.Errorf("50 concurrent creates with one idempotency key made %d keys", len(distinct))
 	}
 	req.Name = "another name"
 	if _, err := subs.CreateApiKey(admin, req); status.Code(err) != codes.FailedPrecondition {
