@@ -113,6 +113,9 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		closeAll()
 		return err
 	}
+	if cfg.MigrateOnly {
+		return migrated(log, tel, services, closeAll)
+	}
 	srv, err := server.New(ctx, cfg, log, tel, services,
 		[]server.Check{func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
 		closers)
@@ -134,6 +137,28 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		log.Info("demo data seeded")
 	}
 	return <-done
+}
+
+// migrated ends a --migrate-only run: opening the services migrated their
+// schemas, so it closes them and what they used, and flushes telemetry.
+func migrated(log *slog.Logger, tel *telemetry.Telemetry, services []server.Service, closeAll func()) error {
+	var errs []error
+	for _, svc := range services {
+		if err := svc.DB.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close %s database: %w", svc.Name, err))
+		}
+	}
+	closeAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("flush telemetry", "err", err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("database schemas migrated; exiting (--migrate-only)", "services", len(services))
+	return nil
 }
 
 // servePprof serves Go's profiles on addr until ctx ends, on a mux of its

@@ -64,6 +64,10 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiles (net/http/pprof) on a
 	// listener of their own, never on the API's: for profiling only.
 	PprofAddr string // MP_PPROF_ADDR, --pprof-addr
+	// MigrateOnly opens the binary's services, which migrates their
+	// database schemas, closes them and exits, without serving or running
+	// workers: the Helm chart's migration Job.
+	MigrateOnly bool // MP_MIGRATE_ONLY, --migrate-only
 }
 
 // The defaults of the limits.
@@ -115,6 +119,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&runInterval, "invoice-run-interval", env("MP_INVOICE_RUN_INTERVAL", DefaultInvoiceRunInterval.String()), "how often billing runs in process")
 	fs.StringVar(&c.InvoiceSeller, "invoice-seller", env("MP_INVOICE_SELLER", "Meterplane"), "seller's name on invoice documents")
 	fs.BoolVar(&c.Demo, "demo", false, "seed a demo catalog at start")
+	migrateOnly, migrateErr := strconv.ParseBool(env("MP_MIGRATE_ONLY", "false"))
+	fs.BoolVar(&c.MigrateOnly, "migrate-only", migrateOnly, "migrate the services' database schemas and exit, without serving")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL and OTEL_EXPORTER_OTLP_ENDPOINT are read from the environment only.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -127,6 +133,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.OTLPEndpoint = getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
 
 	var errs []error
+	if migrateErr != nil {
+		errs = append(errs, fmt.Errorf("MP_MIGRATE_ONLY %q: want true or false", getenv("MP_MIGRATE_ONLY")))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", level))
 	}
@@ -218,6 +227,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("invoice_require_complete", c.InvoiceRequireComplete),
 		slog.Duration("invoice_run_interval", c.InvoiceRunInterval),
 		slog.String("pprof_addr", orDefault(c.PprofAddr, "off")),
+		slog.Bool("migrate_only", c.MigrateOnly),
 	)
 }
 
