@@ -2,12 +2,12 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane bench
+MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane bench deploy
 SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test redis-cluster generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-invoice-run bench-invoice
+.PHONY: run demo test redis-cluster images helm-check generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-invoice-run bench-invoice
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -24,6 +24,16 @@ test: redis-cluster
 ## redis-cluster: start the tests' three-master Redis Cluster on 127.0.0.1:7001-7003 unless it answers (needs redis-server)
 redis-cluster:
 	.ci/redis-cluster
+
+## images: build every image (static binaries on an empty base, non-root) as OCI layouts in out/images/, without a container daemon; VERSION=v1.2.3 tags them
+images:
+	go run ./deploy/images $(if $(VERSION),-version $(VERSION))
+
+## helm-check: lint the Helm chart with both value files, render it, and decode every object strictly against the Kubernetes API types (the pinned helm, offline)
+helm-check: $(BIN)/helm
+	HELM=$(BIN)/helm go test -count=1 ./deploy/helmcheck/
+$(BIN)/helm: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off GOBIN=$(BIN) go install helm.sh/helm/v4/cmd/helm
 
 # The pinned tools that generate, lint and check (versions in tools/go.mod);
 # grpcurl is built by `make tools` only, since no check needs it.

@@ -90,7 +90,7 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 			c()
 		}
 	}
-	if cfg.ServiceKey == "" {
+	if cfg.ServiceKey == "" && !cfg.MigrateOnly {
 		if cfg.CatalogAddr != "" || cfg.SubscriptionAddr != "" || cfg.MeteringAddr != "" {
 			closeAll()
 			return errors.New("MP_SERVICE_KEY must be set, the same for every service, when services run in separate processes")
@@ -126,6 +126,9 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 	if err != nil {
 		closeAll()
 		return err
+	}
+	if cfg.MigrateOnly {
+		return migrated(log, tel, services, closeAll)
 	}
 	srv, err := server.New(ctx, cfg, log, tel, services, &server.Auth{Verifier: verifier(cfg, deps, services), ServiceKey: cfg.ServiceKey},
 		[]server.Check{func(ctx context.Context) error { return rdb.Ping(ctx).Err() }},
@@ -165,6 +168,28 @@ func verifier(cfg config.Config, d Deps, services []server.Service) auth.Verifie
 		})
 	}
 	return auth.NewCache(auth.Remote(d.Subscription))
+}
+
+// migrated ends a --migrate-only run: opening the services migrated their
+// schemas, so it closes them and what they used, and flushes telemetry.
+func migrated(log *slog.Logger, tel *telemetry.Telemetry, services []server.Service, closeAll func()) error {
+	var failed []error
+	for _, svc := range services {
+		if err := svc.DB.Close(); err != nil {
+			failed = append(failed, fmt.Errorf("close %s database: %w", svc.Name, err))
+		}
+	}
+	closeAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("flush telemetry", "err", err)
+	}
+	if err := errors.Join(failed...); err != nil {
+		return err
+	}
+	log.Info("database schemas migrated; exiting (--migrate-only)", "services", len(services))
+	return nil
 }
 
 // servePprof serves Go's profiles on addr until ctx ends, on a mux of its

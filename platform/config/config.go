@@ -78,6 +78,10 @@ type Config struct {
 	TLSCert string // MP_TLS_CERT, --tls-cert: PEM file
 	TLSKey  string // MP_TLS_KEY, --tls-key: PEM file
 	TLSCA   string // MP_TLS_CA, --tls-ca: PEM file
+	// MigrateOnly opens the binary's services, which migrates their
+	// database schemas, closes them and exits, without serving or running
+	// workers: the Helm chart's migration Job.
+	MigrateOnly bool // MP_MIGRATE_ONLY, --migrate-only
 }
 
 // The defaults of the limits.
@@ -132,6 +136,8 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.TLSCert, "tls-cert", env("MP_TLS_CERT", ""), "PEM certificate file: serve gRPC and HTTP over TLS")
 	fs.StringVar(&c.TLSKey, "tls-key", env("MP_TLS_KEY", ""), "PEM private key file of --tls-cert")
 	fs.StringVar(&c.TLSCA, "tls-ca", env("MP_TLS_CA", ""), "PEM certificate authority trusted when calling other services over TLS; the system's when empty")
+	migrateOnly, migrateErr := strconv.ParseBool(env("MP_MIGRATE_ONLY", "false"))
+	fs.BoolVar(&c.MigrateOnly, "migrate-only", migrateOnly, "migrate the services' database schemas and exit, without serving")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meterplane [flags]\n\nEach flag can also be set by its environment variable (MP_ and the flag's name\nin upper case with underscores, for example MP_HTTP_ADDR); DATABASE_URL,\nREDIS_URL, OTEL_EXPORTER_OTLP_ENDPOINT, MP_ADMIN_KEY and MP_SERVICE_KEY are read\nfrom the environment only.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -146,6 +152,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.ServiceKey = getenv("MP_SERVICE_KEY")
 
 	var errs []error
+	if migrateErr != nil {
+		errs = append(errs, fmt.Errorf("MP_MIGRATE_ONLY %q: want true or false", getenv("MP_MIGRATE_ONLY")))
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", level))
 	}
@@ -246,6 +255,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("admin_key_preset", c.AdminKey != ""),
 		slog.Bool("service_key_set", c.ServiceKey != ""),
 		slog.Bool("tls", c.TLSCert != ""),
+		slog.Bool("migrate_only", c.MigrateOnly),
 	)
 }
 

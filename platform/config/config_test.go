@@ -85,3 +85,26 @@ func TestLogValueMasksSecrets(t *testing.T) {
 		t.Errorf("logged config lost the host: %s", out)
 	}
 }
+
+func TestMigrateOnly(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{nil, nil, false},
+		{[]string{"--migrate-only"}, nil, true},
+		{nil, map[string]string{"MP_MIGRATE_ONLY": "true"}, true},
+		{[]string{"--migrate-only=false"}, map[string]string{"MP_MIGRATE_ONLY": "true"}, false},
+	} {
+		c, err := Load(tc.args, env(tc.env))
+		if err != nil || c.MigrateOnly != tc.want {
+			t.Errorf("Load(%q, %v): MigrateOnly = %v, %v; want %v", tc.args, tc.env, c.MigrateOnly, err, tc.want)
+		}
+	}
+	if _, err := Load(nil, env(map[string]string{"MP_MIGRATE_ONLY": "yes please"})); err == nil || !strings.Contains(err.Error(), "MP_MIGRATE_ONLY") {
+		t.Errorf("MP_MIGRATE_ONLY=yes please: error %v, want one naming MP_MIGRATE_ONLY", err)
+	}
+}

@@ -36,13 +36,15 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("subscription: %w", err)
 	}
 	svc := domain.NewService(store.New(db), peers.NewCatalog(d.Catalog), d.Clock)
-	token, err := svc.EnsureAdminKey(ctx, d.Config.AdminKey)
-	if err != nil {
-		db.Close()
-		return server.Service{}, fmt.Errorf("subscription: admin key: %w", err)
-	}
-	if token != "" {
-		d.Log.Warn("created the first admin API key; it is shown only now, keep it: only its hash is stored", "admin_key", token)
+	if !d.Config.MigrateOnly { // a migration job makes no key
+		token, err := svc.EnsureAdminKey(ctx, d.Config.AdminKey)
+		if err != nil {
+			db.Close()
+			return server.Service{}, fmt.Errorf("subscription: admin key: %w", err)
+		}
+		if token != "" {
+			d.Log.Warn("created the first admin API key; it is shown only now, keep it: only its hash is stored", "admin_key", token)
+		}
 	}
 	keys := auth.NewCache(auth.VerifierFunc(func(ctx context.Context, token string) (auth.Caller, error) {
 		k, customers, err := svc.VerifyKey(ctx, token)
