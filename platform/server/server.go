@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -116,28 +114,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
-	var rawBodies []string
-	for _, svc := range services {
-		rawBodies = append(rawBodies, svc.RawBodies...)
-	}
-	gw := newGateway(rawBodies)
-	uploads := map[string]int64{}
-	for _, svc := range services {
-		maps.Copy(uploads, svc.Uploads)
-		if err := svc.RegisterGateway(ctx, gw, s.conn); err != nil {
-			s.closeListeners()
-			return nil, fmt.Errorf("%s gateway: %w", svc.Name, err)
-		}
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", gw)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", tel.Metrics)
-	s.http = &http.Server{
-		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), uploads, notePattern(mux))), "http",
-			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
-		ReadHeaderTimeout: 10 * time.Second,
+	if s.http, err = newHTTP(ctx, cfg, tel, services, func(Service) *grpc.ClientConn { return s.conn }, s.readyz); err != nil {
+		s.conn.Close()
+		s.closeListeners()
+		return nil, err
 	}
 	return s, nil
 }

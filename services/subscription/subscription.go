@@ -37,12 +37,20 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	svc := domain.NewService(store.New(db), peers.NewCatalog(d.Catalog), d.Clock)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
+	out := Gateway()
+	out.DB = db
+	out.Register = func(s *grpc.Server) { subscriptionv1.RegisterSubscriptionServiceServer(s, api) }
+	out.Workers = []func(context.Context) error{relay.Run}
+	return out, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "subscription",
 		GRPCName:        subscriptionv1.SubscriptionService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { subscriptionv1.RegisterSubscriptionServiceServer(s, api) },
 		RegisterGateway: subscriptionv1.RegisterSubscriptionServiceHandler,
-		Workers:         []func(context.Context) error{relay.Run},
-	}, nil
+	}
 }
