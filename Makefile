@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane bench deploy
+MODULES  := gen platform services/catalog services/subscription services/metering services/quota services/invoice cmd/meterplane cmd/gateway bench deploy
 SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
@@ -79,6 +79,13 @@ breaking: $(BUF)
 ## release-api: record the current protos as the released API that `breaking` guards (run when cutting a release)
 release-api: $(BUF)
 	$(BUF) build -o api/released.binpb
+
+## redoc: refresh the API reference renderer that /docs embeds (platform/apidocs/redoc: Redoc's standalone bundle and its licenses) with npm, at the version package.json and package-lock.json record; to upgrade, change the version in package.json first
+.PHONY: redoc
+redoc:
+	cd platform/apidocs/redoc && npm install && \
+	  cp node_modules/redoc/bundles/redoc.standalone.js node_modules/redoc/bundles/redoc.standalone.js.LICENSE.txt . && \
+	  cp node_modules/redoc/LICENSE LICENSE && rm -rf node_modules
 
 ## build-modules: every module builds on its own (GOWORK=off)
 build-modules:

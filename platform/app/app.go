@@ -56,6 +56,11 @@ type Binary struct {
 	Open func(ctx context.Context, d Deps) ([]server.Service, error)
 	// Seed, if set, seeds demo data through conn when --demo is given.
 	Seed func(ctx context.Context, conn *grpc.ClientConn) error
+	// Gateway, if set instead of Open, makes the binary the HTTP gateway
+	// of these services (their HTTP side, such as catalog.Gateway()),
+	// which it calls at their addresses (MP_CATALOG_ADDR, ...; see
+	// runGateway).
+	Gateway []server.Service
 }
 
 // Run runs the binary with the given arguments and environment until ctx
@@ -79,6 +84,9 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 	}
 	if cfg.PprofAddr != "" {
 		servePprof(ctx, log, cfg.PprofAddr)
+	}
+	if b.Gateway != nil {
+		return runGateway(ctx, b, cfg, log, tel)
 	}
 	rdb, err := redisx.Open(ctx, cfg.RedisURL)
 	if err != nil {

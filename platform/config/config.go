@@ -35,6 +35,18 @@ type Config struct {
 	// MeteringAddr is the metering service's gRPC address, for services
 	// that read usage or report it; empty means this process.
 	MeteringAddr string // MP_METERING_ADDR, --metering-addr
+	// QuotaAddr and InvoiceAddr are the quota and invoice services' gRPC
+	// addresses, for the gateway binary, which serves every service's
+	// HTTP API from the services' own processes.
+	QuotaAddr   string // MP_QUOTA_ADDR, --quota-addr
+	InvoiceAddr string // MP_INVOICE_ADDR, --invoice-addr
+	// CORSOrigins are the origins whose browser pages may call the HTTP
+	// API (CORS); empty sends no CORS headers. "*" allows any origin.
+	CORSOrigins []string // MP_CORS_ORIGINS, --cors-origins: comma-separated
+	// HTTPRequestTimeout bounds each HTTP call of a unary route; past it
+	// the call is cancelled and answered 504. Streaming routes (uploads,
+	// downloads) are not bounded by it.
+	HTTPRequestTimeout time.Duration // MP_HTTP_REQUEST_TIMEOUT, --http-request-timeout
 	// QuotaReconcile is how often quota compares its counters in Redis
 	// with metering's usage and corrects them.
 	QuotaReconcile time.Duration // MP_QUOTA_RECONCILE_INTERVAL, --quota-reconcile-interval
@@ -92,6 +104,7 @@ const (
 	DefaultQuotaReconcile       = 5 * time.Minute
 	DefaultInvoiceGrace         = time.Hour
 	DefaultInvoiceRunInterval   = time.Hour
+	DefaultHTTPRequestTimeout   = 60 * time.Second
 )
 
 // ErrHelp is returned by Load when --help or -h was given; the usage has
@@ -118,6 +131,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.CatalogAddr, "catalog-addr", env("MP_CATALOG_ADDR", ""), "catalog gRPC address; empty for this process")
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
 	fs.StringVar(&c.MeteringAddr, "metering-addr", env("MP_METERING_ADDR", ""), "metering gRPC address; empty for this process")
+	fs.StringVar(&c.QuotaAddr, "quota-addr", env("MP_QUOTA_ADDR", ""), "quota gRPC address, for the gateway")
+	fs.StringVar(&c.InvoiceAddr, "invoice-addr", env("MP_INVOICE_ADDR", ""), "invoice gRPC address, for the gateway")
+	var corsOrigins, requestTimeout string
+	fs.StringVar(&corsOrigins, "cors-origins", env("MP_CORS_ORIGINS", ""), "comma-separated origins allowed to call the HTTP API from a browser; empty for none")
+	fs.StringVar(&requestTimeout, "http-request-timeout", env("MP_HTTP_REQUEST_TIMEOUT", DefaultHTTPRequestTimeout.String()), "longest HTTP call of a unary route, answered 504 past it")
 	var reconcile string
 	fs.StringVar(&reconcile, "quota-reconcile-interval", env("MP_QUOTA_RECONCILE_INTERVAL", DefaultQuotaReconcile.String()), "how often quota corrects its counters from metering's usage")
 	var retention string
@@ -187,6 +205,14 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	if c.InvoiceRequireComplete, err = strconv.ParseBool(requireComplete); err != nil {
 		errs = append(errs, fmt.Errorf("invoice require complete %q: want true or false", requireComplete))
 	}
+	for o := range strings.SplitSeq(corsOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	if c.HTTPRequestTimeout, err = time.ParseDuration(requestTimeout); err != nil || c.HTTPRequestTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("HTTP request timeout %q: want a duration of at least 1s such as 60s", requestTimeout))
+	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
 }
@@ -194,7 +220,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 // Validate checks the values that Load cannot check while parsing.
 func (c Config) Validate() error {
 	var errs []error
-	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr, "metering address": c.MeteringAddr, "pprof address": c.PprofAddr} {
+	for name, addr := range map[string]string{"gRPC address": c.GRPCAddr, "HTTP address": c.HTTPAddr, "catalog address": c.CatalogAddr, "subscription address": c.SubscriptionAddr, "metering address": c.MeteringAddr, "quota address": c.QuotaAddr, "invoice address": c.InvoiceAddr, "pprof address": c.PprofAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil && addr != "" {
 			errs = append(errs, fmt.Errorf("%s %q: want host:port", name, addr))
 		}
@@ -204,6 +230,11 @@ func (c Config) Validate() error {
 	}
 	if c.ServiceKey != "" && len(c.ServiceKey) < 32 {
 		errs = append(errs, errors.New("MP_SERVICE_KEY: want at least 32 characters"))
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "") {
+			errs = append(errs, fmt.Errorf("CORS origin %q: want scheme://host[:port] such as https://app.example.com, or *", o))
+		}
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("data dir: must be set when DATABASE_URL is empty"))
@@ -256,6 +287,10 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("service_key_set", c.ServiceKey != ""),
 		slog.Bool("tls", c.TLSCert != ""),
 		slog.Bool("migrate_only", c.MigrateOnly),
+		slog.String("quota_addr", orDefault(c.QuotaAddr, "this process")),
+		slog.String("invoice_addr", orDefault(c.InvoiceAddr, "this process")),
+		slog.String("cors_origins", orDefault(strings.Join(c.CORSOrigins, ","), "none")),
+		slog.Duration("http_request_timeout", c.HTTPRequestTimeout),
 	)
 }
 

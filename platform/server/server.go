@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -154,30 +152,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, tel *telemetr
 		s.closeListeners()
 		return nil, fmt.Errorf("gateway client: %w", err)
 	}
-	var rawBodies []string
-	for _, svc := range services {
-		rawBodies = append(rawBodies, svc.RawBodies...)
+	if s.http, err = newHTTP(ctx, cfg, tel, services, func(Service) *grpc.ClientConn { return s.gwConn }, s.readyz); err != nil {
+		s.conn.Close()
+		s.gwConn.Close()
+		s.closeListeners()
+		return nil, err
 	}
-	gw := newGateway(rawBodies)
-	uploads := map[string]int64{}
-	for _, svc := range services {
-		maps.Copy(uploads, svc.Uploads)
-		if err := svc.RegisterGateway(ctx, gw, s.gwConn); err != nil {
-			s.closeListeners()
-			return nil, fmt.Errorf("%s gateway: %w", svc.Name, err)
-		}
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", gw)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", tel.Metrics)
-	s.http = &http.Server{
-		Handler: otelhttp.NewHandler(labelRoutes(guardHTTP(int64(limit), uploads, notePattern(mux))), "http",
-			otelhttp.WithMeterProvider(tel.MeterProvider), otelhttp.WithTracerProvider(tel.TracerProvider)),
-		ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig:         tlsConfig,
-	}
+	s.http.TLSConfig = tlsConfig
 	return s, nil
 }
 
@@ -279,13 +260,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.grpc.Serve(s.grpcLis) }()
-	go func() {
-		if s.http.TLSConfig != nil {
-			errc <- s.http.ServeTLS(s.httpLis, "", "")
-			return
-		}
-		errc <- s.http.Serve(s.httpLis)
-	}()
+	go func() { errc <- serveHTTP(s.http, s.httpLis) }()
 	s.log.InfoContext(ctx, "serving", "grpc", s.GRPCAddr(), "http", s.HTTPAddr())
 	// Not ctx: the workers stop after gRPC, whose calls may rely on them.
 	workCtx, stopWorkers := context.WithCancel(context.Background())

@@ -44,6 +44,11 @@ type Service struct {
 	// with the largest body each may have: the server refuses larger ones
 	// as it refuses any body over MP_MAX_REQUEST_BYTES elsewhere.
 	Uploads map[string]int64
+	// Streams names the HTTP paths (as requested, such as
+	// "/v1/usageReports:download") whose responses stream from a
+	// server-streaming RPC: like the upload paths, they are not bounded by
+	// the per-request timeout (MP_HTTP_REQUEST_TIMEOUT) of unary routes.
+	Streams []string
 	// RawBodies names the response messages (full protobuf names, such as
 	// "meterplane.invoice.v1.GetInvoiceDocumentResponse") that the HTTP
 	// gateway sends as their bytes, with their own Content-Type, instead

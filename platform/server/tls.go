@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 
 	"google.golang.org/grpc"
@@ -69,4 +71,12 @@ func PeerCreds(cfg config.Config) (grpc.DialOption, bool, error) {
 		}
 	}
 	return grpc.WithTransportCredentials(credentials.NewTLS(c)), true, nil
+}
+
+// serveHTTP serves srv on lis, over TLS if srv has a TLS configuration.
+func serveHTTP(srv *http.Server, lis net.Listener) error {
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(lis, "", "")
+	}
+	return srv.Serve(lis)
 }

@@ -26,11 +26,19 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 		return server.Service{}, fmt.Errorf("catalog: %w", err)
 	}
 	api := grpcapi.New(domain.NewService(store.New(db), d.Clock))
+	svc := Gateway()
+	svc.DB = db
+	svc.Register = func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, api) }
+	return svc, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "catalog",
 		GRPCName:        catalogv1.CatalogService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { catalogv1.RegisterCatalogServiceServer(s, api) },
 		RegisterGateway: catalogv1.RegisterCatalogServiceHandler,
-	}, nil
+	}
 }

@@ -59,14 +59,22 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	}
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
+	out := Gateway()
+	out.DB = db
+	out.Register = func(s *grpc.Server) { invoicev1.RegisterInvoiceServiceServer(s, api) }
+	out.Workers = []func(context.Context) error{relay.Run, svc.Worker(every)}
+	return out, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "invoice",
 		GRPCName:        invoicev1.InvoiceService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { invoicev1.RegisterInvoiceServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
 		// The document is the HTTP response itself.
 		RawBodies: []string{string((&invoicev1.GetInvoiceDocumentResponse{}).ProtoReflect().Descriptor().FullName())},
-		Workers:   []func(context.Context) error{relay.Run, svc.Worker(every)},
-	}, nil
+	}
 }

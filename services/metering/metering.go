@@ -40,20 +40,30 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	svc := domain.NewService(st, peers.NewCustomers(d.Subscription), peers.NewFeatures(d.Catalog), d.Clock, d.Log)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
+	out := Gateway()
+	out.DB = db
+	out.Register = func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) }
+	out.Workers = []func(context.Context) error{relay.Run, svc.PartitionWorker(d.Config.RetentionMonths), svc.FoldWorker}
+	// Each event of a batch is checked on its own and answered in its
+	// result; a bad one never refuses the batch.
+	out.ItemFields = []string{
+		"meterplane.metering.v1.IngestBatchRequest.events",
+		"meterplane.metering.v1.IngestStreamRequest.events",
+	}
+	return out, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "metering",
 		GRPCName:        meteringv1.MeteringService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { meteringv1.RegisterMeteringServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
-		Workers:         []func(context.Context) error{relay.Run, svc.PartitionWorker(d.Config.RetentionMonths), svc.FoldWorker},
-		// Each event of a batch is checked on its own and answered in its
-		// result; a bad one never refuses the batch.
-		ItemFields: []string{
-			"meterplane.metering.v1.IngestBatchRequest.events",
-			"meterplane.metering.v1.IngestStreamRequest.events",
-		},
 		// A usage report larger than one request uploads in chunks.
 		Uploads: map[string]int64{grpcapi.UploadPath: report.MaxSize},
-	}, nil
+		// A usage report downloads as it is read, for as long as it takes.
+		Streams: []string{grpcapi.DownloadPath},
+	}
 }

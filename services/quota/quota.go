@@ -81,21 +81,29 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	if reconcile <= 0 {
 		reconcile = config.DefaultQuotaReconcile
 	}
+	out := Gateway()
+	out.DB = db
+	out.Register = func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) }
+	out.Workers = []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes, usage,
+		svc.ReconcileWorker(reconcile), svc.FeedWorker(peers.NewMetering(d.Metering), feedPoll)}
+	// Reserve keeps its keys in the domain: a denial is an answer the
+	// server would store and replay, while a retry must be judged
+	// afresh. A reservation is committed or released once; a repeat is
+	// answered as the reservation is (the same subjects, or refused),
+	// so storing answers by key would only add two commits to each
+	// call.
+	out.OwnKeys = []string{quotav1.QuotaService_Reserve_FullMethodName, quotav1.QuotaService_Commit_FullMethodName,
+		quotav1.QuotaService_Release_FullMethodName}
+	return out, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "quota",
 		GRPCName:        quotav1.QuotaService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { quotav1.RegisterQuotaServiceServer(s, api) },
 		RegisterGateway: grpcapi.RegisterGateway,
-		Workers: []func(context.Context) error{svc.ExpiryWorker(expirySweep), changes, usage,
-			svc.ReconcileWorker(reconcile), svc.FeedWorker(peers.NewMetering(d.Metering), feedPoll)},
-		// Reserve keeps its keys in the domain: a denial is an answer the
-		// server would store and replay, while a retry must be judged
-		// afresh. A reservation is committed or released once; a repeat is
-		// answered as the reservation is (the same subjects, or refused),
-		// so storing answers by key would only add two commits to each
-		// call.
-		OwnKeys: []string{quotav1.QuotaService_Reserve_FullMethodName, quotav1.QuotaService_Commit_FullMethodName,
-			quotav1.QuotaService_Release_FullMethodName},
-	}, nil
+	}
 }

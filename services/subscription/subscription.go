@@ -53,16 +53,24 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	svc.OnKeyChange(keys.Forget)
 	api := grpcapi.New(svc)
 	relay := outbox.NewRelay(db, bus.New(d.Redis.Client), d.Log)
+	out := Gateway()
+	out.DB = db
+	out.Register = func(s *grpc.Server) { subscriptionv1.RegisterSubscriptionServiceServer(s, api) }
+	out.Workers = []func(context.Context) error{relay.Run}
+	// A retry of CreateApiKey answers the key without its token, which is
+	// never stored (not even as an idempotent answer).
+	out.OwnKeys = []string{subscriptionv1.SubscriptionService_CreateApiKey_FullMethodName}
+	out.Keys = keys
+	return out, nil
+}
+
+// Gateway is the service's HTTP side without its implementation: what the
+// gateway binary serves in front of the service's own process. Open's
+// service has the same.
+func Gateway() server.Service {
 	return server.Service{
 		Name:            "subscription",
 		GRPCName:        subscriptionv1.SubscriptionService_ServiceDesc.ServiceName,
-		DB:              db,
-		Register:        func(s *grpc.Server) { subscriptionv1.RegisterSubscriptionServiceServer(s, api) },
 		RegisterGateway: subscriptionv1.RegisterSubscriptionServiceHandler,
-		Workers:         []func(context.Context) error{relay.Run},
-		// A retry of CreateApiKey answers the key without its token, which
-		// is never stored (not even as an idempotent answer).
-		OwnKeys: []string{subscriptionv1.SubscriptionService_CreateApiKey_FullMethodName},
-		Keys:    keys,
-	}, nil
+	}
 }

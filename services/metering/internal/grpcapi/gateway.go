@@ -15,9 +15,9 @@ import (
 	meteringv1 "github.com/meterplane/meterplane/gen/meterplane/metering/v1"
 )
 
-// downloadPath is the HTTP route of ExportUsageReportStream (see
+// DownloadPath is the HTTP route of ExportUsageReportStream (see
 // metering.http.yaml).
-const downloadPath = "/v1/usageReports:download"
+const DownloadPath = "/v1/usageReports:download"
 
 // UploadPath is the HTTP route of ImportUsageReportStream: the body is the
 // document, up to report.MaxSize bytes; the format is a query parameter.
@@ -41,7 +41,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 	}); err != nil {
 		return err
 	}
-	return mux.HandlePath(http.MethodGet, downloadPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
+	return mux.HandlePath(http.MethodGet, DownloadPath, func(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 		download(mux, client, w, r)
 	})
 }
@@ -52,7 +52,7 @@ func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.Clie
 func download(mux *runtime.ServeMux, client meteringv1.MeteringServiceClient, w http.ResponseWriter, r *http.Request) {
 	_, outbound := runtime.MarshalerForRequest(mux, r)
 	ctx, err := runtime.AnnotateContext(r.Context(), mux, r, meteringv1.MeteringService_ExportUsageReportStream_FullMethodName,
-		runtime.WithHTTPPathPattern(downloadPath))
+		runtime.WithHTTPPathPattern(DownloadPath))
 	fail := func(err error) { runtime.HTTPError(ctx, mux, outbound, w, r, err) }
 	if err != nil {
 		fail(err)
