@@ -119,6 +119,17 @@ func TestInvoiceBadInput(t *testing.T) {
 func TestInvoiceEndToEnd(t *testing.T) {
 	t.Parallel()
 	r := start(t, []string{"DATABASE_URL=", "REDIS_URL=", "MP_DATA_DIR=" + t.TempDir()}, "--demo")
+	invoiceFlow(t, r, "e2e")
+}
+
+// invoiceFlow takes a new customer through the product over r's HTTP API,
+// which has the demo's hosting_50 plan and its bandwidth and sites meters:
+// subscribed since last month, one site reserved and committed, 600 GiB of
+// bandwidth last month, a billing run, last month's invoice finalized
+// (49 + 49 + 100 GiB over 500 at 0.10 = 108.00) and its PDF. name keeps
+// its customer and keys apart from other flows'.
+func invoiceFlow(t *testing.T, r *running, name string) {
+	t.Helper()
 	now := time.Now().UTC()
 	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	lastMonth := thisMonth.AddDate(0, -1, 0)
@@ -131,19 +142,19 @@ func TestInvoiceEndToEnd(t *testing.T) {
 		}
 		return out
 	}
-	cus := post("/v1/customers", `{"customer": {"externalId": "e2e-invoice", "name": "Fjord Hosting AS", "email": "billing@fjord.example", "currency": "EUR"}, "idempotencyKey": "e2e-inv-c"}`)
+	cus := post("/v1/customers", `{"customer": {"externalId": "`+name+`-invoice", "name": "Fjord Hosting AS", "email": "billing@fjord.example", "currency": "EUR"}, "idempotencyKey": "`+name+`-inv-c"}`)
 	id := cus["customer"].(map[string]any)["customerId"].(string)
-	post("/v1/customers/"+id+"/subscriptions", fmt.Sprintf(`{"planId": "hosting_50", "startTime": %q, "backdateReason": "migrated customer", "idempotencyKey": "e2e-inv-s"}`,
+	post("/v1/customers/"+id+"/subscriptions", fmt.Sprintf(`{"planId": "hosting_50", "startTime": %q, "backdateReason": "migrated customer", "idempotencyKey": "`+name+`-inv-s"}`,
 		lastMonth.Format(time.RFC3339)))
-	res := post("/v1/customers/"+id+"/quota:reserve", `{"items": [{"featureKey": "sites", "quantity": "1"}], "idempotencyKey": "e2e-inv-r"}`)
+	res := post("/v1/customers/"+id+"/quota:reserve", `{"items": [{"featureKey": "sites", "quantity": "1"}], "idempotencyKey": "`+name+`-inv-r"}`)
 	resID := res["reservation"].(map[string]any)["reservationId"].(string)
-	post("/v1/reservations/"+resID+":commit", `{"subjects": ["fjord-site-1"], "idempotencyKey": "e2e-inv-k"}`)
+	post("/v1/reservations/"+resID+":commit", `{"subjects": ["fjord-site-1"], "idempotencyKey": "`+name+`-inv-k"}`)
 	for i, q := range []string{"250", "350"} {
-		post("/v1/events", fmt.Sprintf(`{"customerId": %q, "meterKey": "bandwidth", "quantity": %q, "time": %q, "idempotencyKey": "e2e-bw-%d"}`,
-			id, q, lastMonth.AddDate(0, 0, 10+i).Format(time.RFC3339), i))
+		post("/v1/events", fmt.Sprintf(`{"customerId": %q, "meterKey": "bandwidth", "quantity": %q, "time": %q, "idempotencyKey": "%s-bw-%d"}`,
+			id, q, lastMonth.AddDate(0, 0, 10+i).Format(time.RFC3339), name, i))
 	}
 
-	run := post("/v1/billingRuns", `{"idempotencyKey": "e2e-inv-run"}`)["billingRun"].(map[string]any)
+	run := post("/v1/billingRuns", `{"idempotencyKey": "`+name+`-inv-run"}`)["billingRun"].(map[string]any)
 	if run["status"] != "BILLING_RUN_STATUS_COMPLETED" || run["failures"] != "0" {
 		t.Fatalf("billing run = %v", run)
 	}
@@ -154,7 +165,7 @@ func TestInvoiceEndToEnd(t *testing.T) {
 	}
 	inv := invs[0].(map[string]any)
 	if inv["status"] == "INVOICE_STATUS_DRAFT" { // inside the grace period, just after midnight on the 1st
-		inv = post("/v1/invoices/"+inv["invoiceId"].(string)+":finalize", `{"idempotencyKey": "e2e-inv-f"}`)["invoice"].(map[string]any)
+		inv = post("/v1/invoices/"+inv["invoiceId"].(string)+":finalize", `{"idempotencyKey": "`+name+`-inv-f"}`)["invoice"].(map[string]any)
 	}
 	code, body = r.http(t, "GET", "/v1/invoices/"+inv["invoiceId"].(string), "")
 	inv = body["invoice"].(map[string]any)

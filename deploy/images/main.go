@@ -53,7 +53,7 @@ var images = []image{
 	{"quota", "./services/quota/cmd/quota", servicePorts},
 	{"invoice", "./services/invoice/cmd/invoice", servicePorts},
 	{"meterplane", "./cmd/meterplane", servicePorts},
-	// {"gateway", "./cmd/gateway", []string{"8080/tcp"}},
+	{"gateway", "./cmd/gateway", []string{"8080/tcp"}},
 }
 
 const (
