@@ -45,11 +45,13 @@ func TestMetrics(t *testing.T) {
 	if _, err := quota.CheckQuota(ctx, &quotav1.CheckQuotaRequest{}); err == nil {
 		t.Fatal("CheckQuota without a customer: no error")
 	}
+	// Accepted, the same again (a duplicate), an unknown meter (rejected).
+	now := timestamppb.Now()
 	batch, err := meteringv1.NewMeteringServiceClient(r.conn).IngestBatch(ctx, &meteringv1.IngestBatchRequest{Events: []*meteringv1.UsageEvent{
-		{CustomerId: acme, MeterKey: "bandwidth", Quantity: "2", Time: timestamppb.Now(), IdempotencyKey: "metrics-1"},
-		{CustomerId: acme, MeterKey: "bandwidth", Quantity: "2", Time: timestamppb.Now(), IdempotencyKey: "metrics-1"},
-		{CustomerId: acme, MeterKey: "no_such_meter", Quantity: "2", Time: timestamppb.Now(), IdempotencyKey: "metrics-2"}}})
-	if err != nil || len(batch.GetResults()) != 3 {
+		{CustomerId: acme, MeterKey: "bandwidth", Quantity: "2", Time: now, IdempotencyKey: "metrics-1"},
+		{CustomerId: acme, MeterKey: "bandwidth", Quantity: "2", Time: now, IdempotencyKey: "metrics-1"},
+		{CustomerId: acme, MeterKey: "no_such_meter", Quantity: "2", Time: now, IdempotencyKey: "metrics-2"}}})
+	if err != nil || len(batch.GetResults()) != 3 || batch.GetResults()[1].GetStatus() != meteringv1.EventStatus_EVENT_STATUS_DUPLICATE {
 		t.Fatalf("IngestBatch: %v, %v", batch, err)
 	}
 	if _, err := invoicev1.NewInvoiceServiceClient(r.conn).RunBilling(ctx, &invoicev1.RunBillingRequest{}); err != nil {

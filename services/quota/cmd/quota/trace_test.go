@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +81,8 @@ func attr(kvs []*commonpb.KeyValue, key string) string {
 // quota client's call to subscription for the customer's entitlements
 // with the subscription server's span under it (the context crossed
 // between the processes as a W3C traceparent), subscription's PostgreSQL
-// statements and quota's Redis scripts.
+// statements and quota's Redis scripts. Over HTTP, the gateway's span is
+// the root of the gRPC call's.
 func TestTraceAcrossProcesses(t *testing.T) {
 	ctx := t.Context()
 	recv := &receiver{}
@@ -120,6 +123,32 @@ func TestTraceAcrossProcesses(t *testing.T) {
 		t.Fatalf("CheckQuota: %v, %v", res, err)
 	}
 
+	// The same check over HTTP, from a caller with a trace.
+	httpTrace, _ := hex.DecodeString("0af7651916cd43dd8448eb211c80319c")
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+q.HTTPAddr+"/v1/customers/"+id+"/quota:check",
+		strings.NewReader(`{"items": [{"featureKey": "sites", "quantity": "1"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("traceparent", "00-"+hex.EncodeToString(httpTrace)+"-b7ad6b7169203331-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST quota:check: %d %s; quota's log:\n%s", resp.StatusCode, body, q.Log())
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if gatewayTrace(recv.trace(httpTrace), "b7ad6b7169203331") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the HTTP call's trace lacks the gateway's span over the gRPC call's: %v", recv.trace(httpTrace))
+		}
+	}
+
 	var missing []string
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		spans := recv.trace(traceID)
@@ -135,6 +164,31 @@ func TestTraceAcrossProcesses(t *testing.T) {
 			t.Fatalf("the trace lacks %v; it has:\n%s", missing, strings.Join(got, "\n"))
 		}
 	}
+}
+
+// gatewayTrace reports whether the spans hold the HTTP gateway's server
+// span under the caller's, the gateway's gRPC client span under it, and
+// the CheckQuota server span under that.
+func gatewayTrace(spans []span, callerSpan string) bool {
+	var gateway, client []byte
+	for _, s := range spans {
+		if s.GetKind() == tracepb.Span_SPAN_KIND_SERVER && hex.EncodeToString(s.GetParentSpanId()) == callerSpan {
+			gateway = s.GetSpanId()
+		}
+	}
+	for _, s := range spans {
+		if gateway != nil && s.GetKind() == tracepb.Span_SPAN_KIND_CLIENT && string(s.GetParentSpanId()) == string(gateway) &&
+			s.GetName() == "meterplane.quota.v1.QuotaService/CheckQuota" {
+			client = s.GetSpanId()
+		}
+	}
+	for _, s := range spans {
+		if client != nil && s.GetKind() == tracepb.Span_SPAN_KIND_SERVER && string(s.GetParentSpanId()) == string(client) &&
+			s.service == "quota" {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTrace says what the trace of the CheckQuota lacks.
