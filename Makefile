@@ -7,7 +7,7 @@ SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test redis-cluster images helm-check generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-invoice-run bench-invoice
+.PHONY: run demo test redis-cluster images helm-check generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-soak bench-invoice-run bench-invoice
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -130,3 +130,7 @@ bench-quota-check:
 ## bench-quota-reserve: Reserve + Commit pairs, 16 callers, against pgbench's single-row INSERT transactions at 16 clients, alternating
 bench-quota-reserve:
 	BIN=$(BIN) bench/quota.sh reserve
+
+## bench-soak: DURATION (default 10m) of mixed load on the all-in-one binary, then on the five services as separate processes: errors, RSS over time, p99 per RPC (bench/soak.sh)
+bench-soak:
+	BIN=$(BIN) bench/soak.sh

@@ -74,7 +74,10 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log, err := telemetry.NewLogger(os.Stderr, cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	slog.SetDefault(log)
 	log.Info("starting "+b.Name, "config", cfg)
 

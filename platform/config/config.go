@@ -23,6 +23,7 @@ type Config struct {
 	DatabaseURL     string        // DATABASE_URL: PostgreSQL; empty for embedded SQLite
 	RedisURL        string        // REDIS_URL: Redis or a Redis Cluster; empty for the in-process server
 	LogLevel        slog.Level    // MP_LOG_LEVEL, --log-level
+	LogFormat       string        // MP_LOG_FORMAT, --log-format: json (the default) or text
 	ShutdownTimeout time.Duration // MP_SHUTDOWN_TIMEOUT, --shutdown-timeout
 	OTLPEndpoint    string        // OTEL_EXPORTER_OTLP_ENDPOINT: traces and metrics over OTLP when set
 	Demo            bool          // --demo: seed demo data at start
@@ -127,6 +128,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("MP_HTTP_ADDR", "127.0.0.1:8080"), "HTTP gateway listen address")
 	fs.StringVar(&c.DataDir, "data-dir", env("MP_DATA_DIR", "data"), "directory of the embedded SQLite files")
 	fs.StringVar(&level, "log-level", env("MP_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", env("MP_LOG_FORMAT", "json"), "log format: json (one object a line) or text")
 	fs.StringVar(&timeout, "shutdown-timeout", env("MP_SHUTDOWN_TIMEOUT", "15s"), "longest graceful shutdown")
 	fs.StringVar(&c.CatalogAddr, "catalog-addr", env("MP_CATALOG_ADDR", ""), "catalog gRPC address; empty for this process")
 	fs.StringVar(&c.SubscriptionAddr, "subscription-addr", env("MP_SUBSCRIPTION_ADDR", ""), "subscription gRPC address; empty for this process")
@@ -175,6 +177,9 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: want debug, info, warn or error", level))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
 	}
 	d, err := time.ParseDuration(timeout)
 	if err != nil || d <= 0 {
@@ -269,6 +274,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("database", orDefault(mask(c.DatabaseURL), "sqlite in "+c.DataDir)),
 		slog.String("redis", orDefault(mask(c.RedisURL), "in-process")),
 		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("otlp_endpoint", orDefault(c.OTLPEndpoint, "off")),
 		slog.Bool("demo", c.Demo),

@@ -15,7 +15,7 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.GRPCAddr != "127.0.0.1:9090" || c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "data" || c.ShutdownTimeout != 15*time.Second {
+	if c.GRPCAddr != "127.0.0.1:9090" || c.HTTPAddr != "127.0.0.1:8080" || c.DataDir != "data" || c.ShutdownTimeout != 15*time.Second || c.LogFormat != "json" {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c.MaxRequestBytes != 16<<20 || c.IdempotencyRetention != 720*time.Hour {
@@ -57,6 +57,7 @@ func TestLoad(t *testing.T) {
 		{name: "a listen address without port is refused", args: []string{"--http-addr", "localhost"}, want: "HTTP address"},
 		{name: "a metering address without port is refused", env: map[string]string{"MP_METERING_ADDR": "metering"}, want: "metering address"},
 		{name: "an unknown log level is refused", args: []string{"--log-level", "loud"}, want: "log level"},
+		{name: "an unknown log format is refused", env: map[string]string{"MP_LOG_FORMAT": "xml"}, want: "log format"},
 		{name: "a tiny request limit is refused", env: map[string]string{"MP_MAX_REQUEST_BYTES": "10"}, want: "max request bytes"},
 		{name: "a request limit that is not a number is refused", args: []string{"--max-request-bytes", "16MB"}, want: "max request bytes"},
 		{name: "an idempotency retention that is not a duration is refused", args: []string{"--idempotency-retention", "30d"}, want: "idempotency retention"},

@@ -6,6 +6,10 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/meterplane/meterplane/platform/bus"
 	"github.com/meterplane/meterplane/platform/storage"
 )
@@ -22,6 +26,10 @@ type Relay struct {
 	bus  *bus.Bus
 	log  *slog.Logger
 	kick chan struct{}
+	// published counts the events published, by topic; lag records the
+	// age of each round's oldest event when it was published.
+	published metric.Int64Counter
+	lag       metric.Float64Histogram
 
 	// Poll is how long Run waits after a round that found no event, unless
 	// Kick is called. Default 100 ms.
@@ -33,7 +41,16 @@ type Relay struct {
 // NewRelay returns a relay from db's outbox to b. Set its fields before
 // Run.
 func NewRelay(db *storage.DB, b *bus.Bus, log *slog.Logger) *Relay {
-	return &Relay{db: db, bus: b, log: log, kick: make(chan struct{}, 1), Poll: 100 * time.Millisecond, Retry: time.Second}
+	r := &Relay{db: db, bus: b, log: log, kick: make(chan struct{}, 1), Poll: 100 * time.Millisecond, Retry: time.Second}
+	// The instruments cannot fail with the SDK's meter; if one did, the
+	// relay would go on without it.
+	meter := otel.Meter("github.com/meterplane/meterplane/platform/outbox")
+	r.published, _ = meter.Int64Counter("meterplane.outbox.published",
+		metric.WithDescription("Events the outbox relays published to the bus, by topic."), metric.WithUnit("{event}"))
+	r.lag, _ = meter.Float64Histogram("meterplane.outbox.relay.lag",
+		metric.WithDescription("Age of the oldest event of each relay round when it was published: how far the relay is behind."),
+		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+	return r
 }
 
 // Kick wakes Run if it is waiting for events; it never blocks. Call it
@@ -110,12 +127,29 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 			return fmt.Errorf("outbox: delete published events: %w", err)
 		}
 		n = len(rows)
+		r.observe(ctx, rows)
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return n, nil
+}
+
+// observe records a published round in the metrics. (A round that then
+// fails to commit is published, possibly again later, too.)
+func (r *Relay) observe(ctx context.Context, rows []row) {
+	if r.published == nil || r.lag == nil {
+		return
+	}
+	r.lag.Record(ctx, time.Since(rows[0].CreatedAt).Seconds())
+	byTopic := map[string]int64{}
+	for _, e := range rows {
+		byTopic[e.Topic]++
+	}
+	for topic, n := range byTopic {
+		r.published.Add(ctx, n, metric.WithAttributes(attribute.String("topic", topic)))
+	}
 }
 
 // wait waits for d, a value on kick, or the end of ctx, and reports

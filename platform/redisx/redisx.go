@@ -72,6 +72,7 @@ func Open(ctx context.Context, url string) (*Redis, error) {
 		r.Client = redis.NewClient(opts)
 		addrs = opts.Addr
 	}
+	instrument(r.Client)
 	if err := r.Ping(ctx).Err(); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("redis: ping %s: %w", addrs, err)

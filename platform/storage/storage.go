@@ -78,6 +78,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("storage: open sqlite %s: %w", path, err)
 		}
+		if err := g.Use(newTracing(SQLite)); err != nil {
+			return nil, fmt.Errorf("storage: tracing: %w", err)
+		}
 		sqlDB, err := g.DB()
 		if err != nil {
 			return nil, err
@@ -98,6 +101,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	g, err := gorm.Open(postgres.Open(dsn), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open postgres: %w", err)
+	}
+	if err := g.Use(newTracing(Postgres)); err != nil {
+		return nil, fmt.Errorf("storage: tracing: %w", err)
 	}
 	if err := g.WithContext(ctx).Exec("CREATE SCHEMA IF NOT EXISTS " + o.Service).Error; err != nil {
 		return nil, fmt.Errorf("storage: create schema %s: %w", o.Service, err)

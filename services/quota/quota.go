@@ -53,8 +53,13 @@ func Open(ctx context.Context, d app.Deps) (server.Service, error) {
 	}
 	ents := peers.NewEntitlements(d.Subscription)
 	svc := domain.NewService(store.New(db), lv, ents, peers.NewFeatures(d.Catalog), d.Clock, d.Log)
-	svc.EnableCounters(peers.NewUsage(d.Metering), ents, lv, otel.Meter("github.com/meterplane/meterplane/services/quota"))
-	api := grpcapi.New(svc)
+	meter := otel.Meter("github.com/meterplane/meterplane/services/quota")
+	svc.EnableCounters(peers.NewUsage(d.Metering), ents, lv, meter)
+	api, err := grpcapi.New(svc, meter)
+	if err != nil {
+		db.Close()
+		return server.Service{}, fmt.Errorf("quota: %w", err)
+	}
 	events := bus.New(d.Redis.Client)
 	consumer, err := os.Hostname()
 	if err != nil {

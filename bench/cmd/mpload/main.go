@@ -4,8 +4,8 @@
 // prints one line: calls per second, p50, p99 and errors. It is kept light
 // so that it takes little of the machine from the server it measures:
 // each caller reuses its request and response messages and records
-// latencies in a fixed histogram, so a call allocates nothing beyond what
-// grpc-go does.
+// latencies in a fixed histogram (package latency), so a call allocates
+// nothing beyond what grpc-go does.
 //
 // The same generator measures both sides of each comparison in
 // docs/benchmarks.md: -call health against the bare server of
@@ -17,7 +17,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math/bits"
 	"os"
 	"strconv"
 	"sync"
@@ -29,6 +28,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/meterplane/meterplane/bench/internal/apikey"
+	"github.com/meterplane/meterplane/bench/internal/latency"
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
 )
@@ -66,30 +67,13 @@ type options struct {
 // built once per caller, with the messages it reuses.
 type caller func(ctx context.Context, n int) error
 
-// withKey sends the API key of MP_API_KEY, if set, with every call.
-func withKey() grpc.DialOption {
-	key := os.Getenv("MP_API_KEY")
-	if key == "" {
-		return grpc.EmptyDialOption{}
-	}
-	return grpc.WithPerRPCCredentials(bearer(key))
-}
-
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
-}
-
-func (bearer) RequireTransportSecurity() bool { return false }
-
 func run(o options) error {
 	if o.callers < 1 || o.conns < 1 {
 		return errors.New("-c and -conns must be at least 1")
 	}
 	conns := make([]*grpc.ClientConn, o.conns)
 	for i := range conns {
-		c, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), withKey())
+		c, err := grpc.NewClient(o.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), apikey.DialOption())
 		if err != nil {
 			return err
 		}
@@ -129,10 +113,10 @@ func run(o options) error {
 
 	var measuring atomic.Bool
 	stop := make(chan struct{})
-	hists := make([]*histogram, o.callers)
+	hists := make([]*latency.Histogram, o.callers)
 	var wg sync.WaitGroup
 	for i, c := range callers {
-		h := &histogram{}
+		h := &latency.Histogram{}
 		hists[i] = h
 		wg.Go(func() {
 			for n := 0; ; n++ {
@@ -144,7 +128,7 @@ func run(o options) error {
 				start := time.Now()
 				err := c(ctx, n)
 				if measuring.Load() {
-					h.add(time.Since(start), err)
+					h.Add(time.Since(start), err)
 				}
 			}
 		})
@@ -158,14 +142,14 @@ func run(o options) error {
 	close(stop)
 	wg.Wait()
 
-	total := &histogram{}
+	total := &latency.Histogram{}
 	for _, h := range hists {
-		total.merge(h)
+		total.Merge(h)
 	}
 	fmt.Printf("%s c=%d conns=%d d=%s calls=%d rate=%.0f/s p50=%s p99=%s errors=%d\n", o.label, o.callers, o.conns,
-		o.duration, total.n, float64(total.n)/elapsed.Seconds(), total.quantile(0.50), total.quantile(0.99), total.errors)
-	if total.errors > 0 {
-		fmt.Fprintln(os.Stderr, "mpload: first error:", total.firstErr)
+		o.duration, total.N, float64(total.N)/elapsed.Seconds(), total.Quantile(0.50), total.Quantile(0.99), total.Errors)
+	if total.Errors > 0 {
+		fmt.Fprintln(os.Stderr, "mpload: first error:", total.FirstErr)
 	}
 	return nil
 }
@@ -205,67 +189,4 @@ func newCaller(o options, conn *grpc.ClientConn, customerID string, i int) (call
 		}, nil
 	}
 	return nil, fmt.Errorf("-call %q: want health, check or reserve-commit", o.call)
-}
-
-// histogram counts latencies in log-linear microsecond buckets: exact
-// below 2,048 µs, then 1,024 buckets per doubling (0.1 % wide), so it
-// needs no allocation per call and merges by addition.
-type histogram struct {
-	counts   [20480]uint32
-	n        int
-	errors   int
-	firstErr error
-}
-
-func bucket(d time.Duration) int {
-	us := uint64(d.Microseconds())
-	if us < 2048 {
-		return int(us)
-	}
-	shift := bits.Len64(us) - 11
-	return min(2048+(shift-1)*1024+int(us>>shift)-1024, 20479)
-}
-
-func lower(b int) time.Duration {
-	if b < 2048 {
-		return time.Duration(b) * time.Microsecond
-	}
-	shift := (b-2048)/1024 + 1
-	mantissa := uint64((b-2048)%1024 + 1024)
-	return time.Duration(mantissa<<shift) * time.Microsecond
-}
-
-func (h *histogram) add(d time.Duration, err error) {
-	if err != nil {
-		h.errors++
-		if h.firstErr == nil {
-			h.firstErr = err
-		}
-		return
-	}
-	h.counts[bucket(d)]++
-	h.n++
-}
-
-func (h *histogram) merge(o *histogram) {
-	for i, c := range o.counts {
-		h.counts[i] += c
-	}
-	h.n += o.n
-	h.errors += o.errors
-	if h.firstErr == nil {
-		h.firstErr = o.firstErr
-	}
-}
-
-func (h *histogram) quantile(q float64) time.Duration {
-	want := int(q * float64(h.n))
-	seen := 0
-	for i, c := range h.counts {
-		seen += int(c)
-		if seen > want {
-			return lower(i).Round(10 * time.Microsecond)
-		}
-	}
-	return 0
 }

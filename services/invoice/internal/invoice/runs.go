@@ -50,13 +50,14 @@ func (s *Service) RunBilling(ctx context.Context, in RunInput) (Run, error) {
 		return Run{}, err
 	}
 	s.log.InfoContext(ctx, "invoice: billing run started", "run_id", run.ID, "as_of", run.AsOf)
+	started := time.Now()
 	err := s.run(ctx, &run)
 	run.End = s.clock.Now()
 	run.Status = RunCompleted
 	if err != nil {
 		run.Status, run.Error = RunFailed, errs.Short(err.Error())
 	}
-	s.record(ctx, run.Counts)
+	s.recordRun(ctx, run, time.Since(started))
 	// The run's own context may be ending; its record is written anyway.
 	if uerr := s.store.UpdateRun(context.WithoutCancel(ctx), run); uerr != nil && err == nil {
 		err = uerr

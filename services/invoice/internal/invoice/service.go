@@ -48,6 +48,10 @@ type Service struct {
 	log      *slog.Logger
 	cfg      Config
 	invoices metric.Int64Counter
+	// runDuration and lastSuccess follow the runs: how long each took,
+	// and when the last completed one ended.
+	runDuration metric.Float64Histogram
+	lastSuccess metric.Float64Gauge
 }
 
 // NewService returns the service. meter records how many invoices runs
@@ -62,7 +66,29 @@ func NewService(store Store, src Sources, clk clock.Clock, log *slog.Logger, met
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, src: src, clock: clk, log: log, cfg: cfg, invoices: counter}, nil
+	duration, err := meter.Float64Histogram("meterplane.invoice.run.duration",
+		metric.WithDescription("How long billing runs took, by status (completed, failed)."),
+		metric.WithUnit("s"), metric.WithExplicitBucketBoundaries(0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
+	if err != nil {
+		return nil, err
+	}
+	last, err := meter.Float64Gauge("meterplane.invoice.run.last_success",
+		metric.WithDescription("When the last completed billing run of this process ended, in seconds since the Unix epoch."),
+		metric.WithUnit("s"))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, src: src, clock: clk, log: log, cfg: cfg, invoices: counter,
+		runDuration: duration, lastSuccess: last}, nil
+}
+
+// recordRun adds a run that took took to the metrics.
+func (s *Service) recordRun(ctx context.Context, run Run, took time.Duration) {
+	s.record(ctx, run.Counts)
+	s.runDuration.Record(ctx, took.Seconds(), metric.WithAttributes(attribute.String("status", string(run.Status))))
+	if run.Status == RunCompleted {
+		s.lastSuccess.Record(ctx, float64(run.End.UnixMilli())/1000)
+	}
 }
 
 // record adds a run's counts to the metric.

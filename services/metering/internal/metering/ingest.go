@@ -116,6 +116,7 @@ func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([
 			results[i] = Result{Index: i, Status: Duplicate, EventID: results[j].EventID}
 		}
 	}
+	s.ingested.add(ctx, results)
 	return results, nil
 }
 

@@ -26,6 +26,8 @@ type Service struct {
 	log       *slog.Logger
 	// quarantineCount counts the batches the fold moved aside.
 	quarantineCount metric.Int64Counter
+	// ingested counts ingested events by outcome.
+	ingested *ingested
 
 	// meters caches meters: they never change once created.
 	meters sync.Map // key → Meter
@@ -39,7 +41,8 @@ func NewService(store Store, customers Customers, features Features, clk clock.C
 	if log == nil {
 		log = slog.Default()
 	}
-	counter, err := otel.Meter("github.com/meterplane/meterplane/services/metering").Int64Counter(
+	meter := otel.Meter("github.com/meterplane/meterplane/services/metering")
+	counter, err := meter.Int64Counter(
 		"metering.fold.quarantined_batches",
 		metric.WithDescription("Batches of pending rollups the fold could not add and moved to the quarantine."),
 		metric.WithUnit("{batch}"))
@@ -47,7 +50,12 @@ func NewService(store Store, customers Customers, features Features, clk clock.C
 		log.Warn("metering: create the quarantined batches counter", "err", err)
 		counter = noop.Int64Counter{}
 	}
-	return &Service{store: store, customers: customers, features: features, clock: clk, log: log, quarantineCount: counter}
+	in, err := newIngested(meter)
+	if err != nil {
+		log.Warn("metering: create the ingested events counter", "err", err)
+		in, _ = newIngested(noop.Meter{})
+	}
+	return &Service{store: store, customers: customers, features: features, clock: clk, log: log, quarantineCount: counter, ingested: in}
 }
 
 // CreateMeter creates a meter for a catalog feature: TIME_WEIGHTED for a

@@ -6,6 +6,7 @@ import (
 	"context"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc"
 
 	commonv1 "github.com/meterplane/meterplane/gen/meterplane/common/v1"
@@ -17,11 +18,18 @@ import (
 // Server implements quotav1.QuotaServiceServer.
 type Server struct {
 	quotav1.UnimplementedQuotaServiceServer
-	svc *quota.Service
+	svc       *quota.Service
+	decisions *decisions
 }
 
-// New returns a Server calling svc.
-func New(svc *quota.Service) *Server { return &Server{svc: svc} }
+// New returns a Server calling svc that counts its decisions with meter.
+func New(svc *quota.Service, meter metric.Meter) (*Server, error) {
+	d, err := newDecisions(meter)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{svc: svc, decisions: d}, nil
+}
 
 // RegisterGateway registers the HTTP/JSON handlers of the service.
 func RegisterGateway(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
@@ -72,6 +80,7 @@ func (s *Server) CheckQuota(ctx context.Context, req *quotav1.CheckQuotaRequest)
 	if err != nil {
 		return nil, err
 	}
+	s.decisions.add(ctx, opCheck, res)
 	return &quotav1.CheckQuotaResponse{Allowed: res.Allowed, Items: resultOut(res)}, nil
 }
 
@@ -82,6 +91,7 @@ func (s *Server) Reserve(ctx context.Context, req *quotav1.ReserveRequest) (*quo
 	if err != nil {
 		return nil, err
 	}
+	s.decisions.add(ctx, opReserve, res)
 	out := &quotav1.ReserveResponse{Allowed: res.Allowed, Items: resultOut(res)}
 	if res.Allowed {
 		out.Reservation = reservationOut(r)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/meterplane/meterplane/services/quota/internal/coalesce"
 )
@@ -36,6 +37,8 @@ func newPipeliner(rdb redis.UniversalClient) *pipeliner {
 
 // scriptCall is one script run waiting for its pipeline.
 type scriptCall struct {
+	// ctx is the caller's, for its trace only.
+	ctx    context.Context
 	script *redis.Script
 	keys   []string
 	args   []any
@@ -46,7 +49,7 @@ type scriptCall struct {
 // shared with concurrent calls. A caller whose context ends stops waiting;
 // its script may still run, as it may when a reply is lost.
 func (p *pipeliner) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	c := &scriptCall{script: script, keys: keys, args: args}
+	c := &scriptCall{ctx: ctx, script: script, keys: keys, args: args}
 	select {
 	case <-p.calls.Submit(c):
 		return c.cmd
@@ -58,11 +61,15 @@ func (p *pipeliner) run(ctx context.Context, script *redis.Script, keys []string
 }
 
 // exec runs a batch in one pipeline. The pipeline is not bound to any one
-// caller's context: a caller that leaves must not fail the others. A
-// script Redis does not know yet (after a restart or SCRIPT FLUSH) is run
-// again by itself, which loads it.
+// caller's context: a caller that leaves must not fail the others. When
+// the first caller is traced, the pipeline's span goes in its trace (and
+// in no other caller's). A script Redis does not know yet (after a
+// restart or SCRIPT FLUSH) is run again by itself, which loads it.
 func (p *pipeliner) exec(batch []*scriptCall) {
 	ctx := context.Background()
+	if first := batch[0].ctx; first != nil && trace.SpanFromContext(first).IsRecording() {
+		ctx = context.WithoutCancel(first)
+	}
 	if len(batch) == 1 {
 		c := batch[0]
 		c.cmd = c.script.Run(ctx, p.rdb, c.keys, c.args...)
