@@ -109,6 +109,11 @@ soak() {
 		{ if (!($2 in first) && $1 >= early) first[$2] = $3; last[$2] = $3; lt[$2] = $1; if (!($2 in order)) { order[$2] = n++; names[n] = $2 } }
 		END { for (i = 1; i <= n; i++) { p = names[i]; printf "| %s | %s | %.0f | %.0f | %+.0f |\n", setup, p, first[p]/1024, last[p]/1024, (last[p]-first[p])/1024 } }' \
 		"$work/rss" >>"$work/rss.md"
+	# The trend: each process's RSS at every whole minute.
+	awk -v setup="$setup" '
+		$1 % 60 == 0 && $1 > 0 { if (!($2 in row)) names[n++] = $2; row[$2] = row[$2] sprintf(" %.0f", $3/1024) }
+		END { for (i = 0; i < n; i++) printf "| %s | %s |%s |\n", setup, names[i], row[names[i]] }' \
+		"$work/rss" >>"$work/trend.md"
 	echo "$setup: $(wc -l <"$work/rss") RSS samples; mpsoak exit $rc"
 	return $rc
 }
@@ -170,6 +175,10 @@ echo
 echo "| setup | process | RSS at $((early / 60))m$((early % 60))s (MiB) | RSS at the end (MiB) | change (MiB) |"
 echo "| --- | --- | ---: | ---: | ---: |"
 cat "$work/rss.md"
+echo
+echo "| setup | process | RSS at minute 1, 2, 3, … (MiB) |"
+echo "| --- | --- | --- |"
+cat "$work/trend.md"
 echo
 echo "== load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 for f in "$work"/*.log; do
