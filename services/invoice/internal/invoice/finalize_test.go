@@ -54,11 +54,14 @@ func TestPageFinalizeWithFailures(t *testing.T) {
 	}}
 	each(t, cfg, func(t *testing.T, e *env) {
 		ctx := t.Context()
+		// The engines' subtests run at once and share broken: each breaks
+		// customers of its own.
+		c := func(i int) string { return fmt.Sprintf("%s-c%d", t.Name(), i) }
 		for i := range 6 {
-			e.src.subscribe(fmt.Sprintf("c%d", i), fmt.Sprint("sub_", i), hosting, day("2026-01-01"), false)
+			e.src.subscribe(c(i), fmt.Sprint("sub_", i), hosting, day("2026-01-01"), false)
 		}
-		e.src.failClose["c1"] = true
-		broken.Store("c4", true)
+		e.src.failClose[c(1)] = true
+		broken.Store(c(4), true)
 		e.clock.Set(day("2026-02-01").Add(2 * time.Hour))
 		run := must(e.svc.RunBilling(ctx, invoice.RunInput{}))
 		if run.Created != 6 || run.Finalized != 4 || run.Failures != 2 {
@@ -69,13 +72,13 @@ func TestPageFinalizeWithFailures(t *testing.T) {
 			t.Fatalf("numbers %v", got)
 		}
 		for _, inv := range invs {
-			failing := inv.CustomerID == "c1" || inv.CustomerID == "c4"
+			failing := inv.CustomerID == c(1) || inv.CustomerID == c(4)
 			if failing != (inv.Status == invoice.StatusDraft) {
 				t.Fatalf("%s is %s", inv.CustomerID, inv.Status)
 			}
 		}
-		delete(e.src.failClose, "c1")
-		broken.Delete("c4")
+		delete(e.src.failClose, c(1))
+		broken.Delete(c(4))
 		e.clock.Set(day("2026-02-01").Add(3 * time.Hour))
 		run = must(e.svc.RunBilling(ctx, invoice.RunInput{}))
 		if run.Finalized != 2 || run.Failures != 0 {
