@@ -7,7 +7,7 @@ SERVICES := catalog subscription metering quota invoice
 BIN      := $(CURDIR)/bin
 BUF      := $(BIN)/buf
 
-.PHONY: run demo test redis-cluster images helm-check generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-soak bench-invoice-run bench-invoice
+.PHONY: run demo test redis-cluster images helm-check generate check-generate lint breaking release-api tools build build-modules bench bench-subscription bench-metering-ingest bench-metering-ingest-sqlite bench-metering-query bench-quota bench-quota-check bench-quota-reserve bench-soak bench-invoice-run bench-invoice
 
 ## run: start every service and the gateway in one process (embedded defaults)
 run:
@@ -102,9 +102,13 @@ bench:
 bench-subscription:
 	cd services/subscription && go test -run '^$$' -bench BenchmarkGetEntitlements -benchtime 20000x -count 3 .
 
-## bench-metering-ingest: IngestBatch over gRPC (1,000-event batches; 1, 2 and 4 clients) against COPY of the same rows into the events table
+## bench-metering-ingest: IngestBatch over gRPC (1,000-event batches; 1, 2 and 4 clients) against COPY of the same rows into the events and their keys (the reference) and into the events alone
 bench-metering-ingest:
-	cd services/metering && go test -run '^$$' -bench '^(BenchmarkIngestBatch|BenchmarkCopyEvents)$$' -benchtime 10s -count 3 -timeout 30m .
+	cd services/metering && go test -run '^$$' -bench '^(BenchmarkIngestBatch|BenchmarkCopyExactlyOnce|BenchmarkCopyEvents)$$' -benchtime 10s -count 3 -timeout 30m .
+
+## bench-metering-ingest-sqlite: IngestBatch over gRPC into the embedded default (SQLite), one client
+bench-metering-ingest-sqlite:
+	cd services/metering && go test -run '^$$' -bench '^BenchmarkIngestBatchSQLite$$' -benchtime 10s -count 3 -timeout 30m .
 
 ## bench-metering-query: QueryUsage over gRPC with 10 million events (1,000 customers, one month) in PostgreSQL; seeds for about 3 minutes first
 bench-metering-query:

@@ -73,7 +73,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 			return nil, fmt.Errorf("storage: create data dir: %w", err)
 		}
 		path := filepath.Join(o.Dir, o.Service+".db")
-		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		// The write-ahead log is copied back into the file every 10,000
+		// pages (40 MB) instead of SQLite's default 1,000: a checkpoint
+		// writes and syncs every page changed since the last, and batches
+		// of events change hundreds, so fewer checkpoints share them
+		// (ingestion about 18% faster, docs/benchmarks.md).
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=wal_autocheckpoint(10000)"
 		g, err := gorm.Open(sqlite.Open(dsn), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("storage: open sqlite %s: %w", path, err)

@@ -65,64 +65,97 @@ var benchConcurrency = []int{1, 2, 4}
 func BenchmarkIngestBatch(b *testing.B) {
 	for _, clients := range benchConcurrency {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			e := startBench(b, storagetest.EmptyPostgres(b))
-			e.createCustomers(b, benchCustomers)
-			e.warmUp(b)
-			var seq atomic.Int64
-			prefix := randomHex(4)
-			drive(b, clients, func(worker int) (func() error, error) {
-				rng := mathrand.New(mathrand.NewPCG(uint64(worker), 1))
-				return func() error {
-					req := &meteringv1.IngestBatchRequest{Events: make([]*meteringv1.UsageEvent, benchBatch)}
-					from, spread := eventWindow(time.Now())
-					for j := range req.Events {
-						r := e.randomRow(rng, from, spread)
-						req.Events[j] = &meteringv1.UsageEvent{CustomerId: r.customer, MeterKey: benchMeter, Quantity: r.quantity,
-							Time: timestamppb.New(r.time), IdempotencyKey: fmt.Sprintf("%s-%d", prefix, seq.Add(1)),
-							Subject: r.subject, Source: benchSource}
-					}
-					res, err := e.client.IngestBatch(b.Context(), req)
-					if err != nil {
-						return fmt.Errorf("IngestBatch: %w", err)
-					}
-					if res.GetAccepted() != benchBatch || len(res.GetResults()) != benchBatch {
-						for _, r := range res.GetResults() {
-							if r.GetStatus() != meteringv1.EventStatus_EVENT_STATUS_ACCEPTED {
-								return fmt.Errorf("IngestBatch: %d of %d accepted; first other result: %v", res.GetAccepted(), benchBatch, r)
-							}
-						}
-						return fmt.Errorf("IngestBatch: %d of %d accepted, %d results", res.GetAccepted(), benchBatch, len(res.GetResults()))
-					}
-					for _, r := range res.GetResults() {
-						if r.GetStatus() != meteringv1.EventStatus_EVENT_STATUS_ACCEPTED {
-							return fmt.Errorf("IngestBatch: event not accepted: %v", r)
-						}
-					}
-					return nil
-				}, nil
-			})
-			// Folds add the batches' aggregates to the rollups, and the
-			// outbox relay publishes usage.recorded to Redis, behind
-			// ingestion; report what they had not done yet.
-			var pending, backlog int64
-			e.queryRow(b, "SELECT count(*) FROM pending_rollups", &pending)
-			e.queryRow(b, "SELECT count(*) FROM outbox", &backlog)
-			b.ReportMetric(float64(pending), "pending-batches")
-			b.ReportMetric(float64(backlog), "outbox-backlog")
+			benchIngest(b, startBench(b, config.Config{DatabaseURL: storagetest.EmptyPostgres(b)}), clients)
 		})
 	}
 }
 
+// BenchmarkIngestBatchSQLite is BenchmarkIngestBatch on the embedded
+// default, a SQLite file, with one client: a laptop user's first import.
+// Run it with: make bench-metering-ingest-sqlite
+func BenchmarkIngestBatchSQLite(b *testing.B) {
+	b.Run("clients=1", func(b *testing.B) {
+		benchIngest(b, startBench(b, config.Config{DataDir: b.TempDir()}), 1)
+	})
+}
+
+// benchIngest drives IngestBatch from clients concurrent clients.
+func benchIngest(b *testing.B, e *bench, clients int) {
+	e.createCustomers(b, benchCustomers)
+	e.warmUp(b)
+	var seq atomic.Int64
+	prefix := randomHex(4)
+	drive(b, clients, func(worker int) (func() error, error) {
+		rng := mathrand.New(mathrand.NewPCG(uint64(worker), 1))
+		return func() error {
+			req := &meteringv1.IngestBatchRequest{Events: make([]*meteringv1.UsageEvent, benchBatch)}
+			from, spread := eventWindow(time.Now())
+			for j := range req.Events {
+				r := e.randomRow(rng, from, spread)
+				req.Events[j] = &meteringv1.UsageEvent{CustomerId: r.customer, MeterKey: benchMeter, Quantity: r.quantity,
+					Time: timestamppb.New(r.time), IdempotencyKey: fmt.Sprintf("%s-%d", prefix, seq.Add(1)),
+					Subject: r.subject, Source: benchSource}
+			}
+			res, err := e.client.IngestBatch(b.Context(), req)
+			if err != nil {
+				return fmt.Errorf("IngestBatch: %w", err)
+			}
+			if res.GetAccepted() != benchBatch || len(res.GetResults()) != benchBatch {
+				for _, r := range res.GetResults() {
+					if r.GetStatus() != meteringv1.EventStatus_EVENT_STATUS_ACCEPTED {
+						return fmt.Errorf("IngestBatch: %d of %d accepted; first other result: %v", res.GetAccepted(), benchBatch, r)
+					}
+				}
+				return fmt.Errorf("IngestBatch: %d of %d accepted, %d results", res.GetAccepted(), benchBatch, len(res.GetResults()))
+			}
+			for _, r := range res.GetResults() {
+				if r.GetStatus() != meteringv1.EventStatus_EVENT_STATUS_ACCEPTED {
+					return fmt.Errorf("IngestBatch: event not accepted: %v", r)
+				}
+			}
+			return nil
+		}, nil
+	})
+	// Folds add the batches' aggregates to the rollups, and the
+	// outbox relay publishes usage.recorded to Redis, behind
+	// ingestion; report what they had not done yet.
+	if e.schemaURL == "" {
+		return
+	}
+	var pending, backlog int64
+	e.queryRow(b, "SELECT count(*) FROM pending_rollups", &pending)
+	e.queryRow(b, "SELECT count(*) FROM outbox", &backlog)
+	b.ReportMetric(float64(pending), "pending-batches")
+	b.ReportMetric(float64(backlog), "outbox-backlog")
+}
+
 // BenchmarkCopyEvents writes the rows IngestBatch would write to the events
 // table, in batches of 1,000, straight into the same table of the same
-// schema with PostgreSQL COPY: the ceiling IngestBatch is compared with.
+// schema with PostgreSQL COPY: the ceiling of storing the events alone.
 // Run it with: make bench-metering-ingest
 func BenchmarkCopyEvents(b *testing.B) {
-	columns := []string{"event_id", "customer_id", "meter_key", "quantity", "time", "idempotency_key", "subject", "delta",
+	benchCopy(b, false)
+}
+
+// BenchmarkCopyExactlyOnce is BenchmarkCopyEvents plus the events' keys:
+// each batch of 1,000 is one transaction that COPYs the keys into
+// event_keys (its primary key is what makes ingestion exactly once) and
+// the events into events. It is the reference of IngestBatch's goal: the
+// least PostgreSQL must do to store events exactly once, with nothing
+// checked. Run it with: make bench-metering-ingest
+func BenchmarkCopyExactlyOnce(b *testing.B) {
+	benchCopy(b, true)
+}
+
+// benchCopy runs the COPY benchmarks: with keys, each batch also COPYs its
+// keys into event_keys, in the same transaction as its events.
+func benchCopy(b *testing.B, keys bool) {
+	eventColumns := []string{"event_id", "customer_id", "meter_key", "quantity", "time", "idempotency_key", "subject", "delta",
 		"source", "properties", "received_time"}
+	keyColumns := []string{"customer_id", "idempotency_key", "event_id", "payload_hash"}
 	for _, clients := range benchConcurrency {
 		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			e := startBench(b, storagetest.EmptyPostgres(b))
+			e := startBench(b, config.Config{DatabaseURL: storagetest.EmptyPostgres(b)})
 			e.createCustomers(b, benchCustomers)
 			e.warmUp(b) // creates this month's partition, as ingestion would
 			var seq atomic.Int64
@@ -134,31 +167,46 @@ func BenchmarkCopyEvents(b *testing.B) {
 				}
 				b.Cleanup(func() { conn.Close(context.Background()) })
 				rng := mathrand.New(mathrand.NewPCG(uint64(worker), 2))
+				hash := make([]byte, 32) // a payload hash's size
 				return func() error {
 					now := time.Now()
 					from, spread := eventWindow(now)
-					rows := make([][]any, benchBatch)
-					for j := range rows {
+					events, claims := make([][]any, benchBatch), make([][]any, benchBatch)
+					for j := range events {
 						r := e.randomRow(rng, from, spread)
 						var q pgtype.Numeric
 						if err := q.Scan(r.quantity); err != nil {
 							return err
 						}
-						rows[j] = []any{"evt_" + strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", ""), r.customer, benchMeter, q,
-							r.time.UTC().Truncate(time.Microsecond), fmt.Sprintf("%s-%d", prefix, seq.Add(1)), r.subject, false, benchSource, "", now}
+						id, key := "evt_"+strings.ReplaceAll(uuid.Must(uuid.NewV7()).String(), "-", ""), fmt.Sprintf("%s-%d", prefix, seq.Add(1))
+						events[j] = []any{id, r.customer, benchMeter, q, r.time.UTC().Truncate(time.Microsecond), key, r.subject, false,
+							benchSource, "", now}
+						claims[j] = []any{r.customer, key, id, hash}
 					}
-					n, err := conn.CopyFrom(b.Context(), pgx.Identifier{"events"}, columns, pgx.CopyFromRows(rows))
-					if err != nil {
-						return fmt.Errorf("COPY: %w", err)
-					}
-					if n != benchBatch {
-						return fmt.Errorf("COPY: %d rows of %d", n, benchBatch)
-					}
-					return nil
+					return pgx.BeginFunc(b.Context(), conn, func(tx pgx.Tx) error {
+						if keys {
+							if err := copyRows(b.Context(), tx, "event_keys", keyColumns, claims); err != nil {
+								return err
+							}
+						}
+						return copyRows(b.Context(), tx, "events", eventColumns, events)
+					})
 				}, nil
 			})
 		})
 	}
+}
+
+// copyRows COPYs rows into a table and checks that all were written.
+func copyRows(ctx context.Context, tx pgx.Tx, table string, columns []string, rows [][]any) error {
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("COPY %s: %w", table, err)
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("COPY %s: %d rows of %d", table, n, len(rows))
+	}
+	return nil
 }
 
 // Query benchmark data: queryEvents events of queryCustomers customers and
@@ -176,7 +224,7 @@ const (
 // process. Run it with: make bench-metering-query
 func BenchmarkQueryUsage(b *testing.B) {
 	url := queryDatabase(b)
-	e := startBench(b, url)
+	e := startBench(b, config.Config{DatabaseURL: url})
 	month := queryMonth(time.Now())
 	seedQueryData(b, e, month)
 	period := &commonv1.Period{Start: timestamppb.New(month), End: timestamppb.New(month.AddDate(0, 1, 0))}
@@ -229,26 +277,28 @@ type bench struct {
 
 // startBench serves the catalog (with its demo features) and the
 // subscription service on one server, and the metering service on another,
-// all on the database at dbURL, each in its own schema; the meter
-// "bandwidth" sums the feature bandwidth_gib.
-func startBench(b *testing.B, dbURL string) *bench {
+// all on the database cfg names (PostgreSQL, each in its own schema, or
+// SQLite files), and the meter "bandwidth" sums the feature bandwidth_gib.
+func startBench(b *testing.B, cfg config.Config) *bench {
 	b.Helper()
 	ctx := b.Context()
 	log := slog.New(slog.DiscardHandler)
 	rdb := &redisx.Redis{Client: redistest.New(b)}
-	d := app.Deps{Config: config.Config{DatabaseURL: dbURL}, Redis: rdb, Log: log}
+	d := app.Deps{Config: cfg, Redis: rdb, Log: log}
 	peerSrv := apptest.Serve(b, d, catalog.Open, subscription.Open)
 	if err := catalog.Seed(ctx, catalogv1.NewCatalogServiceClient(peerSrv.Conn())); err != nil {
 		b.Fatal(err)
 	}
 	d.Catalog, d.Subscription = peerSrv.Conn(), peerSrv.Conn()
 	srv := apptest.Serve(b, d, metering.Open)
-	e := &bench{url: dbURL, schemaURL: withParam(b, dbURL, "search_path", "metering"),
-		client: meteringv1.NewMeteringServiceClient(srv.Conn()), subs: subscriptionv1.NewSubscriptionServiceClient(peerSrv.Conn())}
+	e := &bench{url: cfg.DatabaseURL, client: meteringv1.NewMeteringServiceClient(srv.Conn()), subs: subscriptionv1.NewSubscriptionServiceClient(peerSrv.Conn())}
 	_, err := e.client.CreateMeter(ctx, &meteringv1.CreateMeterRequest{Meter: &meteringv1.Meter{Key: benchMeter, FeatureKey: "bandwidth_gib",
 		Aggregation: meteringv1.Aggregation_AGGREGATION_SUM, Description: "Bandwidth, GiB"}})
 	if err != nil && status.Code(err) != codes.AlreadyExists {
 		b.Fatal(err)
+	}
+	if cfg.DatabaseURL != "" {
+		e.schemaURL = withParam(b, cfg.DatabaseURL, "search_path", "metering")
 	}
 	return e
 }

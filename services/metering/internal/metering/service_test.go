@@ -542,6 +542,40 @@ func TestFold(t *testing.T) {
 	})
 }
 
+// TestFoldIntoStoredRollups folds twice into the same 300 rollups (more
+// than one statement's worth on SQLite, where the fold reads and writes
+// them in chunks): each ends with both folds' sums, counts and maxima.
+func TestFoldIntoStoredRollups(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		const subjects = 300
+		for round, q := range []string{"1.5", "2.25"} {
+			var in []metering.EventInput
+			for i := range subjects {
+				in = append(in, subj(ev("sum", q, at(5, 1, 1).Add(time.Duration(round)*time.Minute), fmt.Sprintf("r%d-%d", round, i)), fmt.Sprintf("s%03d", i)))
+			}
+			e.ingest(t, in...)
+			if n, err := e.svc.Fold(t.Context(), false); n != 1 || err != nil {
+				t.Fatalf("fold %d = %d, %v; want 1 batch", round, n, err)
+			}
+		}
+		total, values := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)},
+			GroupBySubject: true})
+		if total != "1125" {
+			t.Errorf("total %s, want 1125 (300 × 3.75)", total)
+		}
+		if len(values) != subjects {
+			t.Fatalf("%d subjects, want %d", len(values), subjects)
+		}
+		for i, v := range values {
+			if want := fmt.Sprintf("05-01T00 s%03d 3.75", i); v != want {
+				t.Fatalf("subject %d: %q, want %q", i, v, want)
+			}
+		}
+	})
+}
+
 // TestConcurrentFolds ingests from several goroutines on PostgreSQL while
 // two background folders fold concurrently: every event is in the rollups
 // and in usage.recorded exactly once, and a query right after an ingestion

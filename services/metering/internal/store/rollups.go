@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 )
 
@@ -72,29 +70,52 @@ func (s *Store) upsertRollups(ctx context.Context, table, timeColumn string, rs 
 	return nil
 }
 
-// addRollupsInGo reads, adds and writes rollups: SQLite has one writer, so
-// nobody changes them in between.
+// addRollupsInGo reads, adds and writes rollups, sqliteChunk at a time
+// with one read and one write each: SQLite has one writer, so nobody
+// changes them in between. The deltas are merged, so each names a
+// different rollup.
 func (s *Store) addRollupsInGo(ctx context.Context, rs []metering.RollupDelta) error {
-	for _, d := range rs {
-		var row rollup
-		err := s.db.Conn(ctx).Where("customer_id = ? AND meter_key = ? AND hour = ? AND subject = ?", d.CustomerID, d.Meter, d.Hour, d.Subject).
-			Limit(1).Find(&row).Error
-		if err != nil {
-			return fmt.Errorf("store: read rollup: %w", err)
+	for start := 0; start < len(rs); start += sqliteChunk {
+		chunk := rs[start:min(start+sqliteChunk, len(rs))]
+		keys := make([]any, 0, 4*len(chunk))
+		for _, d := range chunk {
+			keys = append(keys, d.CustomerID, d.Meter, d.Hour, d.Subject)
 		}
-		next := d.Rollup
-		if row.CustomerID != "" {
-			old, err := row.toDomain()
-			if err != nil {
-				return err
+		var rows []rollup
+		err := s.db.Conn(ctx).Raw(`SELECT r.* FROM rollups r JOIN (VALUES `+valuesList(len(chunk), 4)+`) AS k
+			ON r.customer_id = k.column1 AND r.meter_key = k.column2 AND r.hour = k.column3 AND r.subject = k.column4`, keys...).
+			Scan(&rows).Error
+		if err != nil {
+			return fmt.Errorf("store: read rollups: %w", err)
+		}
+		type key struct {
+			customer, meter, subject string
+			hour                     int64
+		}
+		old := make(map[key]rollup, len(rows))
+		for _, r := range rows {
+			old[key{r.CustomerID, r.MeterKey, r.Subject, r.Hour.UnixNano()}] = r
+		}
+		args := make([]any, 0, 9*len(chunk))
+		for _, d := range chunk {
+			next := d.Rollup
+			if row, ok := old[key{d.CustomerID, d.Meter, d.Subject, d.Hour.UnixNano()}]; ok {
+				prev, err := row.toDomain()
+				if err != nil {
+					return err
+				}
+				prev.Merge(d.Rollup)
+				next = prev
 			}
-			old.Merge(d.Rollup)
-			next = old
+			args = append(args, d.CustomerID, d.Meter, d.Hour, d.Subject, next.Total.String(), next.Count, next.Max.String(),
+				next.LatestTime, next.Latest.String())
 		}
-		key := []clause.Column{{Name: "customer_id"}, {Name: "meter_key"}, {Name: "hour"}, {Name: "subject"}}
-		err = s.db.Conn(ctx).Clauses(clause.OnConflict{Columns: key, UpdateAll: true}).Create(fromRollup(d.CustomerID, d.Meter, next)).Error
+		err = s.exec(ctx, `INSERT INTO rollups (customer_id, meter_key, hour, subject, total, count, max, latest_time, latest)
+			VALUES `+valuesList(len(chunk), 9)+`
+			ON CONFLICT (customer_id, meter_key, hour, subject) DO UPDATE SET total = excluded.total, count = excluded.count,
+				max = excluded.max, latest_time = excluded.latest_time, latest = excluded.latest`, args...)
 		if err != nil {
-			return fmt.Errorf("store: write rollup: %w", err)
+			return fmt.Errorf("store: write rollups: %w", err)
 		}
 	}
 	return nil
