@@ -186,15 +186,18 @@ func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props
 }
 
 // addEventsInGo claims keys one by one (SQLite has one writer) and inserts
-// each event whose key was new, and returns their ids. Row by row, without
-// gorm: its SQLite driver parses a statement at every execution, so
-// multi-row statements (measured) save nothing, while gorm's reflection
-// cost as much as SQLite itself.
+// each event whose key was new, and returns their ids. Row by row, and
+// without gorm, whose reflection cost as much as SQLite: the SQLite driver
+// parses a statement at every execution anyway, and multi-row statements
+// measured slower (docs/benchmarks.md).
 func (s *Store) addEventsInGo(ctx context.Context, events []metering.Event, props []string, received time.Time) (map[string]bool, error) {
-	conn := s.db.Conn(ctx).Statement.ConnPool
+	conn, rowCtx := s.db.Conn(ctx).Statement.ConnPool, rowContext(ctx)
 	added := make(map[string]bool, len(events))
 	for i, e := range events {
-		res, err := conn.ExecContext(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res, err := conn.ExecContext(rowCtx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
 			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, e.CustomerID, e.Key, e.ID, e.Hash)
 		if err != nil {
 			return nil, fmt.Errorf("store: claim keys: %w", err)
@@ -207,7 +210,7 @@ func (s *Store) addEventsInGo(ctx context.Context, events []metering.Event, prop
 			continue
 		}
 		added[e.ID] = true
-		if _, err := conn.ExecContext(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key,
+		if _, err := conn.ExecContext(rowCtx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key,
 			subject, delta, source, properties, received_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Time, e.Key, e.Subject, e.Delta, e.Source, props[i], received); err != nil {
 			return nil, fmt.Errorf("store: insert events: %w", err)

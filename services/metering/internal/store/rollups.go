@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,52 +72,36 @@ func (s *Store) upsertRollups(ctx context.Context, table, timeColumn string, rs 
 	return nil
 }
 
-// addRollupsInGo reads, adds and writes rollups, sqliteChunk at a time
-// with one read and one write each: SQLite has one writer, so nobody
-// changes them in between. The deltas are merged, so each names a
-// different rollup.
+// addRollupsInGo reads, adds and writes rollups row by row, without
+// gorm: SQLite has one writer, so nobody changes them in between.
 func (s *Store) addRollupsInGo(ctx context.Context, rs []metering.RollupDelta) error {
-	for start := 0; start < len(rs); start += sqliteChunk {
-		chunk := rs[start:min(start+sqliteChunk, len(rs))]
-		keys := make([]any, 0, 4*len(chunk))
-		for _, d := range chunk {
-			keys = append(keys, d.CustomerID, d.Meter, d.Hour, d.Subject)
+	conn, rowCtx := s.db.Conn(ctx).Statement.ConnPool, rowContext(ctx)
+	for _, d := range rs {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		var rows []rollup
-		err := s.db.Conn(ctx).Raw(`SELECT r.* FROM rollups r JOIN (VALUES `+valuesList(len(chunk), 4)+`) AS k
-			ON r.customer_id = k.column1 AND r.meter_key = k.column2 AND r.hour = k.column3 AND r.subject = k.column4`, keys...).
-			Scan(&rows).Error
-		if err != nil {
-			return fmt.Errorf("store: read rollups: %w", err)
-		}
-		type key struct {
-			customer, meter, subject string
-			hour                     int64
-		}
-		old := make(map[key]rollup, len(rows))
-		for _, r := range rows {
-			old[key{r.CustomerID, r.MeterKey, r.Subject, r.Hour.UnixNano()}] = r
-		}
-		args := make([]any, 0, 9*len(chunk))
-		for _, d := range chunk {
-			next := d.Rollup
-			if row, ok := old[key{d.CustomerID, d.Meter, d.Subject, d.Hour.UnixNano()}]; ok {
-				prev, err := row.toDomain()
-				if err != nil {
-					return err
-				}
-				prev.Merge(d.Rollup)
-				next = prev
+		next := d.Rollup
+		row := rollup{Hour: d.Hour, Subject: d.Subject}
+		err := conn.QueryRowContext(rowCtx, `SELECT total, count, max, latest_time, latest FROM rollups
+			WHERE customer_id = ? AND meter_key = ? AND hour = ? AND subject = ?`, d.CustomerID, d.Meter, d.Hour, d.Subject).
+			Scan(&row.Total, &row.Count, &row.Max, &row.LatestTime, &row.Latest)
+		switch {
+		case err == nil:
+			prev, err := row.toDomain()
+			if err != nil {
+				return err
 			}
-			args = append(args, d.CustomerID, d.Meter, d.Hour, d.Subject, next.Total.String(), next.Count, next.Max.String(),
-				next.LatestTime, next.Latest.String())
+			prev.Merge(d.Rollup)
+			next = prev
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("store: read rollup: %w", err)
 		}
-		err = s.exec(ctx, `INSERT INTO rollups (customer_id, meter_key, hour, subject, total, count, max, latest_time, latest)
-			VALUES `+valuesList(len(chunk), 9)+`
+		if _, err := conn.ExecContext(rowCtx, `INSERT INTO rollups (customer_id, meter_key, hour, subject, total, count, max, latest_time, latest)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (customer_id, meter_key, hour, subject) DO UPDATE SET total = excluded.total, count = excluded.count,
-				max = excluded.max, latest_time = excluded.latest_time, latest = excluded.latest`, args...)
-		if err != nil {
-			return fmt.Errorf("store: write rollups: %w", err)
+				max = excluded.max, latest_time = excluded.latest_time, latest = excluded.latest`,
+			d.CustomerID, d.Meter, d.Hour, d.Subject, next.Total.String(), next.Count, next.Max.String(), next.LatestTime, next.Latest.String()); err != nil {
+			return fmt.Errorf("store: write rollup: %w", err)
 		}
 	}
 	return nil

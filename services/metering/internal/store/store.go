@@ -48,26 +48,12 @@ func (s *Store) exec(ctx context.Context, sql string, args ...any) error {
 	return err
 }
 
-// sqliteChunk is how many rows one multi-row statement of the SQLite hot
-// paths writes or reads. Its SQLite driver parses a statement at every
-// execution, so one statement per row would cost a parse per row; 250
-// rows of 11 columns stay far below SQLite's limit of 32,766 variables.
-const sqliteChunk = 250
-
-// valuesList returns n rows of k placeholders, "(?, ?), (?, ?)", for a
-// multi-row statement.
-func valuesList(n, k int) string {
-	row := "(" + strings.Repeat("?, ", k-1) + "?)"
-	var b strings.Builder
-	b.Grow(n * (len(row) + 2))
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
-}
+// rowContext is the context of the statements of a row-by-row loop on
+// SQLite: ctx without its cancellation, which the loop checks between
+// rows instead, because the SQLite driver starts a goroutine to watch the
+// context of every statement that has one (measured: about 5% of
+// ingestion).
+func rowContext(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 // Publish writes events to the outbox.
 func (s *Store) Publish(ctx context.Context, topic string, msgs []metering.Outgoing, at time.Time) error {
