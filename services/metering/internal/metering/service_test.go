@@ -542,9 +542,9 @@ func TestFold(t *testing.T) {
 	})
 }
 
-// TestFoldIntoStoredRollups folds twice into the same 300 rollups (more
-// than one statement's worth on SQLite, where the fold reads and writes
-// them in chunks): each ends with both folds' sums, counts and maxima.
+// TestFoldIntoStoredRollups folds twice into the same 300 rollups, which
+// the second fold reads and adds to (in Go on SQLite, in SQL on
+// PostgreSQL): each ends with both folds' sums.
 func TestFoldIntoStoredRollups(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
