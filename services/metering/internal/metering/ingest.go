@@ -82,11 +82,17 @@ func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([
 			for n, i := range batch {
 				toAdd[n] = events[i]
 			}
+			// Usually every event is new: what they change besides
+			// themselves is summed while the store adds them, from the
+			// meters the checks read (the goroutine must not use the
+			// transaction).
+			summed := make(chan effects, 1)
+			go func() { summed <- effectsOf(toAdd, meters) }()
 			claims, err := s.store.AddEvents(ctx, toAdd, now)
 			if err != nil {
 				return err
 			}
-			var accepted []Event
+			accepted := make([]Event, 0, len(batch))
 			for n, i := range batch {
 				c := claims[n]
 				switch {
@@ -99,7 +105,11 @@ func (s *Service) Ingest(ctx context.Context, prefix string, in []EventInput) ([
 					results[i] = conflict(i, prefix, c.EventID)
 				}
 			}
-			return s.record(ctx, accepted, now)
+			fx := <-summed
+			if len(accepted) < len(toAdd) {
+				fx = effectsOf(accepted, meters)
+			}
+			return s.record(ctx, fx, now)
 		})
 		if err != nil {
 			return nil, err
@@ -240,61 +250,65 @@ func hashEvent(e Event) []byte {
 	return h[:]
 }
 
-// record stores the effects of events just added: the batch's hourly
-// aggregates of counters, pending until a fold adds them to the rollups;
-// gauge levels and their usage.recorded events; and the sources seen.
-func (s *Service) record(ctx context.Context, accepted []Event, now time.Time) error {
-	if len(accepted) == 0 {
-		return nil
-	}
+// effects is what accepted events change besides being stored: the
+// batch's hourly aggregates of counters, the sources seen on each day, and
+// the gauge events, whose levels depend on the points stored before them.
+type effects struct {
+	rollups []RollupDelta
+	sources []SourceDay
+	gauges  []Event
+}
+
+// effectsOf sums what accepted events change, without storing anything;
+// meters holds the meter of every event.
+func effectsOf(accepted []Event, meters map[string]Meter) effects {
 	type group struct {
 		customer, meter, subject string
 		hour                     time.Time
 	}
-	rollups := map[group]*RollupDelta{}
-	var seen []SourceDay
+	var fx effects
+	rollups := map[group]int{}
 	noted := map[SourceDay]bool{}
-	var gauges []Event
 	for _, e := range accepted {
 		if e.Source != "" {
 			// Event times are UTC, so equal days are equal keys.
 			sd := SourceDay{CustomerID: e.CustomerID, Source: e.Source, Day: e.Time.Truncate(24 * time.Hour)}
 			if !noted[sd] {
 				noted[sd] = true
-				seen = append(seen, sd)
+				fx.sources = append(fx.sources, sd)
 			}
 		}
-		m, err := s.meter(ctx, e.Meter)
-		if err != nil {
-			return err
-		}
-		if m.Aggregation.Gauge() {
-			gauges = append(gauges, e)
+		if meters[e.Meter].Aggregation.Gauge() {
+			fx.gauges = append(fx.gauges, e)
 			continue
 		}
 		one := Rollup{Hour: e.Time.Truncate(time.Hour), Subject: e.Subject, Total: e.Quantity, Count: 1, Max: e.Quantity,
 			LatestTime: e.Time, Latest: e.Quantity}
 		g := group{e.CustomerID, e.Meter, e.Subject, one.Hour}
-		if r := rollups[g]; r != nil {
-			r.Merge(one)
+		if i, ok := rollups[g]; ok {
+			fx.rollups[i].Merge(one)
 		} else {
-			rollups[g] = &RollupDelta{CustomerID: e.CustomerID, Meter: e.Meter, Rollup: one}
+			rollups[g] = len(fx.rollups)
+			fx.rollups = append(fx.rollups, RollupDelta{CustomerID: e.CustomerID, Meter: e.Meter, Rollup: one})
 		}
 	}
-	if len(rollups) > 0 {
-		deltas := make([]RollupDelta, 0, len(rollups))
-		for _, r := range rollups {
-			deltas = append(deltas, *r)
-		}
-		if err := s.store.AddPending(ctx, ids.New("bat"), deltas); err != nil {
+	return fx
+}
+
+// record stores the effects of events just added: the hourly aggregates,
+// pending until a fold adds them to the rollups; the sources seen; and
+// gauge levels and their usage.recorded events.
+func (s *Service) record(ctx context.Context, fx effects, now time.Time) error {
+	if len(fx.rollups) > 0 {
+		if err := s.store.AddPending(ctx, ids.New("bat"), fx.rollups); err != nil {
 			return err
 		}
 	}
-	if err := s.store.NoteSources(ctx, seen); err != nil {
+	if err := s.store.NoteSources(ctx, fx.sources); err != nil {
 		return err
 	}
-	out := make([]Outgoing, 0, len(gauges))
-	for _, e := range gauges {
+	out := make([]Outgoing, 0, len(fx.gauges))
+	for _, e := range fx.gauges {
 		level, err := s.applyGauge(ctx, e)
 		if err != nil {
 			return err

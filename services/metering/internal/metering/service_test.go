@@ -352,6 +352,13 @@ func TestExactlyOnce(t *testing.T) {
 		if total != "9" {
 			t.Errorf("total %s, want 9", total)
 		}
+		// Only the new event was stored: the store builds the insert for
+		// the whole batch while it claims, and must drop the others.
+		var stored []string
+		must(t, e.db.Conn(t.Context()).Table("events").Order("idempotency_key").Pluck("idempotency_key", &stored).Error)
+		if diff := cmp.Diff([]string{"a", "b", "c"}, stored); diff != "" {
+			t.Errorf("stored events (-want +got):\n%s", diff)
+		}
 	})
 }
 

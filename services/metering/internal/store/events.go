@@ -127,8 +127,13 @@ func (s *Store) readKeys(ctx context.Context, customers, keys []string) ([]keyRo
 
 // addEventsSQL claims the keys in one PostgreSQL statement, inserts the
 // events whose key was new in another, and returns their ids. (One
-// statement chaining both through a CTE measured slower.)
+// statement chaining both through a CTE measured slower.) While
+// PostgreSQL claims the keys, the insert's columns are built for every
+// event: usually every key is new, and the insert then takes them as
+// built, so the Go work overlaps the claim instead of following it.
 func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props []string, received time.Time) (map[string]bool, error) {
+	built := make(chan eventColumns, 1)
+	go func() { built <- newEventColumns(events, props) }()
 	customers, keys, ids, hashes := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([][]byte, len(events))
 	for i, e := range events {
 		customers[i], keys[i], ids[i], hashes[i] = e.CustomerID, e.Key, e.ID, e.Hash
@@ -151,38 +156,66 @@ func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: claim keys: %w", err)
 	}
+	cols := <-built
 	if len(added) == 0 {
 		return added, nil
 	}
+	if len(added) < len(events) {
+		cols = cols.only(added)
+	}
+	err = s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
+		SELECT e.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[])
+		AS e(event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties)`,
+		cols.ids, cols.customers, cols.meters, cols.quantities, cols.times, cols.keys, cols.subjects, cols.deltas, cols.sources, cols.props, received)
+	if err != nil {
+		return nil, fmt.Errorf("store: insert events: %w", err)
+	}
+	return added, nil
+}
 
-	// The new events, by customer and time, the key of the events index,
-	// so that inserts walk its pages in order.
-	var order []int
-	for i, e := range events {
-		if added[e.ID] {
-			order = append(order, i)
-		}
+// eventColumns are events as the columns of the events insert.
+type eventColumns struct {
+	ids, customers, meters, quantities, keys, subjects, sources, props []string
+	times                                                              []time.Time
+	deltas                                                             []bool
+}
+
+// newEventColumns returns the columns of events (props[i] is the JSON of
+// events[i]'s properties) by customer and time, the key of the events
+// index, so that an insert walks its pages in order.
+func newEventColumns(events []metering.Event, props []string) eventColumns {
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		return cmp.Or(strings.Compare(events[a].CustomerID, events[b].CustomerID), events[a].Time.Compare(events[b].Time))
 	})
 	n := len(order)
-	ids, customers, meters, quantities, keys, subjects, sources, texts := make([]string, n), make([]string, n), make([]string, n),
-		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	times, deltas := make([]time.Time, n), make([]bool, n)
+	c := eventColumns{ids: make([]string, n), customers: make([]string, n), meters: make([]string, n), quantities: make([]string, n),
+		keys: make([]string, n), subjects: make([]string, n), sources: make([]string, n), props: make([]string, n),
+		times: make([]time.Time, n), deltas: make([]bool, n)}
 	for i, j := range order {
 		e := events[j]
-		ids[i], customers[i], meters[i], quantities[i], keys[i] = e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Key
-		subjects[i], sources[i], times[i], deltas[i], texts[i] = e.Subject, e.Source, e.Time, e.Delta, props[j]
+		c.ids[i], c.customers[i], c.meters[i], c.quantities[i], c.keys[i] = e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Key
+		c.subjects[i], c.sources[i], c.times[i], c.deltas[i], c.props[i] = e.Subject, e.Source, e.Time, e.Delta, props[j]
 	}
-	err = s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
-		SELECT e.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[])
-		AS e(event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties)`,
-		ids, customers, meters, quantities, times, keys, subjects, deltas, sources, texts, received)
-	if err != nil {
-		return nil, fmt.Errorf("store: insert events: %w", err)
+	return c
+}
+
+// only returns the rows of c whose event id is in ids, in their order.
+func (c eventColumns) only(ids map[string]bool) eventColumns {
+	var out eventColumns
+	for i, id := range c.ids {
+		if !ids[id] {
+			continue
+		}
+		out.ids, out.customers, out.meters = append(out.ids, id), append(out.customers, c.customers[i]), append(out.meters, c.meters[i])
+		out.quantities, out.keys, out.subjects = append(out.quantities, c.quantities[i]), append(out.keys, c.keys[i]), append(out.subjects, c.subjects[i])
+		out.sources, out.props, out.times = append(out.sources, c.sources[i]), append(out.props, c.props[i]), append(out.times, c.times[i])
+		out.deltas = append(out.deltas, c.deltas[i])
 	}
-	return added, nil
+	return out
 }
 
 // addEventsInGo claims keys one by one (SQLite has one writer) and inserts

@@ -63,11 +63,6 @@ type rollup struct {
 	Latest     string
 }
 
-func fromRollup(customerID, meterKey string, r metering.Rollup) *rollup {
-	return &rollup{CustomerID: customerID, MeterKey: meterKey, Hour: r.Hour, Subject: r.Subject, Total: r.Total.String(),
-		Count: r.Count, Max: r.Max.String(), LatestTime: r.LatestTime, Latest: r.Latest.String()}
-}
-
 func (r rollup) toDomain() (metering.Rollup, error) {
 	out := metering.Rollup{Hour: r.Hour.UTC(), Subject: r.Subject, Count: r.Count, LatestTime: r.LatestTime.UTC()}
 	var err error
