@@ -114,7 +114,8 @@ func Run(ctx context.Context, b Binary, args []string, getenv func(string) strin
 		return err
 	}
 	self := &SelfConn{}
-	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: self, Subscription: self, Metering: self}
+	deps := Deps{Config: cfg, Clock: clock.System{}, Redis: rdb, Log: log, Catalog: unsetPeer{self, "catalog"},
+		Subscription: unsetPeer{self, "subscription"}, Metering: unsetPeer{self, "metering"}}
 	for _, peer := range []struct {
 		name, addr string
 		conn       *grpc.ClientConnInterface

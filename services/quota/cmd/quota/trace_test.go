@@ -16,7 +16,9 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	quotav1 "github.com/meterplane/meterplane/gen/meterplane/quota/v1"
 	subscriptionv1 "github.com/meterplane/meterplane/gen/meterplane/subscription/v1"
@@ -121,6 +123,14 @@ func TestTraceAcrossProcesses(t *testing.T) {
 		&quotav1.CheckQuotaRequest{CustomerId: id, Items: []*quotav1.Item{{FeatureKey: "sites", Quantity: "1"}}})
 	if err != nil || !res.GetAllowed() {
 		t.Fatalf("CheckQuota: %v, %v", res, err)
+	}
+
+	// This quota process runs without MP_METERING_ADDR: what needs
+	// metering (the use of the plan's bandwidth counter) is Unavailable,
+	// not an internal error.
+	_, err = quotav1.NewQuotaServiceClient(dial(t, q.GRPCAddr)).GetQuotaStatus(ctx, &quotav1.GetQuotaStatusRequest{CustomerId: id})
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("GetQuotaStatus without MP_METERING_ADDR: %v, want Unavailable", err)
 	}
 
 	// The same check over HTTP, from a caller with a trace.
