@@ -43,9 +43,9 @@ func (c *SelfConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method 
 // unsetPeer is the connection to a peer service whose address is not set
 // (MP_<NAME>_ADDR): the binary's own server, which serves the peer only if
 // the binary hosts it, as the all-in-one binary does. Where it does not,
-// the server answers Unimplemented, which callers would report as an
-// internal error; unsetPeer answers Unavailable instead, naming the
-// setting that is missing.
+// the server answers Unimplemented ("unknown service"), which callers
+// would report as an internal error; unsetPeer answers Unavailable
+// instead, naming the setting that is missing.
 type unsetPeer struct {
 	*SelfConn
 	name string
@@ -63,7 +63,7 @@ func (c unsetPeer) NewStream(ctx context.Context, desc *grpc.StreamDesc, method 
 }
 
 func (c unsetPeer) explain(err error) error {
-	if status.Code(err) != codes.Unimplemented {
+	if st, _ := status.FromError(err); st.Code() != codes.Unimplemented || !strings.HasPrefix(st.Message(), "unknown service") {
 		return err
 	}
 	return status.Errorf(codes.Unavailable, "this process does not run the %s service, and MP_%s_ADDR, its address, is not set",
