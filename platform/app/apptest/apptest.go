@@ -67,14 +67,31 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// handedOut holds the addresses freePort returned in this test process.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freePort returns a loopback address free now and never returned before
+// in this test process: the kernel may offer a port just closed again, and
+// a binary given the same port for gRPC and HTTP fails to start.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // The keys of the binaries that Start starts: every binary shares the
