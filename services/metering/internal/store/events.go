@@ -161,7 +161,15 @@ func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props
 		return added, nil
 	}
 	if len(added) < len(events) {
-		cols = cols.only(added)
+		// Rare: a retry or a conflict. Build the columns of the new ones.
+		var fresh []metering.Event
+		var freshProps []string
+		for i, e := range events {
+			if added[e.ID] {
+				fresh, freshProps = append(fresh, e), append(freshProps, props[i])
+			}
+		}
+		cols = newEventColumns(fresh, freshProps)
 	}
 	err = s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
 		SELECT e.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[])
@@ -201,21 +209,6 @@ func newEventColumns(events []metering.Event, props []string) eventColumns {
 		c.subjects[i], c.sources[i], c.times[i], c.deltas[i], c.props[i] = e.Subject, e.Source, e.Time, e.Delta, props[j]
 	}
 	return c
-}
-
-// only returns the rows of c whose event id is in ids, in their order.
-func (c eventColumns) only(ids map[string]bool) eventColumns {
-	var out eventColumns
-	for i, id := range c.ids {
-		if !ids[id] {
-			continue
-		}
-		out.ids, out.customers, out.meters = append(out.ids, id), append(out.customers, c.customers[i]), append(out.meters, c.meters[i])
-		out.quantities, out.keys, out.subjects = append(out.quantities, c.quantities[i]), append(out.keys, c.keys[i]), append(out.subjects, c.subjects[i])
-		out.sources, out.props, out.times = append(out.sources, c.sources[i]), append(out.props, c.props[i]), append(out.times, c.times[i])
-		out.deltas = append(out.deltas, c.deltas[i])
-	}
-	return out
 }
 
 // addEventsInGo claims keys one by one (SQLite has one writer) and inserts
