@@ -9,6 +9,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -17,6 +18,8 @@ import (
 	"regexp"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -168,11 +171,18 @@ func (db *DB) Ping(ctx context.Context) error {
 
 type txKey struct{ db *DB }
 
+// tx is a transaction carried by a context; on PostgreSQL, conn is the
+// connection it runs on, for Pgx.
+type tx struct {
+	gorm *gorm.DB
+	conn *sql.Conn
+}
+
 // Conn returns the transaction carried by ctx for this database, or the
 // database itself when ctx carries none. Stores run every query on it.
 func (db *DB) Conn(ctx context.Context) *gorm.DB {
-	if tx, ok := ctx.Value(txKey{db}).(*gorm.DB); ok {
-		return tx
+	if t, ok := ctx.Value(txKey{db}).(tx); ok {
+		return t.gorm
 	}
 	return db.gorm.WithContext(ctx)
 }
@@ -184,12 +194,42 @@ func (db *DB) OutsideTx(ctx context.Context) *gorm.DB { return db.gorm.WithConte
 
 // InTx runs fn in a transaction carried by the context it is given. If ctx
 // already carries a transaction of this database, fn joins it. The
-// transaction commits when fn returns nil and rolls back otherwise.
+// transaction commits when fn returns nil and rolls back otherwise. On
+// PostgreSQL it runs on a connection taken from the pool for it, which
+// Pgx lends.
 func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{db}).(*gorm.DB); ok {
+	if _, ok := ctx.Value(txKey{db}).(tx); ok {
 		return fn(ctx)
 	}
-	return db.gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{db}, tx))
+	if db.dialect != Postgres {
+		return db.gorm.WithContext(ctx).Transaction(func(g *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{db}, tx{gorm: g}))
+		})
+	}
+	return db.gorm.WithContext(ctx).Connection(func(c *gorm.DB) error {
+		conn := c.Statement.ConnPool.(*sql.Conn)
+		return c.Transaction(func(g *gorm.DB) error {
+			return fn(context.WithValue(ctx, txKey{db}, tx{gorm: g, conn: conn}))
+		})
+	})
+}
+
+// ErrNoPgx is Pgx's answer outside a PostgreSQL transaction.
+var ErrNoPgx = errors.New("storage: no PostgreSQL transaction in the context")
+
+// Pgx runs fn with the pgx connection of the PostgreSQL transaction ctx
+// carries, for what database/sql cannot express, such as COPY. What fn
+// runs on it is part of the transaction; fn must not keep the connection.
+func (db *DB) Pgx(ctx context.Context, fn func(*pgx.Conn) error) error {
+	t, ok := ctx.Value(txKey{db}).(tx)
+	if !ok || t.conn == nil {
+		return ErrNoPgx
+	}
+	return t.conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("storage: driver connection is a %T, not pgx's", driverConn)
+		}
+		return fn(c.Conn())
 	})
 }

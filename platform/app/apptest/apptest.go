@@ -194,6 +194,18 @@ func (p *Proc) Stop(t *testing.T) {
 	}
 }
 
+// Kill sends SIGKILL, as a crash or an out-of-memory kill would, and
+// waits for the process to end.
+func (p *Proc) Kill(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not end within 20s of SIGKILL", p.cmd.Path)
+	}
+}
+
 // Log returns what the binary has written to its standard output and
 // error so far.
 func (p *Proc) Log() string { return p.log.String() }

@@ -440,6 +440,102 @@ func TestConcurrentSameBatch(t *testing.T) {
 	}
 }
 
+// TestConcurrentOverlappingBatches sends 20 batches at once on
+// PostgreSQL, each sharing half its keys with the next and listing them in
+// its own order, so that a batch whose keys are all new (claimed by COPY)
+// races batches that find some claimed (claimed one by one): every key is
+// stored once, with one event.
+func TestConcurrentOverlappingBatches(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storagetest.Postgres(t, "metering", migrations.FS))
+	const batches, size = 20, 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := map[string]int{}
+	for g := range batches {
+		wg.Go(func() {
+			var batch []metering.EventInput
+			for i := range size {
+				k := g*size/2 + i
+				if g%2 == 1 {
+					k = g*size/2 + size - 1 - i
+				}
+				batch = append(batch, ev("sum", "1", at(5, 1, k%24), fmt.Sprint("k", k)))
+			}
+			rs, err := e.svc.Ingest(context.Background(), "events", batch)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, r := range rs {
+				switch r.Status {
+				case metering.Accepted:
+					accepted[batch[i].Key]++
+				case metering.Duplicate:
+				default:
+					t.Errorf("%+v", r)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	keys := (batches + 1) * size / 2
+	for k, n := range accepted {
+		if n != 1 {
+			t.Errorf("key %s accepted %d times", k, n)
+		}
+	}
+	if len(accepted) != keys {
+		t.Errorf("%d keys accepted, want %d", len(accepted), keys)
+	}
+	var stored int64
+	must(t, e.db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM events").Scan(&stored).Error)
+	if total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}}); stored != int64(keys) || total != fmt.Sprint(keys) {
+		t.Errorf("%d events stored, total %s; want %d", stored, total, keys)
+	}
+}
+
+// TestCanceledMidBatch cancels batches at random instants, between or
+// inside the statements that store them, then sends them all again: on
+// both engines a canceled batch leaves nothing, and every event counts
+// once.
+func TestCanceledMidBatch(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {
+		e := newEnv(t, db)
+		const batches, size = 30, 200
+		all := make([][]metering.EventInput, batches)
+		for b := range all {
+			for i := range size {
+				k := b*size + i
+				all[b] = append(all[b], ev("sum", "1", at(5, 1, k%24), fmt.Sprint("k", k)))
+			}
+		}
+		for b, batch := range all {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(b*100)*time.Microsecond)
+			_, _ = e.svc.Ingest(ctx, "events", batch) // canceled or not
+			cancel()
+		}
+		for _, batch := range all {
+			rs, err := e.svc.Ingest(t.Context(), "events", batch)
+			must(t, err)
+			for _, r := range rs {
+				if r.Status != metering.Accepted && r.Status != metering.Duplicate {
+					t.Fatalf("%+v", r)
+				}
+			}
+		}
+		var stored int64
+		must(t, e.db.Conn(t.Context()).Raw("SELECT COUNT(*) FROM events").Scan(&stored).Error)
+		total, _ := e.query(t, metering.QueryInput{Meter: "sum", Period: metering.Period{Start: at(5, 1, 0), End: at(5, 2, 0)}})
+		if stored != batches*size || total != fmt.Sprint(batches*size) {
+			t.Errorf("%d events stored, total %s; want %d", stored, total, batches*size)
+		}
+	})
+}
+
 func TestCompleteness(t *testing.T) {
 	t.Parallel()
 	storagetest.Each(t, "metering", migrations.FS, func(t *testing.T, db *storage.DB) {

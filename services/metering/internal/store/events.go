@@ -4,17 +4,23 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/meterplane/meterplane/platform/money"
 	"github.com/meterplane/meterplane/services/metering/internal/metering"
 )
 
 // AddEvents claims each event's idempotency key and stores the events
 // whose key was new, in key order so that concurrent batches lock rows in
-// one order. On PostgreSQL that is one statement; only the keys claimed
+// one order. On PostgreSQL that is usually two COPYs; only the keys claimed
 // before are read back.
 func (s *Store) AddEvents(ctx context.Context, events []metering.Event, received time.Time) ([]metering.Claim, error) {
 	sorted := slices.Clone(events)
@@ -125,73 +131,105 @@ func (s *Store) readKeys(ctx context.Context, customers, keys []string) ([]keyRo
 	return rows, nil
 }
 
-// addEventsSQL claims the keys in one PostgreSQL statement, inserts the
-// events whose key was new in another, and returns their ids. (One
-// statement chaining both through a CTE measured slower.) While
-// PostgreSQL claims the keys, the insert's columns are built for every
-// event: usually every key is new, and the insert then takes them as
-// built, so the Go work overlaps the claim instead of following it.
+// addEventsSQL claims the keys and stores the events whose key was new,
+// and returns their ids. Usually every key is new, so it first claims
+// them all with one COPY into event_keys in a savepoint: the least
+// PostgreSQL can do to store the keys. A key claimed before fails that
+// COPY (a concurrent batch's key makes it wait for that batch, as an
+// insert would); then the savepoint is rolled back and the keys are
+// claimed by INSERT … ON CONFLICT DO NOTHING, which returns the new ones.
+// The events of the new keys are then stored with COPY too, by customer
+// and time, the key of the events index, so that their inserts walk its
+// pages in order.
 func (s *Store) addEventsSQL(ctx context.Context, events []metering.Event, props []string, received time.Time) (map[string]bool, error) {
-	built := make(chan eventColumns, 1)
-	go func() { built <- newEventColumns(events, props) }()
+	added := make(map[string]bool, len(events))
+	err := s.db.Pgx(ctx, func(c *pgx.Conn) error {
+		fresh, freshProps := events, props
+		claimed, err := copyKeys(ctx, c, events)
+		if err != nil {
+			return err
+		}
+		if !claimed {
+			if fresh, freshProps, err = claimKeys(ctx, c, events, props); err != nil {
+				return err
+			}
+		}
+		for _, e := range fresh {
+			added[e.ID] = true
+		}
+		if len(fresh) == 0 {
+			return nil
+		}
+		return copyEvents(ctx, c, fresh, freshProps, received)
+	})
+	return added, err
+}
+
+// copyKeys claims every event's key with one COPY in a savepoint and
+// reports whether it could; when a key was claimed before, it rolls the
+// savepoint back and claims nothing.
+func copyKeys(ctx context.Context, c *pgx.Conn, events []metering.Event) (bool, error) {
+	if _, err := c.Exec(ctx, "SAVEPOINT claim_keys"); err != nil {
+		return false, fmt.Errorf("store: claim keys: %w", err)
+	}
+	i := 0
+	_, err := c.CopyFrom(ctx, pgx.Identifier{"event_keys"}, []string{"customer_id", "idempotency_key", "event_id", "payload_hash"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(events) {
+				return nil, nil
+			}
+			e := events[i]
+			i++
+			return []any{e.CustomerID, e.Key, e.ID, e.Hash}, nil
+		}))
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pgErr) && pgErr.Code == uniqueViolation:
+		if _, err := c.Exec(ctx, "ROLLBACK TO SAVEPOINT claim_keys"); err != nil {
+			return false, fmt.Errorf("store: claim keys: %w", err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("store: claim keys: %w", err)
+	}
+}
+
+// claimKeys claims the keys not claimed before and returns their events
+// and properties.
+func claimKeys(ctx context.Context, c *pgx.Conn, events []metering.Event, props []string) ([]metering.Event, []string, error) {
 	customers, keys, ids, hashes := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([][]byte, len(events))
 	for i, e := range events {
 		customers[i], keys[i], ids[i], hashes[i] = e.CustomerID, e.Key, e.ID, e.Hash
 	}
-	rows, err := s.db.Conn(ctx).Statement.ConnPool.QueryContext(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
+	rows, err := c.Query(ctx, `INSERT INTO event_keys (customer_id, idempotency_key, event_id, payload_hash)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[]) ON CONFLICT DO NOTHING RETURNING event_id`,
 		customers, keys, ids, hashes)
 	if err != nil {
-		return nil, fmt.Errorf("store: claim keys: %w", err)
+		return nil, nil, fmt.Errorf("store: claim keys: %w", err)
 	}
-	defer rows.Close()
-	added := make(map[string]bool, len(events))
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: claim keys: %w", err)
-		}
+	claimed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: claim keys: %w", err)
+	}
+	added := make(map[string]bool, len(claimed))
+	for _, id := range claimed {
 		added[id] = true
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: claim keys: %w", err)
-	}
-	cols := <-built
-	if len(added) == 0 {
-		return added, nil
-	}
-	if len(added) < len(events) {
-		// Rare: a retry or a conflict. Build the columns of the new ones.
-		var fresh []metering.Event
-		var freshProps []string
-		for i, e := range events {
-			if added[e.ID] {
-				fresh, freshProps = append(fresh, e), append(freshProps, props[i])
-			}
+	var fresh []metering.Event
+	var freshProps []string
+	for i, e := range events {
+		if added[e.ID] {
+			fresh, freshProps = append(fresh, e), append(freshProps, props[i])
 		}
-		cols = newEventColumns(fresh, freshProps)
 	}
-	err = s.exec(ctx, `INSERT INTO events (event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties, received_time)
-		SELECT e.*, $11::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::numeric[], $5::timestamptz[], $6::text[], $7::text[], $8::boolean[], $9::text[], $10::text[])
-		AS e(event_id, customer_id, meter_key, quantity, time, idempotency_key, subject, delta, source, properties)`,
-		cols.ids, cols.customers, cols.meters, cols.quantities, cols.times, cols.keys, cols.subjects, cols.deltas, cols.sources, cols.props, received)
-	if err != nil {
-		return nil, fmt.Errorf("store: insert events: %w", err)
-	}
-	return added, nil
+	return fresh, freshProps, nil
 }
 
-// eventColumns are events as the columns of the events insert.
-type eventColumns struct {
-	ids, customers, meters, quantities, keys, subjects, sources, props []string
-	times                                                              []time.Time
-	deltas                                                             []bool
-}
-
-// newEventColumns returns the columns of events (props[i] is the JSON of
-// events[i]'s properties) by customer and time, the key of the events
-// index, so that an insert walks its pages in order.
-func newEventColumns(events []metering.Event, props []string) eventColumns {
+// copyEvents stores events (props[i] is the JSON of events[i]'s
+// properties) with one COPY, by customer and time.
+func copyEvents(ctx context.Context, c *pgx.Conn, events []metering.Event, props []string, received time.Time) error {
 	order := make([]int, len(events))
 	for i := range order {
 		order[i] = i
@@ -199,16 +237,30 @@ func newEventColumns(events []metering.Event, props []string) eventColumns {
 	slices.SortFunc(order, func(a, b int) int {
 		return cmp.Or(strings.Compare(events[a].CustomerID, events[b].CustomerID), events[a].Time.Compare(events[b].Time))
 	})
-	n := len(order)
-	c := eventColumns{ids: make([]string, n), customers: make([]string, n), meters: make([]string, n), quantities: make([]string, n),
-		keys: make([]string, n), subjects: make([]string, n), sources: make([]string, n), props: make([]string, n),
-		times: make([]time.Time, n), deltas: make([]bool, n)}
-	for i, j := range order {
-		e := events[j]
-		c.ids[i], c.customers[i], c.meters[i], c.quantities[i], c.keys[i] = e.ID, e.CustomerID, e.Meter, e.Quantity.String(), e.Key
-		c.subjects[i], c.sources[i], c.times[i], c.deltas[i], c.props[i] = e.Subject, e.Source, e.Time, e.Delta, props[j]
+	n := 0
+	_, err := c.CopyFrom(ctx, pgx.Identifier{"events"}, []string{"event_id", "customer_id", "meter_key", "quantity", "time",
+		"idempotency_key", "subject", "delta", "source", "properties", "received_time"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if n == len(order) {
+				return nil, nil
+			}
+			i := order[n]
+			e := events[i]
+			n++
+			return []any{e.ID, e.CustomerID, e.Meter, numeric{e.Quantity}, e.Time, e.Key, e.Subject, e.Delta, e.Source, props[i], received}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("store: insert events: %w", badValue(err))
 	}
-	return c
+	return nil
+}
+
+// numeric is a decimal as pgx encodes a NUMERIC: its coefficient and
+// exponent, with no text in between.
+type numeric struct{ d money.Decimal }
+
+func (n numeric) NumericValue() (pgtype.Numeric, error) {
+	return pgtype.Numeric{Int: n.d.Coefficient(), Exp: n.d.Exponent(), Valid: true}, nil
 }
 
 // addEventsInGo claims keys one by one (SQLite has one writer) and inserts
@@ -273,3 +325,6 @@ func (s *Store) EventsAfter(ctx context.Context, customerID, source string, p me
 	}
 	return out, nil
 }
+
+// uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
+const uniqueViolation = "23505"
